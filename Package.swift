@@ -1,0 +1,62 @@
+// swift-tools-version: 6.1
+// Tandem: an active-passive algorithmic trading system. See docs/architecture.md for the module map.
+import PackageDescription
+
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
+let package = Package(
+    name: "Tandem",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tandem", targets: ["TandemCLI"]),
+        .library(name: "TandemCore", targets: ["TandemCore"]),
+        .library(name: "TandemPostgres", targets: ["TandemPostgres"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.0"),
+    ],
+    targets: [
+        // C, behind system-library targets found through pkg-config.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
+
+        // The vocabulary: exact money, instruments, orders, positions, journal events. No I/O.
+        .target(name: "TandemCore"),
+
+        // A small, safe Swift face on libpq and the embedded local PostgreSQL.
+        .target(name: "TandemPostgres", dependencies: ["CLibPQ", logging]),
+        .target(name: "TandemPostgresTestKit", dependencies: ["TandemPostgres", logging]),
+
+        // The one executable: `tandem <subcommand>`.
+        .executableTarget(
+            name: "TandemCLI",
+            dependencies: ["TandemCore", "TandemPostgres", argumentParser, logging]
+        ),
+
+        .testTarget(
+            name: "TandemCoreTests",
+            dependencies: [
+                "TandemCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "BigInt", package: "BigInt"),
+            ]
+        ),
+        .testTarget(
+            name: "TandemPostgresTests",
+            dependencies: ["TandemPostgres", "TandemPostgresTestKit"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
