@@ -3,12 +3,23 @@ public struct Leader: Sendable, Hashable {
     public var epoch: UInt64
     public var nodeID: String
     public var at: Timestamp
+
+    public init(epoch: UInt64, nodeID: String, at: Timestamp) {
+        self.epoch = epoch
+        self.nodeID = nodeID
+        self.at = at
+    }
 }
 
 /// The last MsgSeqNum received and sent on one FIX session.
 public struct FixSequences: Sendable, Hashable {
     public var lastInbound: UInt64
     public var lastOutbound: UInt64
+
+    public init(lastInbound: UInt64, lastOutbound: UInt64) {
+        self.lastInbound = lastInbound
+        self.lastOutbound = lastOutbound
+    }
 }
 
 /// Everything the system knows, derived only by folding journal events in order.
