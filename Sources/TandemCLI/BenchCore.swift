@@ -98,7 +98,7 @@ struct BenchCore: AsyncParsableCommand {
             ("encode_events_per_s", "\(rate(encodeBest))"),
             ("decode_events_per_s", "\(rate(decodeBest))"),
             ("fold_events_per_s", "\(rate(foldBest))"),
-            ("orders", "\(finalState.orders.count)"),
+            ("orders", "\(finalState.orderCount)"),
             ("positions", "\(finalState.positions.count)"),
         ]
         if json {

@@ -20,7 +20,7 @@ extension TradingState {
         case .cancelRejected(let id, _, _):
             try updateOrder(id, .cancelRejected, kind)
         case .replaceRequested(let id, let replacement, _):
-            guard orders[replacement.newClOrdID] == nil else {
+            guard orderSlots[replacement.newClOrdID] == nil else {
                 throw FoldError(.duplicateOrder, kind, "replacement ClOrdID \(replacement.newClOrdID) is already in use", clOrdID: id)
             }
             try updateOrder(id, .replaceRequested(replacement), kind)
@@ -77,7 +77,7 @@ extension TradingState {
 
     private mutating func accept(_ intent: OrderIntent) throws(FoldError) {
         let request = intent.request
-        guard orders[request.clOrdID] == nil else {
+        guard orderSlots[request.clOrdID] == nil else {
             throw FoldError(.duplicateOrder, .orderIntent, "ClOrdID \(request.clOrdID) is already in use", clOrdID: request.clOrdID)
         }
         guard instruments[request.instrument] != nil else {
@@ -92,47 +92,47 @@ extension TradingState {
                 throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
             }
         }
-        orders[request.clOrdID] = order
+        insert(order)
     }
 
     private mutating func updateOrder(
         _ id: ClOrdID, _ event: OrderEvent, _ kind: JournalEventKind, then update: (inout Order) -> Void = { _ in }
     ) throws(FoldError) {
-        guard let index = orders.index(forKey: id) else {
+        guard let index = orderSlots[id] else {
             throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(id)", clOrdID: id)
         }
-        var order = orders.values[index]
+        var order = orderStore[index]
         do throws(OrderError) { try order.apply(event) } catch {
             throw FoldError(.orderTransition, kind, error.description, clOrdID: id, orderError: error)
         }
         update(&order)
-        orders.values[index] = order
+        orderStore[index] = order
     }
 
     private mutating func acceptReplace(_ id: ClOrdID) throws(FoldError) {
-        guard let index = orders.index(forKey: id) else {
+        guard let index = orderSlots[id] else {
             throw FoldError(.unknownOrder, .replaceAccepted, "no order with ClOrdID \(id)", clOrdID: id)
         }
-        var order = orders.values[index]
+        var order = orderStore[index]
         do throws(OrderError) { try order.apply(.replaceAccepted) } catch {
             throw FoldError(.orderTransition, .replaceAccepted, error.description, clOrdID: id, orderError: error)
         }
         guard let next = order.successor() else {
             throw FoldError(.orderTransition, .replaceAccepted, "order \(id) has no replacement to continue as", clOrdID: id)
         }
-        guard orders[next.clOrdID] == nil else {
+        guard orderSlots[next.clOrdID] == nil else {
             throw FoldError(.duplicateOrder, .replaceAccepted, "replacement ClOrdID \(next.clOrdID) is already in use", clOrdID: id)
         }
-        orders.values[index] = order
-        orders[next.clOrdID] = next
+        orderStore[index] = order
+        insert(next)
     }
 
     private mutating func execute(_ e: Execution, completes: Bool) throws(FoldError) {
         let kind: JournalEventKind = completes ? .fill : .partialFill
-        guard let index = orders.index(forKey: e.clOrdID) else {
+        guard let index = orderSlots[e.clOrdID] else {
             throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(e.clOrdID)", clOrdID: e.clOrdID)
         }
-        var order = orders.values[index]
+        var order = orderStore[index]
         do throws(OrderError) { try order.apply(.fill(quantity: e.quantity, price: e.price)) } catch {
             throw FoldError(.orderTransition, kind, error.description, clOrdID: e.clOrdID, orderError: error)
         }
@@ -143,7 +143,12 @@ extension TradingState {
         }
         let key = PositionKey(account: order.request.account, instrument: order.request.instrument)
         try book(key, direction: order.request.side.direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
-        orders.values[index] = order
+        orderStore[index] = order
+    }
+
+    private mutating func insert(_ order: Order) {
+        orderSlots[order.clOrdID] = orderStore.count
+        orderStore.append(order)
     }
 
     /// Books a trade to a position, creating it on first use; all-or-nothing.

@@ -13,7 +13,7 @@ extension TradingState {
 
     public func snapshotBytes() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + orders.count * 96 + positions.count * 80)
+        out.reserveCapacity(64 + orderStore.count * 96 + positions.count * 80)
         out.put(TradingState.snapshotMagic)
         out.put(TradingState.snapshotVersion)
         out.put(eventCount)
@@ -23,8 +23,10 @@ extension TradingState {
         out.put(UInt32(instruments.count))
         for key in instruments.keys.sorted() { instruments[key]?.write(to: &out) }
 
-        out.put(UInt32(orders.count))
-        for key in orders.keys.sorted() { orders[key]?.write(to: &out) }
+        out.put(UInt32(orderStore.count))
+        for key in orderSlots.keys.sorted() {
+            if let slot = orderSlots[key] { orderStore[slot].write(to: &out) }
+        }
 
         out.put(UInt32(positions.count))
         for key in positions.keys.sorted() {
@@ -88,14 +90,15 @@ extension TradingState {
         }
 
         n = try r.count("orders", minimumItemSize: 52)
-        state.orders.reserveCapacity(n)
+        state.reserveCapacity(orders: n)
         var previousOrder: ClOrdID?
         for _ in 0..<n {
             let start = r.offset
             let o = try Order.read(&r)
             try r.ascending(previousOrder, o.clOrdID, at: start)
             previousOrder = o.clOrdID
-            state.orders[o.clOrdID] = o
+            state.orderSlots[o.clOrdID] = state.orderStore.count
+            state.orderStore.append(o)
         }
 
         n = try r.count("positions", minimumItemSize: 80)
@@ -138,7 +141,7 @@ extension TradingState {
 }
 
 extension Order: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         request.write(to: &out)
         status.write(to: &out)
         filledQuantity.write(to: &out)
@@ -163,12 +166,6 @@ extension Order: WireValue {
         return Order(request: request, status: status, filledQuantity: filled,
                      filledValue: Int128(high) << 64 | Int128(low), statusBeforeRequest: prior,
                      pendingReplace: replace, venueOrderID: venueID, replaces: replaces)
-    }
-}
-
-extension Array where Element == UInt8 {
-    @inline(__always) mutating func putOptional<T>(_ value: T?, _ write: (inout [UInt8], T) -> Void) {
-        if let value { put(true); write(&self, value) } else { put(false) }
     }
 }
 

@@ -29,8 +29,10 @@ public struct FixSequences: Sendable, Hashable {
 /// source. `snapshotBytes()` is a canonical encoding (keys sorted), so equal states give equal bytes.
 public struct TradingState: Sendable, Equatable {
     public internal(set) var instruments: [InstrumentID: Instrument] = [:]
-    /// Every order ever seen, final ones included (ClOrdIDs are never reused).
-    public internal(set) var orders: [ClOrdID: Order] = [:]
+    /// Every order ever seen, final ones included (ClOrdIDs are never reused), in journal order;
+    /// `orderSlots` indexes it. Kept apart so the hash table holds small entries and grows cheaply.
+    var orderStore: ContiguousArray<Order> = []
+    var orderSlots: [ClOrdID: Int] = [:]
     public internal(set) var positions: [PositionKey: Position] = [:]
     public internal(set) var fixSessions: [String: FixSequences] = [:]
     public internal(set) var leader: Leader?
@@ -42,14 +44,41 @@ public struct TradingState: Sendable, Equatable {
 
     public init() {}
 
-    public func order(_ id: ClOrdID) -> Order? { orders[id] }
+    /// Pre-sizes order storage, e.g. from the number of intents in a journal about to be replayed.
+    public mutating func reserveCapacity(orders count: Int) {
+        orderStore.reserveCapacity(count)
+        orderSlots.reserveCapacity(count)
+    }
+
+    public func order(_ id: ClOrdID) -> Order? { orderSlots[id].map { orderStore[$0] } }
+
+    /// Every order ever seen, in the order the journal introduced them.
+    public var allOrders: ContiguousArray<Order> { orderStore }
+    public var orderCount: Int { orderStore.count }
+
+    /// Every order by ClOrdID. Builds a dictionary (O(n)); prefer ``order(_:)`` for lookups.
+    public var orders: [ClOrdID: Order] {
+        Dictionary(uniqueKeysWithValues: orderStore.lazy.map { ($0.clOrdID, $0) })
+    }
+
+    /// Content equality: the same orders by ClOrdID, regardless of storage order.
+    public static func == (lhs: TradingState, rhs: TradingState) -> Bool {
+        guard lhs.eventCount == rhs.eventCount, lhs.lastSnapshotSequence == rhs.lastSnapshotSequence,
+              lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positions == rhs.positions,
+              lhs.fixSessions == rhs.fixSessions, lhs.restrictions == rhs.restrictions,
+              lhs.orderStore.count == rhs.orderStore.count, lhs.orderSlots.count == rhs.orderSlots.count
+        else { return false }
+        return lhs.orderSlots.allSatisfy { id, slot in
+            rhs.orderSlots[id].map { rhs.orderStore[$0] == lhs.orderStore[slot] } ?? false
+        }
+    }
 
     public func position(account: AccountID, instrument: InstrumentID) -> Position? {
         positions[PositionKey(account: account, instrument: instrument)]
     }
 
     /// Orders that are not final.
-    public var openOrders: [Order] { orders.values.filter { !$0.status.isFinal } }
+    public var openOrders: [Order] { orderStore.filter { !$0.status.isFinal } }
 
     /// Gross realized P&L of an account, per currency.
     public func realizedPnL(account: AccountID) -> [Currency: Money] {

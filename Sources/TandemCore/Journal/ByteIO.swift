@@ -1,31 +1,89 @@
-/// Big-endian primitive writers on a byte buffer; callers reserve capacity up front.
-extension Array where Element == UInt8 {
+/// A destination for big-endian primitives. Layouts are written once, generically, and run
+/// against three sinks: a growable `[UInt8]`, a ``SizeCounter`` (to size a frame exactly), and a
+/// ``RawWriter`` that stores into pre-sized memory without per-byte capacity checks.
+protocol ByteSink {
+    mutating func put(_ v: UInt8)
+    mutating func put(_ v: UInt16)
+    mutating func put(_ v: UInt32)
+    mutating func put(_ v: UInt64)
+    /// u32 byte length, then UTF-8. Strings over 4 GiB are a programmer error (trap).
+    mutating func put(_ s: String)
+    /// u32 byte length, then the bytes.
+    mutating func put(bytes: [UInt8])
+}
+
+extension ByteSink {
+    @inline(__always) mutating func put(_ v: Int64) { put(UInt64(bitPattern: v)) }
+    @inline(__always) mutating func put(_ v: Bool) { put(v ? UInt8(1) : UInt8(0)) }
+
+    @inline(__always) mutating func putOptional<T>(_ value: T?, _ write: (inout Self, T) -> Void) {
+        if let value { put(true); write(&self, value) } else { put(false) }
+    }
+}
+
+extension Array: ByteSink where Element == UInt8 {
     @inline(__always) mutating func put(_ v: UInt8) { append(v) }
     @inline(__always) mutating func put(_ v: UInt16) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
     @inline(__always) mutating func put(_ v: UInt32) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
     @inline(__always) mutating func put(_ v: UInt64) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
-    @inline(__always) mutating func put(_ v: Int64) { put(UInt64(bitPattern: v)) }
-    @inline(__always) mutating func put(_ v: Bool) { append(v ? 1 : 0) }
-
-    /// u32 byte length, then UTF-8. Strings over 4 GiB are a programmer error (trap).
     @inline(__always) mutating func put(_ s: String) {
-        let utf8 = s.utf8
-        put(UInt32(utf8.count))
-        append(contentsOf: utf8)
+        put(UInt32(s.utf8.count))
+        append(contentsOf: s.utf8)
     }
-
-    /// u32 byte length, then the bytes.
     @inline(__always) mutating func put(bytes: [UInt8]) {
         put(UInt32(bytes.count))
         append(contentsOf: bytes)
     }
+}
 
-    /// Overwrites 4 bytes at `at` with `v` big-endian (for length prefixes written after the payload).
-    @inline(__always) mutating func patch(_ v: UInt32, at: Int) {
-        self[at] = UInt8(truncatingIfNeeded: v >> 24)
-        self[at + 1] = UInt8(truncatingIfNeeded: v >> 16)
-        self[at + 2] = UInt8(truncatingIfNeeded: v >> 8)
-        self[at + 3] = UInt8(truncatingIfNeeded: v)
+/// Counts the bytes a layout would write.
+struct SizeCounter: ByteSink {
+    var count = 0
+    @inline(__always) mutating func put(_ v: UInt8) { count &+= 1 }
+    @inline(__always) mutating func put(_ v: UInt16) { count &+= 2 }
+    @inline(__always) mutating func put(_ v: UInt32) { count &+= 4 }
+    @inline(__always) mutating func put(_ v: UInt64) { count &+= 8 }
+    @inline(__always) mutating func put(_ s: String) { count &+= 4 &+ s.utf8.count }
+    @inline(__always) mutating func put(bytes: [UInt8]) { count &+= 4 &+ bytes.count }
+}
+
+/// Stores into memory already sized by a ``SizeCounter`` pass over the same layout, so every
+/// write is in bounds by construction.
+struct RawWriter: ByteSink {
+    let base: UnsafeMutableRawPointer
+    var offset: Int
+
+    @inline(__always) mutating func put(_ v: UInt8) {
+        base.storeBytes(of: v, toByteOffset: offset, as: UInt8.self)
+        offset &+= 1
+    }
+    @inline(__always) mutating func put(_ v: UInt16) {
+        base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt16.self)
+        offset &+= 2
+    }
+    @inline(__always) mutating func put(_ v: UInt32) {
+        base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt32.self)
+        offset &+= 4
+    }
+    @inline(__always) mutating func put(_ v: UInt64) {
+        base.storeBytes(of: v.bigEndian, toByteOffset: offset, as: UInt64.self)
+        offset &+= 8
+    }
+    @inline(__always) mutating func put(_ s: String) {
+        var s = s
+        let n = s.utf8.count
+        put(UInt32(n))
+        s.withUTF8 { utf8 in
+            if let src = utf8.baseAddress, n > 0 { (base + offset).copyMemory(from: src, byteCount: n) }
+        }
+        offset &+= n
+    }
+    @inline(__always) mutating func put(bytes: [UInt8]) {
+        put(UInt32(bytes.count))
+        bytes.withUnsafeBytes { src in
+            if let p = src.baseAddress, !src.isEmpty { (base + offset).copyMemory(from: p, byteCount: src.count) }
+        }
+        offset &+= bytes.count
     }
 }
 
@@ -106,7 +164,10 @@ struct ByteReader {
 
     mutating func string(_ field: StaticString) throws(CodecError) -> String {
         let range = try run(field, "UTF-8")
-        let slice = UnsafeRawBufferPointer(rebasing: raw[range])
+        let slice = UnsafeRawBufferPointer(rebasing: raw[range]).assumingMemoryBound(to: UInt8.self)
+        var high: UInt8 = 0
+        for b in slice { high |= b }
+        if high < 0x80 { return String(decoding: slice, as: UTF8.self) }  // ASCII is valid UTF-8
         guard let s = String(validating: slice, as: UTF8.self) else {
             throw fail(.invalidValue, "string '\(field)' is not valid UTF-8", at: range.lowerBound)
         }

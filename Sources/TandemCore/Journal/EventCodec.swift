@@ -22,12 +22,18 @@ public enum EventCodec {
 
     /// Appends one frame to `out` (reserve capacity once for many events).
     public static func encode(_ event: JournalEvent, into out: inout [UInt8]) {
-        out.put(version)
-        out.put(event.kind.rawValue)
-        let lengthAt = out.count
-        out.put(UInt32(0))
-        writePayload(event, into: &out)
-        out.patch(UInt32(out.count - lengthAt - 4), at: lengthAt)
+        var size = SizeCounter()
+        writePayload(event, into: &size)
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: headerSize + size.count))
+        out.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var w = RawWriter(base: base, offset: start)
+            w.put(version)
+            w.put(event.kind.rawValue)
+            w.put(UInt32(size.count))
+            writePayload(event, into: &w)
+        }
     }
 
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> JournalEvent {
@@ -90,7 +96,7 @@ public enum EventCodec {
     }
 
     @inline(__always)
-    static func writePayload(_ event: JournalEvent, into out: inout [UInt8]) {
+    static func writePayload<S: ByteSink>(_ event: JournalEvent, into out: inout S) {
         event.timestamp.write(to: &out)
         switch event {
         case .instrumentDefined(let i, _):

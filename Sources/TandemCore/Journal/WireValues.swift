@@ -1,31 +1,31 @@
 /// The canonical byte form of each value type: big-endian, fixed field order, u32-prefixed strings
 /// and byte runs, u8 tags for enums. Part of the stable format documented in docs/core.md.
 protocol WireValue {
-    func write(to out: inout [UInt8])
+    func write<S: ByteSink>(to out: inout S)
     static func read(_ r: inout ByteReader) throws(CodecError) -> Self
 }
 
 extension Timestamp: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(nanosecondsSinceEpoch) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(nanosecondsSinceEpoch) }
     @inline(__always) static func read(_ r: inout ByteReader) throws(CodecError) -> Timestamp {
         Timestamp(nanosecondsSinceEpoch: try r.i64("timestamp"))
     }
 }
 
 extension Price: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(units) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(units) }
     @inline(__always) static func read(_ r: inout ByteReader) throws(CodecError) -> Price { Price(units: try r.i64("price")) }
 }
 
 extension Quantity: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(units) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(units) }
     @inline(__always) static func read(_ r: inout ByteReader) throws(CodecError) -> Quantity {
         Quantity(units: try r.i64("quantity"))
     }
 }
 
 extension Currency: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(rawValue) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     static func read(_ r: inout ByteReader) throws(CodecError) -> Currency {
         let start = r.offset
         let raw = try r.u64("currency")
@@ -37,7 +37,7 @@ extension Currency: WireValue {
 }
 
 extension Money: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) {
+    @inline(__always) func write<S: ByteSink>(to out: inout S) {
         out.put(units)
         currency.write(to: &out)
     }
@@ -48,7 +48,7 @@ extension Money: WireValue {
 }
 
 extension Ratio: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         out.put(numerator)
         out.put(denominator)
     }
@@ -62,24 +62,24 @@ extension Ratio: WireValue {
 }
 
 extension ClOrdID: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(rawValue) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     @inline(__always) static func read(_ r: inout ByteReader) throws(CodecError) -> ClOrdID { ClOrdID(try r.string("clOrdID")) }
 }
 
 extension AccountID: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(rawValue) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     @inline(__always) static func read(_ r: inout ByteReader) throws(CodecError) -> AccountID { AccountID(try r.string("account")) }
 }
 
 extension InstrumentID: WireValue {
-    @inline(__always) func write(to out: inout [UInt8]) { out.put(rawValue) }
+    @inline(__always) func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     @inline(__always) static func read(_ r: inout ByteReader) throws(CodecError) -> InstrumentID {
         InstrumentID(try r.u32("instrument"))
     }
 }
 
 extension Side: WireValue {
-    func write(to out: inout [UInt8]) { out.put(rawValue) }
+    func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     static func read(_ r: inout ByteReader) throws(CodecError) -> Side {
         let start = r.offset
         let raw = try r.u8("side")
@@ -89,7 +89,7 @@ extension Side: WireValue {
 }
 
 extension OrderStatus: WireValue {
-    func write(to out: inout [UInt8]) { out.put(rawValue) }
+    func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     static func read(_ r: inout ByteReader) throws(CodecError) -> OrderStatus {
         let start = r.offset
         let raw = try r.u8("status")
@@ -99,7 +99,7 @@ extension OrderStatus: WireValue {
 }
 
 extension OrderType: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         switch self {
         case .market: out.put(UInt8(0))
         case .limit(let p): out.put(UInt8(1)); p.write(to: &out)
@@ -120,7 +120,7 @@ extension OrderType: WireValue {
 }
 
 extension TimeInForce: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         switch self {
         case .day: out.put(UInt8(0))
         case .goodTillCancel: out.put(UInt8(1))
@@ -143,7 +143,7 @@ extension TimeInForce: WireValue {
 }
 
 extension OrderRequest: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         clOrdID.write(to: &out)
         account.write(to: &out)
         instrument.write(to: &out)
@@ -159,7 +159,7 @@ extension OrderRequest: WireValue {
 }
 
 extension ReplaceRequest: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         newClOrdID.write(to: &out)
         quantity.write(to: &out)
         if let type { out.put(true); type.write(to: &out) } else { out.put(false) }
@@ -173,7 +173,7 @@ extension ReplaceRequest: WireValue {
 }
 
 extension RiskDecision: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         switch self {
         case .accepted: out.put(UInt8(0))
         case .rejected(let rule, let reason): out.put(UInt8(1)); out.put(rule); out.put(reason)
@@ -190,7 +190,7 @@ extension RiskDecision: WireValue {
 }
 
 extension Instrument: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         id.write(to: &out)
         out.put(symbol)
         out.put(venue)
@@ -208,7 +208,7 @@ extension Instrument: WireValue {
 }
 
 extension RiskAction: WireValue {
-    func write(to out: inout [UInt8]) { out.put(rawValue) }
+    func write<S: ByteSink>(to out: inout S) { out.put(rawValue) }
     static func read(_ r: inout ByteReader) throws(CodecError) -> RiskAction {
         let start = r.offset
         let raw = try r.u8("riskAction")
@@ -218,7 +218,7 @@ extension RiskAction: WireValue {
 }
 
 extension RiskScope: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         switch self {
         case .global: out.put(UInt8(0))
         case .account(let a): out.put(UInt8(1)); a.write(to: &out)
@@ -237,7 +237,7 @@ extension RiskScope: WireValue {
 }
 
 extension CorporateAction: WireValue {
-    func write(to out: inout [UInt8]) {
+    func write<S: ByteSink>(to out: inout S) {
         switch self {
         case .split(let ratio): out.put(UInt8(1)); ratio.write(to: &out)
         case .cashDividend(let m): out.put(UInt8(2)); m.write(to: &out)
