@@ -101,12 +101,10 @@ extension TradingState {
         guard let index = orderSlots[id] else {
             throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(id)", clOrdID: id)
         }
-        var order = orderStore[index]
-        do throws(OrderError) { try order.apply(event) } catch {
+        do throws(OrderError) { try orderStore[index].apply(event) } catch {  // atomic: unchanged on throw
             throw FoldError(.orderTransition, kind, error.description, clOrdID: id, orderError: error)
         }
-        update(&order)
-        orderStore[index] = order
+        update(&orderStore[index])
     }
 
     private mutating func acceptReplace(_ id: ClOrdID) throws(FoldError) {

@@ -8,16 +8,37 @@ public struct Order: Sendable, Hashable {
     public private(set) var status: OrderStatus
     /// FIX CumQty: carried across replaces.
     public private(set) var filledQuantity: Quantity
-    /// Exact Σ price.units × quantity.units over fills, for ``averagePrice``.
-    public private(set) var filledValue: Int128
     /// The status to return to when an outstanding cancel or replace is rejected.
     public private(set) var statusBeforeRequest: OrderStatus?
-    /// The outstanding replace, kept after acceptance so the successor can be built from it.
-    public private(set) var pendingReplace: ReplaceRequest?
     /// The venue's OrderID (tag 37), once acknowledged.
     public internal(set) var venueOrderID: String?
+    // Stored split and boxed so the hot value stays small (it is copied on every fold step);
+    // rare fields cost a pointer, and nothing when absent.
+    private var filledValueHigh: Int64
+    private var filledValueLow: UInt64
+    private var pendingReplaceBox: Boxed<ReplaceRequest>?
+    private var replacesBox: Boxed<ClOrdID>?
+
+    /// Exact Σ price.units × quantity.units over fills, for ``averagePrice``.
+    public private(set) var filledValue: Int128 {
+        get { Int128(filledValueHigh) << 64 | Int128(filledValueLow) }
+        set {
+            filledValueHigh = Int64(truncatingIfNeeded: newValue >> 64)
+            filledValueLow = UInt64(truncatingIfNeeded: newValue)
+        }
+    }
+
+    /// The outstanding replace, kept after acceptance so the successor can be built from it.
+    public private(set) var pendingReplace: ReplaceRequest? {
+        get { pendingReplaceBox?.value }
+        set { pendingReplaceBox = newValue.map(Boxed.init) }
+    }
+
     /// The ClOrdID this order replaced (FIX OrigClOrdID), if any.
-    public private(set) var replaces: ClOrdID?
+    public private(set) var replaces: ClOrdID? {
+        get { replacesBox?.value }
+        set { replacesBox = newValue.map(Boxed.init) }
+    }
 
     public init(request: OrderRequest) {
         self.init(request: request, status: .pendingNew, filledQuantity: .zero, filledValue: 0,
@@ -31,11 +52,12 @@ public struct Order: Sendable, Hashable {
         self.request = request
         self.status = status
         self.filledQuantity = filledQuantity
-        self.filledValue = filledValue
+        self.filledValueHigh = Int64(truncatingIfNeeded: filledValue >> 64)
+        self.filledValueLow = UInt64(truncatingIfNeeded: filledValue)
         self.statusBeforeRequest = statusBeforeRequest
-        self.pendingReplace = pendingReplace
         self.venueOrderID = venueOrderID
-        self.replaces = replaces
+        self.pendingReplaceBox = pendingReplace.map(Boxed.init)
+        self.replacesBox = replaces.map(Boxed.init)
     }
 
     /// The order that continues after `pendingReplace` was accepted; nil unless this order is `.replaced`.
@@ -187,4 +209,11 @@ public struct Order: Sendable, Hashable {
     private func error(_ code: OrderError.Code, _ event: OrderEvent, _ message: String) -> OrderError {
         OrderError(code: code, clOrdID: request.clOrdID, status: status, event: event.kind, message: message)
     }
+}
+
+/// An immutable heap box with value semantics, for rarely-present fields of hot values.
+indirect enum Boxed<Value: Sendable & Hashable>: Sendable, Hashable {
+    case boxed(Value)
+    init(_ value: Value) { self = .boxed(value) }
+    var value: Value { switch self { case .boxed(let v): v } }
 }
