@@ -130,18 +130,25 @@ extension TradingState {
         guard let index = orderSlots[e.clOrdID] else {
             throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(e.clOrdID)", clOrdID: e.clOrdID)
         }
-        var order = orderStore[index]
-        do throws(OrderError) { try order.apply(.fill(quantity: e.quantity, price: e.price)) } catch {
+        let undo = orderStore[index].fillUndo
+        do throws(OrderError) { try orderStore[index].apply(.fill(quantity: e.quantity, price: e.price)) } catch {
             throw FoldError(.orderTransition, kind, error.description, clOrdID: e.clOrdID, orderError: error)
         }
-        guard (order.status == .filled) == completes else {
+        guard (orderStore[index].status == .filled) == completes else {
+            let order = orderStore[index]
+            orderStore[index].undo(undo)
             throw FoldError(.fillKindMismatch, kind, completes
                 ? "fill \(e.execID) leaves \(order.request.quantity - order.filledQuantity) of \(e.clOrdID) open; expected partial_fill"
                 : "partial fill \(e.execID) completes \(e.clOrdID); expected fill", clOrdID: e.clOrdID)
         }
-        let key = PositionKey(account: order.request.account, instrument: order.request.instrument)
-        try book(key, direction: order.request.side.direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
-        orderStore[index] = order
+        let request = orderStore[index].request
+        let key = PositionKey(account: request.account, instrument: request.instrument)
+        do throws(FoldError) {
+            try book(key, direction: request.side.direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
+        } catch {
+            orderStore[index].undo(undo)
+            throw error
+        }
     }
 
     private mutating func insert(_ order: Order) {

@@ -202,6 +202,30 @@ public struct Order: Sendable, Hashable {
         if prior == .suspended { status = .suspended } else { status = filledQuantity.isZero ? prior : .partiallyFilled }
     }
 
+    /// What a fill can change, so the fold can apply fills in place and still be all-or-nothing.
+    struct FillUndo {
+        fileprivate let status: OrderStatus
+        fileprivate let filledQuantity: Quantity
+        fileprivate let filledValueHigh: Int64
+        fileprivate let filledValueLow: UInt64
+        fileprivate let statusBeforeRequest: OrderStatus?
+        fileprivate let pendingReplaceBox: Boxed<ReplaceRequest>?
+    }
+
+    var fillUndo: FillUndo {
+        FillUndo(status: status, filledQuantity: filledQuantity, filledValueHigh: filledValueHigh,
+                 filledValueLow: filledValueLow, statusBeforeRequest: statusBeforeRequest, pendingReplaceBox: pendingReplaceBox)
+    }
+
+    mutating func undo(_ u: FillUndo) {
+        status = u.status
+        filledQuantity = u.filledQuantity
+        filledValueHigh = u.filledValueHigh
+        filledValueLow = u.filledValueLow
+        statusBeforeRequest = u.statusBeforeRequest
+        pendingReplaceBox = u.pendingReplaceBox
+    }
+
     private func invalid(_ event: OrderEvent) -> OrderError {
         error(.invalidTransition, event, "\(event.kind) is not defined in state \(status)")
     }
