@@ -162,20 +162,17 @@ extension TradingState {
         _ kind: JournalEventKind, _ id: ClOrdID?
     ) throws(FoldError) {
         let existing = positions.index(forKey: key)
-        var currency = Currency.usd
-        if let existing {
-            currency = positions.values[existing].currency
-        } else if let instrument = instruments[key.instrument] {
-            currency = instrument.currency
-        } else {
+        let instrument = existing == nil ? instruments[key.instrument] : nil
+        if existing == nil, instrument == nil {
             throw FoldError(.unknownInstrument, kind, "position \(key) names undefined instrument \(key.instrument)", clOrdID: id)
         }
         do throws(ArithmeticError) {
             if let existing {
+                let currency = positions.values[existing].currency
                 try positions.values[existing].trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(currency))
-            } else if let instrument = instruments[key.instrument] {
+            } else if let instrument {
                 var position = Position(currency: instrument.currency, multiplier: instrument.multiplier)
-                try position.trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(currency))
+                try position.trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(instrument.currency))
                 positions[key] = position
             }
         } catch {
