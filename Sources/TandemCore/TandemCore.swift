@@ -1,2 +1,0 @@
-/// Placeholder until the core lands.
-public enum TandemCoreVersion { public static let encoding: UInt16 = 1 }

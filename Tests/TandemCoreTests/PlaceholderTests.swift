@@ -1,3 +1,0 @@
-import Testing
-@testable import TandemCore
-@Test func placeholder() { #expect(TandemCoreVersion.encoding == 1) }
