@@ -4,6 +4,7 @@ import PackageDescription
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "Tandem",
@@ -16,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.0"),
     ],
@@ -39,10 +41,19 @@ let package = Package(
         .target(name: "TandemPostgres", dependencies: ["CLibPQ", logging]),
         .target(name: "TandemPostgresTestKit", dependencies: ["TandemPostgres", logging]),
 
+        // SHA-256 and HMAC-SHA-256 through OpenSSL's libcrypto: the one Swift face on COpenSSL.
+        .target(name: "TandemCrypto", dependencies: ["COpenSSL"]),
+
+        // The event journal on PostgreSQL: schema, fenced append, group commit, tail, replay, snapshots, audit.
+        .target(
+            name: "TandemJournal",
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", logging, serviceLifecycle]
+        ),
+
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", argumentParser, logging]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemJournal", argumentParser, logging, serviceLifecycle]
         ),
 
         .testTarget(
@@ -52,6 +63,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "BigInt", package: "BigInt"),
             ]
+        ),
+        .testTarget(name: "TandemCryptoTests", dependencies: ["TandemCrypto"]),
+        .testTarget(
+            name: "TandemJournalTests",
+            dependencies: ["TandemJournal", "TandemCore", "TandemPostgres", "TandemPostgresTestKit"]
         ),
         .testTarget(
             name: "TandemPostgresTests",

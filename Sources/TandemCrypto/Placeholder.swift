@@ -1,0 +1,2 @@
+// Placeholder: replaced by the SHA-256/HMAC face.
+enum TandemCryptoPlaceholder {}

@@ -1,0 +1,3 @@
+// Placeholder: replaced by the journal.
+import TandemCore
+enum TandemJournalPlaceholder {}
