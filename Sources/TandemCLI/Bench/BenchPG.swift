@@ -1,8 +1,149 @@
 import ArgumentParser
+import Foundation
+import Logging
+import TandemPostgres
 
+/// `tandem bench pg`: what the libpq face costs, against pgbench on the same server in the same run.
+///
+/// Starts a private server with fsync and `synchronous_commit` on, then measures
+/// - `single_insert_tps`: one connection, one prepared one-row INSERT per committed transaction,
+///   through the async `PostgresConnection` (what a caller pays, actor hop included);
+/// - `pgbench_single_insert_tps`: pgbench, one client, the same INSERT into a same-shaped table (the anchor);
+/// - `pipelined_insert_rows_per_s`: the same rows in pipeline mode, a sync (commit) every 100;
+/// - `copy_rows_per_s`: the same rows through `COPY … FROM STDIN`.
+/// Single-insert and pgbench alternate over `--rounds` so drift in the disk hits both alike.
 struct BenchPG: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pg", abstract: "PostgreSQL benchmark.")
+    static let configuration = CommandConfiguration(
+        commandName: "pg",
+        abstract: "Measure single, pipelined and COPY inserts against pgbench on the same embedded server."
+    )
+
     @Flag(help: "Print one JSON object.")
     var json = false
-    func run() async throws {}
+
+    @Option(help: "Seconds per single-insert and pgbench run.")
+    var seconds = 5
+
+    @Option(help: "Alternating rounds of single-insert and pgbench runs.")
+    var rounds = 2
+
+    @Option(help: "Rows for the pipelined and COPY runs.")
+    var rows = 200_000
+
+    func validate() throws {
+        guard seconds > 0, rounds > 0, rows >= 100 else {
+            throw ValidationError("--seconds and --rounds must be positive and --rows at least 100")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "tandem.bench")
+        logger.logLevel = .warning
+        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
+        do {
+            let figures = try await measure(server: server)
+            try await server.stop()
+            report(figures)
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
+    private func measure(server: EmbeddedPostgres) async throws -> [(String, Double)] {
+        let db = try await PostgresConnection.connect(server.dsn())
+        try await PGBenchAnchor.prepare(db)
+        try await db.execute("""
+            CREATE TABLE bench_single (id bigint NOT NULL, payload bytea NOT NULL);
+            CREATE TABLE bench_pipelined (id bigint NOT NULL, payload bytea NOT NULL);
+            CREATE TABLE bench_copy (id bigint NOT NULL, payload bytea NOT NULL);
+            """)
+        try await db.prepare(name: "single", sql: "INSERT INTO bench_single (id, payload) VALUES ($1, $2)")
+        try await db.prepare(name: "pipelined", sql: "INSERT INTO bench_pipelined (id, payload) VALUES ($1, $2)")
+        let payload: [UInt8] = Array(0..<16)
+        let clock = ContinuousClock()
+
+        // Alternate ours and pgbench so both see the same disk.
+        var singleTPS: [Double] = []
+        var pgbenchTPS: [Double] = []
+        var nextID = 0
+        for _ in 0..<rounds {
+            let deadline = clock.now.advanced(by: .seconds(seconds))
+            let start = clock.now
+            var count = 0
+            while clock.now < deadline {
+                try await db.run(Statement(prepared: "single", [nextID, payload]))
+                nextID += 1
+                count += 1
+            }
+            singleTPS.append(Double(count) / (clock.now - start).seconds)
+            pgbenchTPS.append(try PGBenchAnchor.singleInsertTPS(server: server, transactions: count))
+        }
+
+        // Pipelined: statements in pipelines of 10,000, a sync every 100 (so 100 rows per commit).
+        var steps: [PipelineStep] = []
+        steps.reserveCapacity(10_100)
+        let pipelineStart = clock.now
+        var sent = 0
+        while sent < rows {
+            steps.removeAll(keepingCapacity: true)
+            let chunk = min(10_000, rows - sent)
+            for i in 0..<chunk {
+                steps.append(.statement(Statement(prepared: "pipelined", [sent + i, payload])))
+                if i % 100 == 99 { steps.append(.sync) }
+            }
+            let outcomes = try await db.pipeline(steps)
+            if let failure = outcomes.first(where: { $0.error != nil })?.error { throw failure }
+            sent += chunk
+        }
+        let pipelined = Double(rows) / (clock.now - pipelineStart).seconds
+
+        // COPY: the same rows, bytea in hex text form.
+        let hex = "\\x" + payload.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let copyRows: [[String?]] = (0..<rows).map { [String($0), hex] }
+        let copyStart = clock.now
+        let loaded = try await db.copyFromStdin("COPY bench_copy (id, payload) FROM STDIN", rows: copyRows)
+        let copy = Double(loaded) / (clock.now - copyStart).seconds
+        await db.close()
+
+        let single = singleTPS.reduce(0, +) / Double(singleTPS.count)
+        let anchor = pgbenchTPS.reduce(0, +) / Double(pgbenchTPS.count)
+        return [
+            ("single_insert_tps", single),
+            ("pipelined_insert_rows_per_s", pipelined),
+            ("copy_rows_per_s", copy),
+            ("pgbench_single_insert_tps", anchor),
+            ("ratio_single_vs_pgbench", single / anchor),
+            ("ratio_pipelined_vs_pgbench", pipelined / anchor),
+        ]
+    }
+
+    private func report(_ figures: [(String, Double)]) {
+        if json {
+            let fields = figures.map { "\"\($0.0)\": \(formatted($0.1))" }.joined(separator: ", ")
+            print("{\(fields)}")
+        } else {
+            for (name, value) in figures {
+                print("\(name.padding(toLength: 30, withPad: " ", startingAt: 0)) \(formatted(value))")
+            }
+        }
+    }
+
+    private func formatted(_ value: Double) -> String {
+        value >= 100 ? String(Int(value.rounded())) : String(format: "%.3f", value)
+    }
+}
+
+extension Duration {
+    /// Seconds as a Double, for rates in benchmark reports only.
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
 }

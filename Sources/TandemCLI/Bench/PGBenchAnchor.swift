@@ -10,12 +10,16 @@ enum PGBenchAnchor {
     /// Creates (or empties) the anchor's table: `(id bigint, payload bytea)`, the shape of a journal row.
     static func prepare(_ connection: PostgresConnection) async throws {
         try await connection.execute(
-            "DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id bigint NOT NULL, payload bytea NOT NULL)")
+            "SET client_min_messages = warning; DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id bigint NOT NULL, payload bytea NOT NULL)")
     }
 
-    /// Runs pgbench for `seconds` with one client, prepared statements, one committed INSERT per
-    /// transaction, and returns its TPS ("without initial connection time").
-    static func singleInsertTPS(server: EmbeddedPostgres, database: String = "postgres", seconds: Int) throws -> Double {
+    /// Runs pgbench for `transactions` transactions with one client, prepared statements, one committed
+    /// INSERT per transaction, and returns its TPS ("without initial connection time").
+    ///
+    /// A count (`-t`), not a duration (`-T`): pgbench ends a timed run on SIGALRM, and a child spawned
+    /// from a Swift process can inherit a mask that blocks it, so a `-T` run may never end. Callers size
+    /// the count from their own measured rate so both runs take about as long.
+    static func singleInsertTPS(server: EmbeddedPostgres, database: String = "postgres", transactions: Int) throws -> Double {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-pgbench-\(UUID().uuidString).sql")
         try """
             \\set id random(1, 1000000000)
@@ -25,7 +29,7 @@ enum PGBenchAnchor {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: server.binaries.pgbench)
         process.arguments = [
-            "-n", "-c", "1", "-j", "1", "-M", "prepared", "-T", String(seconds), "-f", script.path,
+            "-n", "-c", "1", "-j", "1", "-M", "prepared", "-t", String(max(transactions, 100)), "-f", script.path,
             "-h", server.host, "-p", String(server.port), "-U", server.user, database,
         ]
         let output = Pipe()

@@ -180,7 +180,11 @@ public struct EmbeddedPostgres: Sendable {
             }
         } else {
             do {
-                try fm.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                // Parents get the default mode (the server user must be able to pass through them);
+                // the root itself is private to the server.
+                let parent = URL(fileURLWithPath: root).deletingLastPathComponent().path
+                try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                try fm.createDirectory(atPath: root, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw PostgresError(
                     .dataDirectory, "could not create \(root): \(error.localizedDescription)", operation: "start",
