@@ -44,6 +44,9 @@ let package = Package(
         // SHA-256 and HMAC-SHA-256 through OpenSSL's libcrypto: the one Swift face on COpenSSL.
         .target(name: "TandemCrypto", dependencies: ["COpenSSL"]),
 
+        // FIX 4.4: codec, typed messages, the sans-I/O session state machine and its store.
+        .target(name: "TandemFIX", dependencies: ["TandemCore"]),
+
         // The event journal on PostgreSQL: schema, fenced append, group commit, tail, replay, snapshots, audit.
         .target(
             name: "TandemJournal",
@@ -53,7 +56,7 @@ let package = Package(
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemJournal", argumentParser, logging, serviceLifecycle]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemJournal", "TandemFIX", argumentParser, logging, serviceLifecycle]
         ),
 
         .testTarget(
@@ -65,6 +68,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TandemCryptoTests", dependencies: ["TandemCrypto"]),
+        .testTarget(name: "TandemFIXTests", dependencies: ["TandemFIX", "TandemCore"]),
         .testTarget(
             name: "TandemJournalTests",
             dependencies: ["TandemJournal", "TandemCore", "TandemPostgres", "TandemPostgresTestKit"]

@@ -1,0 +1,3 @@
+// Placeholder: replaced by the FIX codec.
+import TandemCore
+enum TandemFIXPlaceholder {}
