@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemPostgresTests",
-            dependencies: ["TandemPostgres", "TandemPostgresTestKit"]
+            dependencies: ["TandemPostgres", "TandemPostgresTestKit", logging]
         ),
     ],
     swiftLanguageModes: [.v6]

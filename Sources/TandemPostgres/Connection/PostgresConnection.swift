@@ -35,7 +35,7 @@ public actor PostgresConnection {
     }
 
     private func open() throws(PostgresError) {
-        let opened = try PGConnection.connect(dsn, connectTimeoutSeconds: connectTimeoutSeconds)
+        let opened = try PGConnection.connect(dsn, connectTimeoutSeconds: connectTimeoutSeconds, logger: logger)
         logger.debug("connected", metadata: [
             "pg.host": "\(opened.connectedHost)", "pg.port": "\(opened.connectedPort)", "pg.pid": "\(opened.backendPID)",
         ])

@@ -1,4 +1,5 @@
 import CLibPQ
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -17,11 +18,16 @@ public final class PGConnection {
     /// The DSN or URL this connection was opened with (kept to reconnect).
     public let dsn: String
     public let connectTimeoutSeconds: Int
+    /// Receives the server's NOTICE/WARNING messages (libpq would print them to stderr). Kept alive here
+    /// because libpq holds an unretained pointer to it for the life of `handle`.
+    private let notices: NoticeSink
 
-    private init(handle: OpaquePointer, dsn: String, connectTimeoutSeconds: Int) {
+    private init(handle: OpaquePointer, dsn: String, connectTimeoutSeconds: Int, logger: Logger) {
         self.handle = handle
         self.dsn = dsn
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.notices = NoticeSink(logger: logger)
+        notices.install(on: handle)
     }
 
     deinit {
@@ -34,7 +40,9 @@ public final class PGConnection {
     /// including the multi-host form (`host=a,b port=5432,5433 target_session_attrs=read-write`), which
     /// libpq tries in order. `connectTimeoutSeconds` applies per host unless the DSN sets its own
     /// `connect_timeout`.
-    public static func connect(_ dsn: String, connectTimeoutSeconds: Int = 5) throws(PostgresError) -> PGConnection {
+    public static func connect(
+        _ dsn: String, connectTimeoutSeconds: Int = 5, logger: Logger = Logger(label: "tandem.postgres")
+    ) throws(PostgresError) -> PGConnection {
         try validate(dsn: dsn)
         let handle = openHandle(dsn: dsn, connectTimeoutSeconds: connectTimeoutSeconds)
         guard let handle else {
@@ -48,7 +56,7 @@ public final class PGConnection {
                 "could not connect to \(redacted(dsn)): \(message)",
                 operation: "connect")
         }
-        return PGConnection(handle: handle, dsn: dsn, connectTimeoutSeconds: connectTimeoutSeconds)
+        return PGConnection(handle: handle, dsn: dsn, connectTimeoutSeconds: connectTimeoutSeconds, logger: logger)
     }
 
     /// Checks a DSN with libpq's own parser, so a typo gets a precise message before any network I/O.
@@ -98,6 +106,7 @@ public final class PGConnection {
                 operation: "reconnect")
         }
         handle = fresh
+        notices.install(on: fresh)
     }
 
     /// Closes the session. Further calls fail with `connectionClosed`.
@@ -588,6 +597,24 @@ public final class PGConnection {
         dsn
             .replacing(/password\s*=\s*('[^']*'|\S+)/) { _ in "password=***" }
             .replacing(/:\/\/([^:@\/]+):([^@\/]+)@/) { match in "://\(match.1):***@" }
+    }
+}
+
+/// Routes server notices to swift-log: NOTICE and below at debug, WARNING at warning.
+private final class NoticeSink {
+    let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func install(on handle: OpaquePointer) {
+        PQsetNoticeReceiver(handle, { context, result in
+            guard let context, let result else { return }
+            let sink = Unmanaged<NoticeSink>.fromOpaque(context).takeUnretainedValue()
+            let severity = errorText(PQresultErrorField(result, Int32(UInt8(ascii: "V")))) ?? "NOTICE"
+            let message = errorText(PQresultErrorField(result, Int32(UInt8(ascii: "M")))) ?? ""
+            let level: Logger.Level = severity == "WARNING" ? .warning : .debug
+            sink.logger.log(level: level, "server \(severity.lowercased()): \(message)", metadata: ["pg.severity": "\(severity)"])
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 }
 

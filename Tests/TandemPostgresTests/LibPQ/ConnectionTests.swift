@@ -1,3 +1,5 @@
+import Logging
+import Synchronization
 import TandemPostgres
 import TandemPostgresTestKit
 import Testing
@@ -231,5 +233,38 @@ struct ConnectionTests {
         }
         #expect(urlError?.code == .invalidDSN)
         #expect(urlError?.message.contains("secret") == false)
+    }
+}
+
+@Suite("server notices", .embeddedPostgres)
+struct NoticeTests {
+    @Test("server WARNINGs go to the connection's logger, not stderr")
+    func warningsAreLogged() async throws {
+        let records = LogRecords()
+        let logger = Logger(label: "notice-test") { _ in CapturingLogHandler(records: records) }
+        let db = try await PostgresConnection.connect(try await TestPostgres.freshDatabase(), logger: logger)
+        try await db.execute("DO $$ BEGIN RAISE WARNING 'careful: %', 42; END $$")
+        #expect(records.messages.contains { $0.level == .warning && $0.message.contains("careful: 42") })
+        await db.close()
+    }
+}
+
+final class LogRecords: Sendable {
+    struct Record: Sendable { var level: Logger.Level; var message: String }
+    private let storage = Mutex<[Record]>([])
+    func append(_ r: Record) { storage.withLock { $0.append(r) } }
+    var messages: [Record] { storage.withLock { $0 } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let records: LogRecords
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        records.append(.init(level: event.level, message: "\(event.message)"))
     }
 }
