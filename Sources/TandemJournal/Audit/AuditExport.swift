@@ -51,7 +51,15 @@ public struct AuditExporter: Sendable {
         case .partialFill(let e), .fill(let e):
             return [record(.fill, e.clOrdID, quantity: "\(e.quantity)", price: "\(e.price)", fee: "\(e.fee)", execID: e.execID)]
         case .replaceRequested(let id, let replacement, _):
-            return [record(.order, id, detail: "\(replacement)")]
+            // The replacement continues the order under a new ClOrdID (FIX): same account and instrument.
+            if var request = orders[id] {
+                request.clOrdID = replacement.newClOrdID
+                request.quantity = replacement.quantity
+                if let type = replacement.type { request.type = type }
+                orders[replacement.newClOrdID] = request
+            }
+            return [record(.order, id, quantity: "\(replacement.quantity)",
+                           detail: "replace as \(replacement.newClOrdID.rawValue)")]
         case .orderRejected(let id, let reason, _), .cancelRejected(let id, let reason, _), .replaceRejected(let id, let reason, _):
             return [record(.order, id, detail: reason)]
         case .orderAcknowledged(let id, let venueOrderID, _):

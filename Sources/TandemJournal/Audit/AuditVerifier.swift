@@ -32,7 +32,7 @@ public enum AuditVerifier {
                     logger.warning("journal verification failed", metadata: [
                         "journal.seq": "\(row.seq)", "journal.error": "\(error.message)",
                     ])
-                    return AuditReport(verifiedThrough: verifier.head.seq, headSeq: head.seq, failure: error)
+                    return AuditReport(verifiedThrough: row.seq - 1, headSeq: head.seq, failure: error)
                 }
             }
         }

@@ -101,8 +101,8 @@ public enum JournalSchema {
                 END IF;
                 INSERT INTO tandem.events (seq, epoch, kind, ts_ns, payload, prev_hash, hash)
                 SELECT p_head_seq + u.i, p_epoch, u.k, u.t, substring(p_payloads FROM u.o + 1 FOR u.l),
-                       CASE WHEN u.i = 1 THEN p_head_hash ELSE substring(p_hashes FROM (u.i - 2) * 32 + 1 FOR 32) END,
-                       substring(p_hashes FROM (u.i - 1) * 32 + 1 FOR 32)
+                       CASE WHEN u.i = 1 THEN p_head_hash ELSE substring(p_hashes FROM (u.i::integer - 2) * 32 + 1 FOR 32) END,
+                       substring(p_hashes FROM (u.i::integer - 1) * 32 + 1 FOR 32)
                 FROM unnest(p_kinds, p_ts, p_offsets, p_lengths) WITH ORDINALITY AS u(k, t, o, l, i);
                 UPDATE tandem.journal_head SET seq = p_head_seq + n, hash = substring(p_hashes FROM (n - 1) * 32 + 1 FOR 32)
                 WHERE id = 1;
@@ -132,6 +132,7 @@ public enum JournalSchema {
     public static func migrate(_ conn: PGConnection, logger: Logger) throws(JournalError) -> MigrationReport {
         do {
             return try conn.transaction { c in
+                try c.execute("SET LOCAL client_min_messages = warning")
                 try c.query("SELECT pg_advisory_xact_lock($1)", [migrationLockKey])
                 try c.execute("""
                     CREATE SCHEMA IF NOT EXISTS tandem;
