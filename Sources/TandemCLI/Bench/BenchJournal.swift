@@ -77,6 +77,8 @@ struct BenchJournal: AsyncParsableCommand {
             throughput.append((batchSize, Int(Double(events) / (clock.now - start).seconds)))
         }
 
+        FileHandle.standardError.write(Data("append: \(throughput)\n".utf8))
+
         // 2. Latency at an offered load: events scheduled every 1/rate s, each its own append call,
         //    measured from its scheduled time (open loop: a slow commit delays nothing that follows).
         let latencyDSN = server.dsn(database: "bench_latency")
@@ -114,6 +116,8 @@ struct BenchJournal: AsyncParsableCommand {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
 
+        FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
+
         // 3. Replay: read (binary) + verify the chain + decode + fold, everything appended in phase 1.
         let replayConnection = try await PostgresConnection.connect(dsn, logger: logger)
         var replayBest = 0.0
@@ -126,9 +130,21 @@ struct BenchJournal: AsyncParsableCommand {
             replayBest = max(replayBest, Double(result.eventsReplayed) / elapsed)
         }
 
+        FileHandle.standardError.write(Data("replay: \(Int(replayBest)) events/s over \(replayed)\n".utf8))
+
         // 4. The anchor: pgbench, one client, one-row INSERT per transaction, same server.
         try await PGBenchAnchor.prepare(admin)
-        let tps = try PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
+        // pgbench stops itself with SIGALRM (-T). A child inherits the spawning thread's signal mask, and
+        // Swift's pool threads block nearly every signal, so pgbench never saw its alarm (measured: it ran
+        // for minutes). Spawn it from a fresh thread that unblocks the signals it relies on.
+        let pgbenchSeconds = self.pgbenchSeconds
+        let tps = try await runOnDedicatedThread(name: "tandem-pgbench") {
+            var signals = sigset_t()
+            sigemptyset(&signals)
+            for signal in [SIGALRM, SIGTERM, SIGINT] { sigaddset(&signals, signal) }
+            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+            return try PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
+        }
 
         for c in [admin, writerConnection, latencyConnection, replayConnection] { await c.close() }
 
