@@ -633,3 +633,87 @@ extension String {
         return String(s)
     }
 }
+
+// MARK: Binary results (additive: used by the journal's replay)
+
+/// One row of a binary-format result, valid only inside the `forEachBinaryRow` callback that hands it
+/// out (it reads libpq's result in place, without copying every cell into a `String`).
+public struct PGBinaryRow {
+    fileprivate let result: OpaquePointer
+    public let index: Int
+    public let columnCount: Int
+
+    public func isNull(_ column: Int) -> Bool {
+        PQgetisnull(result, Int32(index), Int32(column)) == 1
+    }
+
+    /// The cell's raw bytes (for `bytea`, the value itself), or nil for NULL.
+    public func bytes(_ column: Int) -> [UInt8]? {
+        guard column >= 0, column < columnCount, !isNull(column) else { return nil }
+        let length = Int(PQgetlength(result, Int32(index), Int32(column)))
+        guard let value = PQgetvalue(result, Int32(index), Int32(column)) else { return nil }
+        return value.withMemoryRebound(to: UInt8.self, capacity: max(length, 1)) {
+            Array(UnsafeBufferPointer(start: $0, count: length))
+        }
+    }
+
+    /// A binary `int2`, `int4` or `int8` cell as `Int64`, or nil for NULL or another width.
+    public func int64(_ column: Int) -> Int64? {
+        guard column >= 0, column < columnCount, !isNull(column) else { return nil }
+        let length = Int(PQgetlength(result, Int32(index), Int32(column)))
+        guard let value = PQgetvalue(result, Int32(index), Int32(column)) else { return nil }
+        return value.withMemoryRebound(to: UInt8.self, capacity: max(length, 1)) { p -> Int64? in
+            switch length {
+            case 8:
+                var v: UInt64 = 0
+                for i in 0..<8 { v = v << 8 | UInt64(p[i]) }
+                return Int64(bitPattern: v)
+            case 4:
+                var v: UInt32 = 0
+                for i in 0..<4 { v = v << 8 | UInt32(p[i]) }
+                return Int64(Int32(bitPattern: v))
+            case 2:
+                let v = UInt16(p[0]) << 8 | UInt16(p[1])
+                return Int64(Int16(bitPattern: v))
+            default:
+                return nil
+            }
+        }
+    }
+}
+
+extension PGConnection {
+    /// Runs one statement asking for results in PostgreSQL's binary format and calls `body` once per
+    /// row, in order. Returns the number of rows. Binary `bytea` arrives as raw bytes (no hex to parse),
+    /// which is what makes a journal replay fast. The row must not escape `body`.
+    ///
+    /// Additive to the text-format `run`/`query`; errors are reported the same way.
+    @discardableResult
+    public func forEachBinaryRow(_ statement: Statement, _ body: (PGBinaryRow) throws -> Void) throws -> Int {
+        guard let conn = handle else {
+            throw PostgresError(.connectionClosed, "the connection is closed; reconnect first", operation: "query")
+        }
+        let result: OpaquePointer? = withParameters(statement.parameters) { count, values, lengths, formats in
+            switch statement.source {
+            case .sql(let sql):
+                PQexecParams(conn, sql, count, nil, values, lengths, formats, 1)
+            case .prepared(let name):
+                PQexecPrepared(conn, name, count, values, lengths, formats, 1)
+            }
+        }
+        guard let result else {
+            throw connectionError(operation: "query", fallback: "no result from the server", statement: statement.label)
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            throw serverError(result, operation: "query", statement: statement.label)
+        }
+        let rows = Int(PQntuples(result))
+        let columns = Int(PQnfields(result))
+        for r in 0..<rows {
+            try body(PGBinaryRow(result: result, index: r, columnCount: columns))
+        }
+        return rows
+    }
+}

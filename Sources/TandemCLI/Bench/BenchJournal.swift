@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TandemCore
+import TandemJournal
+import TandemPostgres
+
+/// `tandem bench journal`: durable append throughput per batch size, latency under an open-loop
+/// offered load, replay throughput, and the pgbench anchor, all on one private server with fsync on.
+struct BenchJournal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Measure journal appends (durable), append latency at a fixed rate, and replay.",
+        discussion: """
+            Starts its own PostgreSQL (fsync on, synchronous_commit on) in a temporary directory and \
+            removes it afterwards. Run it in release: swift run -c release tandem bench journal --json
+            """)
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "Seconds per append batch size.")
+    var seconds = 3.0
+
+    @Option(help: "Offered load for the latency phase, events per second.")
+    var rate = 5_000
+
+    @Option(help: "Seconds of the latency phase.")
+    var latencySeconds = 4.0
+
+    @Option(help: "Seconds of pgbench for the anchor.")
+    var pgbenchSeconds = 5
+
+    @Option(help: "Workload seed.")
+    var seed: UInt64 = 42
+
+    func run() async throws {
+        var logger = Logger(label: "tandem.bench")
+        logger.logLevel = .warning
+        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
+        do {
+            let output = try await measure(server: server, logger: logger)
+            try await server.stop()
+            print(output)
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
+    private func measure(server: EmbeddedPostgres, logger: Logger) async throws -> String {
+        let admin = try await PostgresConnection.connect(server.dsn(), logger: logger)
+        try await admin.execute("CREATE DATABASE bench_append")
+        try await admin.execute("CREATE DATABASE bench_latency")
+
+        // 1. Durable append throughput, one caller, one batch per commit, per batch size. The events
+        //    are one continuous synthetic stream, so the same database is then replayed.
+        let dsn = server.dsn(database: "bench_append")
+        let writerConnection = try await PostgresConnection.connect(dsn, logger: logger)
+        _ = try await JournalSchema.migrate(writerConnection, logger: logger)
+        let epoch = try await writerConnection.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
+        let writer = JournalWriter(connection: writerConnection, epoch: epoch, maxBatchEvents: 10_000, logger: logger)
+        var generator = SyntheticJournal(seed: seed, instrumentCount: 100)
+        var throughput: [(Int, Int)] = []
+        let clock = ContinuousClock()
+        for batchSize in [1, 10, 100, 1000] {
+            var events = 0
+            let start = clock.now
+            let deadline = start + .milliseconds(Int(seconds * 1000))
+            while clock.now < deadline {
+                var batch: [JournalEvent] = []
+                batch.reserveCapacity(batchSize)
+                for _ in 0..<batchSize { batch.append(generator.next()) }
+                _ = try await writer.append(batch)
+                events += batchSize
+            }
+            throughput.append((batchSize, Int(Double(events) / (clock.now - start).seconds)))
+        }
+
+        FileHandle.standardError.write(Data("append: \(throughput)\n".utf8))
+
+        // 2. Latency at an offered load: events scheduled every 1/rate s, each its own append call,
+        //    measured from its scheduled time (open loop: a slow commit delays nothing that follows).
+        let latencyDSN = server.dsn(database: "bench_latency")
+        let latencyConnection = try await PostgresConnection.connect(latencyDSN, logger: logger)
+        _ = try await JournalSchema.migrate(latencyConnection, logger: logger)
+        let latencyEpoch = try await latencyConnection.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
+        let latencyWriter = JournalWriter(connection: latencyConnection, epoch: latencyEpoch, logger: logger)
+        let total = Int(Double(rate) * latencySeconds)
+        let pool = SyntheticJournal.events(count: total, seed: seed &+ 1, instrumentCount: 100)
+        let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
+        let latencies = try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
+            let begin = clock.now + .milliseconds(20)
+            var next = 0
+            while next < total {
+                let now = clock.now
+                while next < total, begin + interval * next <= now {
+                    let scheduled = begin + interval * next
+                    let event = pool[next]
+                    group.addTask {
+                        _ = try await latencyWriter.append(event)
+                        let d = clock.now - scheduled
+                        return d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000
+                    }
+                    next += 1
+                }
+                if next < total { try await Task.sleep(until: begin + interval * next, clock: clock) }
+            }
+            var all: [Int64] = []
+            all.reserveCapacity(total)
+            for try await l in group { all.append(l) }
+            return all.sorted()
+        }
+        let commits = await latencyWriter.commits
+        func percentile(_ p: Double) -> Int64 {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+
+        FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
+
+        // 3. Replay: read (binary) + verify the chain + decode + fold, everything appended in phase 1.
+        let replayConnection = try await PostgresConnection.connect(dsn, logger: logger)
+        var replayBest = 0.0
+        var replayed: UInt64 = 0
+        for _ in 0..<2 {
+            let start = clock.now
+            let result = try await Replayer.replay(replayConnection, logger: logger)
+            let elapsed = (clock.now - start).seconds
+            replayed = result.eventsReplayed
+            replayBest = max(replayBest, Double(result.eventsReplayed) / elapsed)
+        }
+
+        FileHandle.standardError.write(Data("replay: \(Int(replayBest)) events/s over \(replayed)\n".utf8))
+
+        // 4. The anchor: pgbench, one client, one-row INSERT per transaction, same server.
+        try await PGBenchAnchor.prepare(admin)
+        // pgbench stops itself with SIGALRM (-T). A child inherits the spawning thread's signal mask, and
+        // Swift's pool threads block nearly every signal, so pgbench never saw its alarm (measured: it ran
+        // for minutes). Spawn it from a fresh thread that unblocks the signals it relies on.
+        let pgbenchSeconds = self.pgbenchSeconds
+        let tps = try await runOnDedicatedThread(name: "tandem-pgbench") {
+            var signals = sigset_t()
+            sigemptyset(&signals)
+            for signal in [SIGALRM, SIGTERM, SIGINT] { sigaddset(&signals, signal) }
+            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+            return try PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
+        }
+
+        for c in [admin, writerConnection, latencyConnection, replayConnection] { await c.close() }
+
+        let figures: [(String, String)] = [
+            ("append_events_per_s", "{" + throughput.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"),
+            ("append_p50_us", "\(percentile(0.50))"),
+            ("append_p99_us", "\(percentile(0.99))"),
+            ("append_max_us", "\(latencies.last ?? 0)"),
+            ("latency_offered_events_per_s", "\(rate)"),
+            ("latency_events", "\(latencies.count)"),
+            ("latency_commits", "\(commits)"),
+            ("replay_events_per_s", "\(Int(replayBest))"),
+            ("replay_events", "\(replayed)"),
+            ("pgbench_single_insert_tps", "\(Int(tps))"),
+        ]
+        if json {
+            return "{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+        }
+        return (["tandem bench journal (fsync on, synchronous_commit on)"]
+            + figures.map { $0.0 + String(repeating: " ", count: max(1, 30 - $0.0.count)) + $0.1 }).joined(separator: "\n")
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

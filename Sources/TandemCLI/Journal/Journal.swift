@@ -1,0 +1,89 @@
+import ArgumentParser
+import TandemCore
+import TandemJournal
+import TandemPostgres
+
+/// `tandem journal …`: read the journal.
+struct Journal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read the event journal: replay it to any point.",
+        subcommands: [JournalReplay.self])
+}
+
+struct JournalReplay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Print orders, positions and P&L as of a seq or a time.",
+        discussion: """
+            Folds the journal from seq 1 (or from the latest snapshot with --from-snapshot), verifying the \
+            hash chain as it reads, up to --to-seq N or to the last event at or before --at TIME. \
+            TIME is UTC: '2026-01-02 14:30:00', '2026-01-02T14:30:00.123Z', or nanoseconds since the epoch.
+              tandem journal replay --to-seq 1000
+              tandem journal replay --at '2026-01-02 14:30:00'
+            """)
+
+    @OptionGroup var cluster: ClusterOptions
+
+    @Option(help: "Replay through this seq.")
+    var toSeq: UInt64?
+
+    @Option(help: "Replay the events up to this UTC time.")
+    var at: String?
+
+    @Flag(help: "Start from the latest verified snapshot instead of seq 1.")
+    var fromSnapshot = false
+
+    @Option(help: "List at most this many orders (open orders first).")
+    var maxOrders = 50
+
+    func validate() throws {
+        if toSeq != nil && at != nil { throw ValidationError("give --to-seq or --at, not both") }
+        if let at, Self.parseTime(at) == nil {
+            throw ValidationError("--at '\(at)' is not a UTC time like '2026-01-02 14:30:00' or an integer of nanoseconds")
+        }
+    }
+
+    static func parseTime(_ text: String) -> Int64? {
+        if let ns = Int64(text) { return ns }
+        return PostgresTimestamp(text: text)?.nanosecondsSinceEpoch
+    }
+
+    func run() async throws {
+        let connection = try await cluster.connect()
+        let logger = cluster.logger
+        let (toSeq, at, fromSnapshot) = (self.toSeq, self.at.flatMap(Self.parseTime), self.fromSnapshot)
+        let result = try await connection.withConnection { c in
+            let through = try at.map { ns throws(JournalError) in try JournalReader.lastSeq(c, atOrBefore: ns) } ?? toSeq
+            return try Replayer.replay(c, options: .init(throughSeq: through, useSnapshot: fromSnapshot), logger: logger)
+        }
+        await connection.close()
+        print(Self.render(result, maxOrders: maxOrders))
+    }
+
+    static func render(_ result: ReplayResult, maxOrders: Int) -> String {
+        let state = result.state
+        var out = "as of seq \(result.head.seq) (epoch \(result.lastEpoch))"
+        if let snap = result.startedFromSnapshot { out += ", from snapshot at seq \(snap)" }
+        out += "; chain verified\n"
+        let orders = state.allOrders.sorted { ($0.status.isFinal ? 1 : 0, $0.clOrdID) < ($1.status.isFinal ? 1 : 0, $1.clOrdID) }
+        out += "\nORDERS (\(state.orderCount), \(state.openOrders.count) open)\n"
+        out += "cl_ord_id\taccount\tinstrument\tside\tstatus\tquantity\tfilled\tavg_price\n"
+        for o in orders.prefix(maxOrders) {
+            let r = o.request
+            out += "\(r.clOrdID)\t\(r.account)\t\(r.instrument.rawValue)\t\(r.side)\t\(o.status)\t\(r.quantity)\t\(o.filledQuantity)\t\(o.averagePrice.map { "\($0)" } ?? "-")\n"
+        }
+        if orders.count > maxOrders { out += "… \(orders.count - maxOrders) more (--max-orders)\n" }
+        out += "\nPOSITIONS\naccount\tinstrument\tnet\tavg_price\trealized\tfees\n"
+        for (key, p) in state.positions.sorted(by: { $0.key < $1.key }) where !p.isFlat || !p.realizedPnL.isZero {
+            out += "\(key.account)\t\(key.instrument.rawValue)\t\(p.netQuantity)\t\(p.averagePrice.map { "\($0)" } ?? "-")\t\(p.realizedPnL)\t\(p.fees)\n"
+        }
+        out += "\nP&L BY ACCOUNT (realized, fees)\n"
+        let accounts = Set(state.positions.keys.map(\.account)).sorted()
+        for account in accounts {
+            let realized = state.realizedPnL(account: account).values.map { "\($0)" }.sorted().joined(separator: ", ")
+            let fees = state.fees(account: account).values.map { "\($0)" }.sorted().joined(separator: ", ")
+            out += "\(account)\trealized \(realized)\tfees \(fees)\n"
+        }
+        return out
+    }
+}

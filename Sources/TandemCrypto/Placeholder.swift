@@ -1,2 +1,0 @@
-// Placeholder: replaced by the SHA-256/HMAC face.
-enum TandemCryptoPlaceholder {}

@@ -1,3 +1,0 @@
-// Placeholder: replaced by the journal.
-import TandemCore
-enum TandemJournalPlaceholder {}
