@@ -14,7 +14,7 @@ struct DB: AsyncParsableCommand {
             or TANDEM_PG_BIN). Running as root, the server runs as the `postgres` user. In production, point \
             Tandem at your HA PostgreSQL with a DSN instead.
             """,
-        subcommands: [DBStart.self, DBStop.self, DBStatus.self, DBPsql.self]
+        subcommands: [DBStart.self, DBStop.self, DBStatus.self, DBPsql.self, DBMigrate.self]
     )
 }
 
