@@ -134,17 +134,7 @@ struct BenchJournal: AsyncParsableCommand {
 
         // 4. The anchor: pgbench, one client, one-row INSERT per transaction, same server.
         try await PGBenchAnchor.prepare(admin)
-        // pgbench stops itself with SIGALRM (-T). A child inherits the spawning thread's signal mask, and
-        // Swift's pool threads block nearly every signal, so pgbench never saw its alarm (measured: it ran
-        // for minutes). Spawn it from a fresh thread that unblocks the signals it relies on.
-        let pgbenchSeconds = self.pgbenchSeconds
-        let tps = try await runOnDedicatedThread(name: "tandem-pgbench") {
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            for signal in [SIGALRM, SIGTERM, SIGINT] { sigaddset(&signals, signal) }
-            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-            return try PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
-        }
+        let tps = try await PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
 
         for c in [admin, writerConnection, latencyConnection, replayConnection] { await c.close() }
 
@@ -168,6 +158,4 @@ struct BenchJournal: AsyncParsableCommand {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
+

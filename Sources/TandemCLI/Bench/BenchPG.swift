@@ -87,7 +87,7 @@ struct BenchPG: AsyncParsableCommand {
             }
             nextID += count
             singleTPS.append(Double(count) / elapsed.seconds)
-            pgbenchTPS.append(try PGBenchAnchor.singleInsertTPS(server: server, transactions: count))
+            pgbenchTPS.append(try await PGBenchAnchor.singleInsertTPS(server: server, seconds: seconds))
 
             let deadline = clock.now.advanced(by: window / 2)
             let start = clock.now

@@ -13,13 +13,24 @@ enum PGBenchAnchor {
             "SET client_min_messages = warning; DROP TABLE IF EXISTS \(table); CREATE TABLE \(table) (id bigint NOT NULL, payload bytea NOT NULL)")
     }
 
-    /// Runs pgbench for `transactions` transactions with one client, prepared statements, one committed
-    /// INSERT per transaction, and returns its TPS ("without initial connection time").
+    /// Runs pgbench for `seconds` with one client, prepared statements, one committed INSERT per
+    /// transaction, and returns its TPS ("without initial connection time").
     ///
-    /// A count (`-t`), not a duration (`-T`): pgbench ends a timed run on SIGALRM, and a child spawned
-    /// from a Swift process can inherit a mask that blocks it, so a `-T` run may never end. Callers size
-    /// the count from their own measured rate so both runs take about as long.
-    static func singleInsertTPS(server: EmbeddedPostgres, database: String = "postgres", transactions: Int) throws -> Double {
+    /// pgbench ends a timed run (`-T`) on SIGALRM. A child inherits the signal mask of the thread that
+    /// spawns it, and Swift's pool threads block nearly every signal, so pgbench spawned from one never
+    /// sees its alarm (measured: it ran for minutes and ignored SIGTERM). So it is spawned from a fresh
+    /// thread that first unblocks the signals pgbench relies on.
+    static func singleInsertTPS(server: EmbeddedPostgres, database: String = "postgres", seconds: Int) async throws -> Double {
+        try await runOnDedicatedThread(name: "tandem-pgbench") {
+            var signals = sigset_t()
+            sigemptyset(&signals)
+            for signal in [SIGALRM, SIGTERM, SIGINT] { sigaddset(&signals, signal) }
+            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+            return try runPGBench(server: server, database: database, seconds: seconds)
+        }
+    }
+
+    private static func runPGBench(server: EmbeddedPostgres, database: String, seconds: Int) throws -> Double {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-pgbench-\(UUID().uuidString).sql")
         try """
             \\set id random(1, 1000000000)
@@ -29,7 +40,7 @@ enum PGBenchAnchor {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: server.binaries.pgbench)
         process.arguments = [
-            "-n", "-c", "1", "-j", "1", "-M", "prepared", "-t", String(max(transactions, 100)), "-f", script.path,
+            "-n", "-c", "1", "-j", "1", "-M", "prepared", "-T", String(seconds), "-f", script.path,
             "-h", server.host, "-p", String(server.port), "-U", server.user, database,
         ]
         let output = Pipe()
