@@ -7,7 +7,7 @@ import TandemPostgres
 struct Journal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the event journal: replay it to any point.",
-        subcommands: [JournalReplay.self])
+        subcommands: [JournalReplay.self, JournalAppendSynthetic.self])
 }
 
 struct JournalReplay: AsyncParsableCommand {
