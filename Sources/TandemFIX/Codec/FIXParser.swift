@@ -85,6 +85,22 @@ public enum FIXParser {
         return FIXMessage(bytes: bytes, fields: fields, msgType: MsgType(bytes, first.valueRange))
     }
 
+    /// MsgSeqNum(34) read straight from frame bytes, for answering a frame that failed to parse
+    /// with a Reject that names it. nil when absent or not a number.
+    public static func peekMsgSeqNum(_ bytes: [UInt8]) -> Int? {
+        var i = 0
+        let n = bytes.count
+        while i + 4 < n {
+            if bytes[i] == FIXValues.soh, bytes[i + 1] == UInt8(ascii: "3"), bytes[i + 2] == UInt8(ascii: "4"), bytes[i + 3] == FIXValues.equals {
+                var j = i + 4
+                while j < n, bytes[j] != FIXValues.soh { j += 1 }
+                return j - (i + 4) <= 18 ? FIXValues.parseInt(bytes, (i + 4)..<j) : nil
+            }
+            i += 1
+        }
+        return nil
+    }
+
     private static func describe(_ b: UInt8) -> String {
         (0x21...0x7E).contains(b) ? "'\(Character(Unicode.Scalar(b)))'" : "byte 0x\(String(b, radix: 16))"
     }
