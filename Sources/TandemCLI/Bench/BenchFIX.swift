@@ -1,0 +1,96 @@
+import ArgumentParser
+import TandemCore
+import TandemFIX
+
+/// `tandem bench fix`: FIX 4.4 parse (frame → typed message) and encode throughput on one core.
+///
+/// Best of `--runs` per figure. The headline figures are the slower of ExecutionReport and
+/// NewOrderSingle. The loopback round trip needs the NIO shell and is not measured yet.
+struct BenchFIX: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fix", abstract: "Measure FIX 4.4 parse and encode throughput.")
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "Messages per run.")
+    var messages = 1_000_000
+
+    @Option(help: "Repetitions; the best is reported.")
+    var runs = 3
+
+    func run() async throws {
+        guard messages > 0, runs > 0 else { throw ValidationError("--messages and --runs must be positive") }
+        let t = Timestamp(nanosecondsSinceEpoch: 1_700_000_000_123_000_000)
+        let px = try Price("101.25")
+        let er = ExecutionReport(orderID: "O123456", clOrdID: ClOrdID("C1000001"), execID: "E99887766", execType: .trade,
+                                 ordStatus: .partiallyFilled, account: AccountID("ACC1"), symbol: "AAPL", side: .buy,
+                                 orderQty: try Quantity("500"), price: px, leavesQty: try Quantity("400"), cumQty: try Quantity("100"),
+                                 avgPx: px, lastQty: try Quantity("100"), lastPx: px, transactTime: t)
+        let nos = NewOrderSingle(clOrdID: ClOrdID("C1000001"), account: AccountID("ACC1"), symbol: "AAPL", side: .buy, transactTime: t,
+                                 orderQty: try Quantity("500"), orderType: .limit(px), timeInForce: .day)
+        var h = FIXHeader(senderCompID: "TANDEM", targetCompID: "VENUE", msgSeqNum: 1, sendingTime: t)
+        let clock = ContinuousClock()
+
+        func encodeRate<B: FIXMessageBody>(_ body: B) -> Double {
+            var enc = FIXEncoder()
+            var out: [UInt8] = []
+            out.reserveCapacity(512)
+            var best = Duration.seconds(1_000_000)
+            var check = 0
+            for _ in 0..<runs {
+                let elapsed = clock.measure {
+                    for i in 0..<messages {
+                        h.msgSeqNum = i + 1
+                        out.removeAll(keepingCapacity: true)
+                        enc.encode(body, header: h, into: &out)
+                        check &+= out.count
+                    }
+                }
+                best = min(best, elapsed)
+            }
+            precondition(check > 0)
+            return rate(best)
+        }
+
+        func parseRate<B: FIXMessageBody>(_ body: B, as: B.Type) throws -> Double {
+            var enc = FIXEncoder()
+            let frame = enc.encode(body, header: h)
+            var best = Duration.seconds(1_000_000)
+            var check = 0
+            for _ in 0..<runs {
+                let start = clock.now
+                for _ in 0..<messages {
+                    let m = try FIXParser.parse(frame)
+                    let typed = try B(parsing: m)
+                    check &+= m.fields.count &+ (typed.msgType.isAdmin ? 1 : 0)
+                }
+                best = min(best, clock.now - start)
+            }
+            precondition(check > 0)
+            return rate(best)
+        }
+
+        func rate(_ d: Duration) -> Double {
+            let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            return Double(messages) / s
+        }
+
+        let parseER = try parseRate(er, as: ExecutionReport.self)
+        let parseNOS = try parseRate(nos, as: NewOrderSingle.self)
+        let encodeER = encodeRate(er)
+        let encodeNOS = encodeRate(nos)
+        let figures: [(String, Double)] = [
+            ("parse_msgs_per_s", min(parseER, parseNOS)),
+            ("encode_msgs_per_s", min(encodeER, encodeNOS)),
+            ("parse_execution_report_per_s", parseER),
+            ("parse_new_order_single_per_s", parseNOS),
+            ("encode_execution_report_per_s", encodeER),
+            ("encode_new_order_single_per_s", encodeNOS),
+        ]
+        if json {
+            print("{" + figures.map { "\"\($0.0)\": \(Int($0.1))" }.joined(separator: ", ") + ", \"messages\": \(messages)}")
+        } else {
+            for (k, v) in figures { print("\(k): \(Int(v))") }
+        }
+    }
+}

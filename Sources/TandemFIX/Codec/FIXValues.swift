@@ -1,0 +1,190 @@
+import TandemCore
+
+/// Byte-level conversions for FIX value types, so neither parse nor encode builds a `String` for a
+/// number. Decimal text follows the core's grammar (`-?[0-9]+(\.[0-9]+)?`, exact, never rounded).
+enum FIXValues {
+    static let soh: UInt8 = 0x01
+    static let equals: UInt8 = 0x3D
+
+    static let powersOfTen: [Int64] = (0...18).map { n in (0..<n).reduce(Int64(1)) { acc, _ in acc * 10 } }
+
+    /// Unsigned decimal integer; nil when empty, not all digits, or above `Int64.max`.
+    static func parseInt(_ b: borrowing [UInt8], _ range: Range<Int>) -> Int? {
+        guard !range.isEmpty, range.count <= 18 else { return range.count > 18 ? parseIntSlow(b, range) : nil }
+        var v = 0
+        for i in range {
+            let d = b[i] &- 48
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)
+        }
+        return v
+    }
+
+    private static func parseIntSlow(_ b: borrowing [UInt8], _ range: Range<Int>) -> Int? {
+        var v = 0
+        for i in range {
+            let d = b[i] &- 48
+            guard d < 10 else { return nil }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(Int(d))
+            if o1 || o2 { return nil }
+            v = s
+        }
+        return v
+    }
+
+    /// Exact fixed-point units at `scale`; nil when not decimal text, out of range, or more precise than `scale`.
+    static func parseUnits(_ b: borrowing [UInt8], _ range: Range<Int>, scale: Int) -> Int64? {
+        var i = range.lowerBound
+        let n = range.upperBound
+        var negative = false
+        if i < n, b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        var acc: Int64 = 0  // accumulated non-positive so Int64.min parses
+        let intStart = i
+        while i < n, b[i] &- 48 < 10 {
+            let (m, o1) = acc.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.subtractingReportingOverflow(Int64(b[i] &- 48))
+            if o1 || o2 { return nil }
+            acc = s
+            i += 1
+        }
+        if i == intStart { return nil }
+        var frac = 0
+        if i < n {
+            guard b[i] == UInt8(ascii: ".") else { return nil }
+            i += 1
+            let start = i
+            while i < n, b[i] &- 48 < 10 {
+                let d = Int64(b[i] &- 48)
+                if frac < scale {
+                    let (m, o1) = acc.multipliedReportingOverflow(by: 10)
+                    let (s, o2) = m.subtractingReportingOverflow(d)
+                    if o1 || o2 { return nil }
+                    acc = s
+                    frac += 1
+                } else if d != 0 {
+                    return nil
+                }
+                i += 1
+            }
+            if i == start || i != n { return nil }
+        }
+        if frac < scale {
+            let (m, o) = acc.multipliedReportingOverflow(by: powersOfTen[scale - frac])
+            if o { return nil }
+            acc = m
+        }
+        if negative { return acc }
+        return acc == .min ? nil : -acc
+    }
+
+    static func appendInt(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        appendUInt(value.magnitude, to: &out)
+    }
+
+    static func appendUInt(_ value: UInt, to out: inout [UInt8]) {
+        if value < 10 { out.append(48 &+ UInt8(value)); return }
+        var count = 1
+        var probe = value / 10
+        while probe > 0 { count += 1; probe /= 10 }
+        let end = out.count + count
+        out.append(contentsOf: repeatElement(0, count: count))
+        var v = value
+        var p = end
+        while v > 0 { p -= 1; out[p] = 48 &+ UInt8(v % 10); v /= 10 }
+    }
+
+    /// Canonical decimal text, as the core's `description` gives it, without building a String.
+    static func appendUnits(_ units: Int64, scale: Int, to out: inout [UInt8]) {
+        if units < 0 { out.append(UInt8(ascii: "-")) }
+        let magnitude = units.magnitude
+        let divisor = UInt64(powersOfTen[scale])
+        appendUInt(UInt(magnitude / divisor), to: &out)
+        var fraction = magnitude % divisor
+        guard fraction != 0 else { return }
+        var digits = scale
+        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
+        out.append(UInt8(ascii: "."))
+        var div = UInt64(powersOfTen[digits - 1])
+        while div > 0 {
+            out.append(48 &+ UInt8(fraction / div))
+            fraction %= div
+            div /= 10
+        }
+    }
+
+    // MARK: UTCTimestamp `YYYYMMDD-HH:MM:SS.sss`
+
+    static func appendTimestamp(_ t: Timestamp, to out: inout [UInt8]) {
+        let (day, ns) = t.utcDay
+        let (y, m, d) = civil(fromDays: day)
+        let ms = Int(ns / 1_000_000)
+        let sec = ms / 1000
+        append(y, width: 4, &out); append(m, width: 2, &out); append(d, width: 2, &out)
+        out.append(UInt8(ascii: "-"))
+        append(sec / 3600, width: 2, &out); out.append(UInt8(ascii: ":"))
+        append(sec / 60 % 60, width: 2, &out); out.append(UInt8(ascii: ":"))
+        append(sec % 60, width: 2, &out); out.append(UInt8(ascii: "."))
+        append(ms % 1000, width: 3, &out)
+    }
+
+    private static func append(_ v: Int, width: Int, _ out: inout [UInt8]) {
+        var div = 1
+        for _ in 1..<width { div *= 10 }
+        var v = v
+        while div > 0 { out.append(48 &+ UInt8(truncatingIfNeeded: v / div % 10)); v %= div; div /= 10 }
+    }
+
+    /// Accepts `YYYYMMDD-HH:MM:SS` with an optional fraction of 1–9 digits; nil on anything else.
+    static func parseTimestamp(_ b: borrowing [UInt8], _ range: Range<Int>) -> Timestamp? {
+        guard range.count >= 17 else { return nil }
+        let s = range.lowerBound
+        func num(_ at: Int, _ width: Int) -> Int? {
+            var v = 0
+            for i in at..<(at + width) {
+                let d = b[i] &- 48
+                guard d < 10 else { return nil }
+                v = v * 10 + Int(d)
+            }
+            return v
+        }
+        guard b[s + 8] == UInt8(ascii: "-"), b[s + 11] == UInt8(ascii: ":"), b[s + 14] == UInt8(ascii: ":"),
+              let y = num(s, 4), let mo = num(s + 4, 2), let d = num(s + 6, 2),
+              let h = num(s + 9, 2), let mi = num(s + 12, 2), let sec = num(s + 15, 2),
+              (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec <= 60 else { return nil }
+        var nanos: Int64 = 0
+        if range.count > 17 {
+            let fracDigits = range.count - 18
+            guard b[s + 17] == UInt8(ascii: "."), (1...9).contains(fracDigits), let f = num(s + 18, fracDigits) else { return nil }
+            nanos = Int64(f) * powersOfTen[9 - fracDigits]
+        }
+        let days = Int64(daysFromCivil(y, mo, d))
+        let seconds = days * 86_400 + Int64(h * 3600 + mi * 60 + sec)
+        let (ns, o1) = seconds.multipliedReportingOverflow(by: Timestamp.nanosecondsPerSecond)
+        let (total, o2) = ns.addingReportingOverflow(nanos)
+        return o1 || o2 ? nil : Timestamp(nanosecondsSinceEpoch: total)
+    }
+
+    // Howard Hinnant's civil-calendar algorithms (proleptic Gregorian, exact for all Int64 days used here).
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
+        let z = Int(z0) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+}

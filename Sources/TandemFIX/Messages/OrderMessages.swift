@@ -1,0 +1,383 @@
+import TandemCore
+
+/// NewOrderSingle(D). Symbol(55) is the venue's name; mapping it to an `InstrumentID` is the caller's.
+public struct NewOrderSingle: FIXMessageBody, Hashable {
+    public var msgType: MsgType { .newOrderSingle }
+    public var clOrdID: ClOrdID
+    public var account: AccountID?
+    public var symbol: String
+    public var side: Side
+    public var transactTime: Timestamp
+    public var orderQty: Quantity
+    public var orderType: OrderType
+    public var timeInForce: TimeInForce
+
+    public init(clOrdID: ClOrdID, account: AccountID?, symbol: String, side: Side, transactTime: Timestamp,
+                orderQty: Quantity, orderType: OrderType, timeInForce: TimeInForce) {
+        self.clOrdID = clOrdID
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.transactTime = transactTime
+        self.orderQty = orderQty
+        self.orderType = orderType
+        self.timeInForce = timeInForce
+    }
+
+    /// The wire form of a core order request.
+    public init(_ request: OrderRequest, symbol: String, transactTime: Timestamp) {
+        self.init(clOrdID: request.clOrdID, account: request.account, symbol: symbol, side: request.side,
+                  transactTime: transactTime, orderQty: request.quantity, orderType: request.type, timeInForce: request.timeInForce)
+    }
+
+    /// The core order request; `account` is used when the message carries none.
+    public func orderRequest(instrument: InstrumentID, defaultAccount: AccountID) -> OrderRequest {
+        OrderRequest(clOrdID: clOrdID, account: account ?? defaultAccount, instrument: instrument, side: side,
+                     type: orderType, timeInForce: timeInForce, quantity: orderQty)
+    }
+
+    public init(parsing m: FIXMessage) throws(FIXError) {
+        var id: String?, sym: String?, sideF: FIXField?, tt: Timestamp?, qty: Quantity?, typeF: FIXField?, tifF: FIXField?
+        var px: Price?, stop: Price?, expire: Timestamp?, acct: String?
+        for f in m.fields {
+            switch f.tag {
+            case 11: id = m.string(f)
+            case 1: acct = m.string(f)
+            case 55: sym = m.string(f)
+            case 54: sideF = f
+            case 60: tt = try m.timestamp(f)
+            case 38: qty = try m.fixedPoint(f)
+            case 40: typeF = f
+            case 44: px = try m.fixedPoint(f)
+            case 99: stop = try m.fixedPoint(f)
+            case 59: tifF = f
+            case 126: expire = try m.timestamp(f)
+            default: break
+            }
+        }
+        guard let id else { throw m.missing(11) }
+        guard let sym else { throw m.missing(55) }
+        guard let sideF else { throw m.missing(54) }
+        guard let tt else { throw m.missing(60) }
+        guard let qty else { throw m.missing(38) }
+        guard let typeF else { throw m.missing(40) }
+        clOrdID = ClOrdID(id)
+        account = acct.map(AccountID.init)
+        symbol = sym
+        side = try m.side(sideF)
+        transactTime = tt
+        orderQty = qty
+        orderType = try m.orderType(typeF, price: px, stopPx: stop)
+        timeInForce = try m.timeInForce(tifF, expireTime: expire)
+    }
+
+    public func encodeBody(into w: inout FIXWriter) {
+        w.append(11, clOrdID.rawValue)
+        if let account { w.append(1, account.rawValue) }
+        w.append(55, symbol)
+        w.append(54, side)
+        w.append(60, transactTime)
+        w.append(38, orderQty)
+        w.append(orderType)
+        w.append(timeInForce)
+    }
+}
+
+/// OrderCancelRequest(F).
+public struct OrderCancelRequest: FIXMessageBody, Hashable {
+    public var msgType: MsgType { .orderCancelRequest }
+    public var origClOrdID: ClOrdID
+    public var clOrdID: ClOrdID
+    public var orderID: String?
+    public var account: AccountID?
+    public var symbol: String
+    public var side: Side
+    public var transactTime: Timestamp
+    public var orderQty: Quantity?
+
+    public init(origClOrdID: ClOrdID, clOrdID: ClOrdID, orderID: String? = nil, account: AccountID? = nil,
+                symbol: String, side: Side, transactTime: Timestamp, orderQty: Quantity? = nil) {
+        self.origClOrdID = origClOrdID
+        self.clOrdID = clOrdID
+        self.orderID = orderID
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.transactTime = transactTime
+        self.orderQty = orderQty
+    }
+
+    public init(parsing m: FIXMessage) throws(FIXError) {
+        var orig: String?, id: String?, sym: String?, sideF: FIXField?, tt: Timestamp?
+        for f in m.fields {
+            switch f.tag {
+            case 41: orig = m.string(f)
+            case 11: id = m.string(f)
+            case 37: orderID = m.string(f)
+            case 1: account = AccountID(m.string(f))
+            case 55: sym = m.string(f)
+            case 54: sideF = f
+            case 60: tt = try m.timestamp(f)
+            case 38: orderQty = try m.fixedPoint(f)
+            default: break
+            }
+        }
+        guard let orig else { throw m.missing(41) }
+        guard let id else { throw m.missing(11) }
+        guard let sym else { throw m.missing(55) }
+        guard let sideF else { throw m.missing(54) }
+        guard let tt else { throw m.missing(60) }
+        origClOrdID = ClOrdID(orig)
+        clOrdID = ClOrdID(id)
+        symbol = sym
+        side = try m.side(sideF)
+        transactTime = tt
+    }
+
+    public func encodeBody(into w: inout FIXWriter) {
+        w.append(41, origClOrdID.rawValue)
+        w.append(11, clOrdID.rawValue)
+        if let orderID { w.append(37, orderID) }
+        if let account { w.append(1, account.rawValue) }
+        w.append(55, symbol)
+        w.append(54, side)
+        w.append(60, transactTime)
+        if let orderQty { w.append(38, orderQty) }
+    }
+}
+
+/// OrderCancelReplaceRequest(G).
+public struct OrderCancelReplaceRequest: FIXMessageBody, Hashable {
+    public var msgType: MsgType { .orderCancelReplaceRequest }
+    public var origClOrdID: ClOrdID
+    public var clOrdID: ClOrdID
+    public var orderID: String?
+    public var account: AccountID?
+    public var symbol: String
+    public var side: Side
+    public var transactTime: Timestamp
+    public var orderQty: Quantity
+    public var orderType: OrderType
+    public var timeInForce: TimeInForce
+
+    public init(origClOrdID: ClOrdID, clOrdID: ClOrdID, orderID: String? = nil, account: AccountID? = nil, symbol: String,
+                side: Side, transactTime: Timestamp, orderQty: Quantity, orderType: OrderType, timeInForce: TimeInForce) {
+        self.origClOrdID = origClOrdID
+        self.clOrdID = clOrdID
+        self.orderID = orderID
+        self.account = account
+        self.symbol = symbol
+        self.side = side
+        self.transactTime = transactTime
+        self.orderQty = orderQty
+        self.orderType = orderType
+        self.timeInForce = timeInForce
+    }
+
+    /// The wire form of a core replace of `order` (FIX requires the full order on a replace).
+    public init(_ replace: ReplaceRequest, of order: OrderRequest, orderID: String?, symbol: String, transactTime: Timestamp) {
+        self.init(origClOrdID: order.clOrdID, clOrdID: replace.newClOrdID, orderID: orderID, account: order.account,
+                  symbol: symbol, side: order.side, transactTime: transactTime, orderQty: replace.quantity,
+                  orderType: replace.type ?? order.type, timeInForce: order.timeInForce)
+    }
+
+    public var replaceRequest: ReplaceRequest { ReplaceRequest(newClOrdID: clOrdID, quantity: orderQty, type: orderType) }
+
+    public init(parsing m: FIXMessage) throws(FIXError) {
+        var orig: String?, id: String?, sym: String?, sideF: FIXField?, tt: Timestamp?, qty: Quantity?
+        var typeF: FIXField?, tifF: FIXField?, px: Price?, stop: Price?, expire: Timestamp?
+        for f in m.fields {
+            switch f.tag {
+            case 41: orig = m.string(f)
+            case 11: id = m.string(f)
+            case 37: orderID = m.string(f)
+            case 1: account = AccountID(m.string(f))
+            case 55: sym = m.string(f)
+            case 54: sideF = f
+            case 60: tt = try m.timestamp(f)
+            case 38: qty = try m.fixedPoint(f)
+            case 40: typeF = f
+            case 44: px = try m.fixedPoint(f)
+            case 99: stop = try m.fixedPoint(f)
+            case 59: tifF = f
+            case 126: expire = try m.timestamp(f)
+            default: break
+            }
+        }
+        guard let orig else { throw m.missing(41) }
+        guard let id else { throw m.missing(11) }
+        guard let sym else { throw m.missing(55) }
+        guard let sideF else { throw m.missing(54) }
+        guard let tt else { throw m.missing(60) }
+        guard let qty else { throw m.missing(38) }
+        guard let typeF else { throw m.missing(40) }
+        origClOrdID = ClOrdID(orig)
+        clOrdID = ClOrdID(id)
+        symbol = sym
+        side = try m.side(sideF)
+        transactTime = tt
+        orderQty = qty
+        orderType = try m.orderType(typeF, price: px, stopPx: stop)
+        timeInForce = try m.timeInForce(tifF, expireTime: expire)
+    }
+
+    public func encodeBody(into w: inout FIXWriter) {
+        w.append(41, origClOrdID.rawValue)
+        w.append(11, clOrdID.rawValue)
+        if let orderID { w.append(37, orderID) }
+        if let account { w.append(1, account.rawValue) }
+        w.append(55, symbol)
+        w.append(54, side)
+        w.append(60, transactTime)
+        w.append(38, orderQty)
+        w.append(orderType)
+        w.append(timeInForce)
+    }
+}
+
+/// OrderCancelReject(9).
+public struct OrderCancelReject: FIXMessageBody, Hashable {
+    public var msgType: MsgType { .orderCancelReject }
+    public var orderID: String
+    public var clOrdID: ClOrdID
+    public var origClOrdID: ClOrdID
+    public var ordStatus: OrderStatus
+    /// CxlRejResponseTo(434): true when answering a cancel/replace (2), false for a cancel (1).
+    public var respondingToReplace: Bool
+    public var cxlRejReason: Int?
+    public var text: String?
+
+    public init(orderID: String, clOrdID: ClOrdID, origClOrdID: ClOrdID, ordStatus: OrderStatus,
+                respondingToReplace: Bool, cxlRejReason: Int? = nil, text: String? = nil) {
+        self.orderID = orderID
+        self.clOrdID = clOrdID
+        self.origClOrdID = origClOrdID
+        self.ordStatus = ordStatus
+        self.respondingToReplace = respondingToReplace
+        self.cxlRejReason = cxlRejReason
+        self.text = text
+    }
+
+    public init(parsing m: FIXMessage) throws(FIXError) {
+        var oid: String?, id: String?, orig: String?, st: OrderStatus?, to: FIXField?
+        for f in m.fields {
+            switch f.tag {
+            case 37: oid = m.string(f)
+            case 11: id = m.string(f)
+            case 41: orig = m.string(f)
+            case 39: st = try m.ordStatus(f)
+            case 434: to = f
+            case 102: cxlRejReason = try m.int(f)
+            case 58: text = m.string(f)
+            default: break
+            }
+        }
+        guard let oid else { throw m.missing(37) }
+        guard let id else { throw m.missing(11) }
+        guard let orig else { throw m.missing(41) }
+        guard let st else { throw m.missing(39) }
+        guard let to else { throw m.missing(434) }
+        switch try m.char(to) {
+        case UInt8(ascii: "1"): respondingToReplace = false
+        case UInt8(ascii: "2"): respondingToReplace = true
+        default: throw m.bad(to, "is not CxlRejResponseTo 1 or 2")
+        }
+        orderID = oid
+        clOrdID = ClOrdID(id)
+        origClOrdID = ClOrdID(orig)
+        ordStatus = st
+    }
+
+    public func encodeBody(into w: inout FIXWriter) {
+        w.append(37, orderID)
+        w.append(11, clOrdID.rawValue)
+        w.append(41, origClOrdID.rawValue)
+        w.append(39, ordStatus)
+        w.append(434, char: respondingToReplace ? UInt8(ascii: "2") : UInt8(ascii: "1"))
+        if let cxlRejReason { w.append(102, cxlRejReason) }
+        if let text { w.append(58, text) }
+    }
+}
+
+/// OrderStatusRequest(H).
+public struct OrderStatusRequest: FIXMessageBody, Hashable {
+    public var msgType: MsgType { .orderStatusRequest }
+    public var orderID: String?
+    public var clOrdID: ClOrdID
+    public var symbol: String
+    public var side: Side
+
+    public init(orderID: String? = nil, clOrdID: ClOrdID, symbol: String, side: Side) {
+        self.orderID = orderID
+        self.clOrdID = clOrdID
+        self.symbol = symbol
+        self.side = side
+    }
+
+    public init(parsing m: FIXMessage) throws(FIXError) {
+        var id: String?, sym: String?, sideF: FIXField?
+        for f in m.fields {
+            switch f.tag {
+            case 37: orderID = m.string(f)
+            case 11: id = m.string(f)
+            case 55: sym = m.string(f)
+            case 54: sideF = f
+            default: break
+            }
+        }
+        guard let id else { throw m.missing(11) }
+        guard let sym else { throw m.missing(55) }
+        guard let sideF else { throw m.missing(54) }
+        clOrdID = ClOrdID(id)
+        symbol = sym
+        side = try m.side(sideF)
+    }
+
+    public func encodeBody(into w: inout FIXWriter) {
+        if let orderID { w.append(37, orderID) }
+        w.append(11, clOrdID.rawValue)
+        w.append(55, symbol)
+        w.append(54, side)
+    }
+}
+
+/// OrderMassStatusRequest(AF): the reconciliation request a new leader sends after takeover.
+public struct OrderMassStatusRequest: FIXMessageBody, Hashable {
+    public var msgType: MsgType { .orderMassStatusRequest }
+    public var massStatusReqID: String
+    /// MassStatusReqType(585): 1 security, 7 all orders, 8 party/account, …
+    public var massStatusReqType: Int
+    public var account: AccountID?
+    public var symbol: String?
+
+    public init(massStatusReqID: String, massStatusReqType: Int = 7, account: AccountID? = nil, symbol: String? = nil) {
+        self.massStatusReqID = massStatusReqID
+        self.massStatusReqType = massStatusReqType
+        self.account = account
+        self.symbol = symbol
+    }
+
+    public init(parsing m: FIXMessage) throws(FIXError) {
+        var id: String?, type: Int?
+        for f in m.fields {
+            switch f.tag {
+            case 584: id = m.string(f)
+            case 585: type = try m.int(f)
+            case 1: account = AccountID(m.string(f))
+            case 55: symbol = m.string(f)
+            default: break
+            }
+        }
+        guard let id else { throw m.missing(584) }
+        guard let type else { throw m.missing(585) }
+        massStatusReqID = id
+        massStatusReqType = type
+    }
+
+    public func encodeBody(into w: inout FIXWriter) {
+        w.append(584, massStatusReqID)
+        w.append(585, massStatusReqType)
+        if let account { w.append(1, account.rawValue) }
+        if let symbol { w.append(55, symbol) }
+    }
+}

@@ -1,3 +1,0 @@
-// Placeholder: replaced by the FIX codec.
-import TandemCore
-enum TandemFIXPlaceholder {}

@@ -1,0 +1,474 @@
+import TandemCore
+
+/// A FIX 4.4 session as a sans-I/O state machine: events in, actions out.
+///
+/// The shell (TCP, timers, logging) feeds every ``FIXSessionEvent`` to ``handle(_:)`` and carries
+/// out the returned ``FIXSessionAction``s in order. Nothing here reads a clock or touches a socket,
+/// so two sessions wired together in memory with a fake clock run every scenario deterministically.
+/// The session owns its `Store` as a value; see docs/fix.md for why it is generic.
+public struct FIXSession<Store: FIXSessionStore>: Sendable {
+    public enum State: Sendable, Hashable {
+        case disconnected
+        /// Initiator: Logon sent, waiting for the reply.
+        case logonSent
+        /// Acceptor: connected, waiting for the initiator's Logon.
+        case awaitingLogon
+        case active
+        /// Logout sent, waiting for the counterparty's Logout.
+        case logoutSent
+    }
+
+    public let config: FIXSessionConfig
+    public private(set) var store: Store
+    public private(set) var state: State = .disconnected
+    /// The HeartBtInt in force (the acceptor adopts the initiator's).
+    public private(set) var heartBtInt: Int
+
+    private var splitter = FIXFrameSplitter()
+    private var encoder = FIXEncoder()
+    private var lastSent: Duration = .zero
+    private var lastReceived: Duration = .zero
+    private var testRequestSentAt: Duration?
+    private var testRequestCount = 0
+    private var stateDeadline: Duration?
+    private var scheduled: Duration?
+    /// Messages above a gap, delivered once the gap is filled.
+    private var queued: [Int: FIXMessage] = [:]
+    /// The last seq a pending ResendRequest covers (the message that revealed the gap, minus one).
+    private var resendThrough: Int?
+
+    public init(config: FIXSessionConfig, store: Store) {
+        self.config = config
+        self.store = store
+        self.heartBtInt = config.heartBtInt
+    }
+
+    public var isLoggedOn: Bool { state == .active }
+
+    // MARK: Events
+
+    public mutating func handle(_ event: FIXSessionEvent) -> [FIXSessionAction] {
+        var out: [FIXSessionAction] = []
+        let now: FIXTime
+        switch event {
+        case .connected(let t):
+            now = t
+            connected(t, &out)
+        case .received(let bytes, let t):
+            now = t
+            guard state != .disconnected else { break }
+            splitter.append(bytes)
+            while state != .disconnected, let next = splitter.next() {
+                switch next {
+                case .skipped(let e): out.append(.event(.garbledIgnored(e)))
+                case .frame(let frame): receivedFrame(frame, t, &out)
+                }
+            }
+        case .receivedMessage(let m, let t):
+            now = t
+            if state != .disconnected { received(m, t, &out) }
+        case .timerFired(let t):
+            now = t
+            timerFired(t, &out)
+        case .sendApplication(let body, let t):
+            now = t
+            sendApplication(body, t, &out)
+        case .logoutRequested(let text, let t):
+            now = t
+            switch state {
+            case .active:
+                sendAdmin(Logout(text: text), t, &out)
+                state = .logoutSent
+                stateDeadline = t.monotonic + config.logoutTimeout
+            case .logonSent, .awaitingLogon:
+                terminate("logout requested before logon completed", &out)
+            case .disconnected, .logoutSent: break
+            }
+        case .disconnected(let t):
+            now = t
+            if state != .disconnected { out.append(.event(.loggedOut(reason: "transport closed"))) }
+            reset()
+        }
+        scheduleTimer(now, &out)
+        return out
+    }
+
+    /// The initiator's wait before reconnect attempt `attempt` (0-based): 0, then 1 s doubling to `cap`.
+    /// Pure, so the shell and its tests agree on the schedule; add jitter in the shell if many
+    /// initiators share a venue.
+    public static func reconnectDelay(attempt: Int, base: Duration = .seconds(1), cap: Duration = .seconds(30)) -> Duration {
+        guard attempt > 0 else { return .zero }
+        let shift = min(attempt - 1, 20)
+        let d = base * (1 << shift)
+        return d > cap ? cap : d
+    }
+
+    // MARK: Connection lifecycle
+
+    private mutating func connected(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        reset()
+        lastSent = now.monotonic
+        lastReceived = now.monotonic
+        stateDeadline = now.monotonic + config.logonTimeout
+        switch config.role {
+        case .initiator:
+            if config.resetSeqNumOnLogon { store.reset() }
+            sendAdmin(Logon(heartBtInt: config.heartBtInt, resetSeqNumFlag: config.resetSeqNumOnLogon,
+                            username: config.credentials?.username, password: config.credentials?.password), now, &out)
+            state = .logonSent
+        case .acceptor:
+            state = .awaitingLogon
+        }
+    }
+
+    private mutating func reset() {
+        state = .disconnected
+        splitter = FIXFrameSplitter()
+        queued = [:]
+        resendThrough = nil
+        testRequestSentAt = nil
+        stateDeadline = nil
+        scheduled = nil
+        heartBtInt = config.heartBtInt
+    }
+
+    /// Logout with a reason, then disconnect: FIX's answer to a session it cannot continue.
+    private mutating func terminate(_ reason: String, _ now: FIXTime? = nil, logout: Bool = false, _ out: inout [FIXSessionAction]) {
+        if logout, let now { sendAdmin(Logout(text: reason), now, &out) }
+        out.append(.event(.loggedOut(reason: reason)))
+        out.append(.disconnect(reason: reason))
+        reset()
+    }
+
+    private mutating func terminate(_ reason: String, _ out: inout [FIXSessionAction]) {
+        terminate(reason, nil, logout: false, &out)
+    }
+
+    private mutating func logoutAndDisconnect(_ reason: String, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        terminate(reason, now, logout: true, &out)
+    }
+
+    // MARK: Inbound
+
+    private mutating func receivedFrame(_ frame: [UInt8], _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let message: FIXMessage
+        do {
+            message = try FIXParser.parse(frame)
+        } catch {
+            lastReceived = now.monotonic
+            if state == .logonSent || state == .awaitingLogon {
+                logoutAndDisconnect("garbled Logon: \(error.message)", now, &out)
+            } else if error.isGarbled {
+                out.append(.event(.garbledIgnored(error)))
+            } else if let seq = FIXParser.peekMsgSeqNum(frame) {
+                sendReject(refSeqNum: seq, refTagID: error.tag, refMsgType: nil, reason: error.sessionRejectReason, text: error.message, now, &out)
+                if seq == store.nextTargetSeq { advanceTarget(now, &out) }
+            } else {
+                out.append(.event(.garbledIgnored(error)))
+            }
+            return
+        }
+        received(message, now, &out)
+    }
+
+    private mutating func received(_ m: FIXMessage, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        lastReceived = now.monotonic
+        testRequestSentAt = nil
+        guard let seq = m.msgSeqNum else {
+            logoutAndDisconnect("message without a valid MsgSeqNum(34)", now, &out)
+            return
+        }
+        guard m.senderCompID == config.targetCompID, m.targetCompID == config.senderCompID else {
+            if state == .active || state == .logoutSent {
+                sendReject(refSeqNum: seq, refTagID: m.senderCompID == config.targetCompID ? 56 : 49, refMsgType: m.msgType.wireValue,
+                           reason: 9, text: "CompID problem", now, &out)
+            }
+            logoutAndDisconnect("CompID problem: got \(m.senderCompID ?? "-")→\(m.targetCompID ?? "-"), expected \(config.targetCompID)→\(config.senderCompID)", now, &out)
+            return
+        }
+        switch state {
+        case .disconnected: return
+        case .logonSent, .awaitingLogon: receivedLogon(m, seq, now, &out)
+        case .active, .logoutSent: sequenced(m, seq, now, &out)
+        }
+    }
+
+    private mutating func receivedLogon(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        guard m.msgType == .logon else {
+            logoutAndDisconnect("first message is \(m.msgType), not Logon", now, &out)
+            return
+        }
+        let logon: Logon
+        do { logon = try Logon(parsing: m) } catch {
+            logoutAndDisconnect("invalid Logon: \(error.message)", now, &out)
+            return
+        }
+        guard logon.encryptMethod == 0, logon.heartBtInt > 0 else {
+            logoutAndDisconnect("Logon with EncryptMethod \(logon.encryptMethod) and HeartBtInt \(logon.heartBtInt); expected 0 and a positive interval", now, &out)
+            return
+        }
+        if config.role == .acceptor, let expected = config.credentials,
+           logon.username != expected.username || logon.password != expected.password {
+            logoutAndDisconnect("Logon refused: invalid username or password", now, &out)
+            return
+        }
+        if logon.resetSeqNumFlag {
+            if config.role == .acceptor { store.reset() } else if !config.resetSeqNumOnLogon { store.nextTargetSeq = 1 }
+        }
+        if config.role == .acceptor {
+            heartBtInt = logon.heartBtInt
+            sendAdmin(Logon(heartBtInt: heartBtInt, resetSeqNumFlag: logon.resetSeqNumFlag), now, &out)
+        }
+        let expected = store.nextTargetSeq
+        if seq < expected {
+            logoutAndDisconnect("MsgSeqNum too low, expecting \(expected) but received \(seq)", now, &out)
+            return
+        }
+        state = .active
+        stateDeadline = nil
+        out.append(.event(.loggedOn(heartBtInt: heartBtInt, resetSeqNum: logon.resetSeqNumFlag)))
+        if seq == expected {
+            store.nextTargetSeq = seq + 1
+        } else {
+            requestResend(expected: expected, received: seq, now, &out)
+        }
+    }
+
+    private mutating func sequenced(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let expected = store.nextTargetSeq
+        if m.msgType == .sequenceReset, let reset = try? SequenceReset(parsing: m), !reset.gapFillFlag {
+            // Reset mode ignores MsgSeqNum.
+            if reset.newSeqNo >= expected {
+                store.nextTargetSeq = reset.newSeqNo
+                queued = queued.filter { $0.key >= reset.newSeqNo }
+                out.append(.event(.sequenceReset(newSeqNo: reset.newSeqNo)))
+                drainQueue(now, &out)
+            } else {
+                sendReject(refSeqNum: seq, refTagID: 36, refMsgType: "4", reason: 5,
+                           text: "SequenceReset NewSeqNo \(reset.newSeqNo) is below expected \(expected)", now, &out)
+            }
+            return
+        }
+        if seq > expected {
+            if m.msgType == .logout {
+                // Answer a Logout even across a gap: the counterparty is leaving.
+                dispatch(m, seq, now, &out)
+                return
+            }
+            guard queued.count < config.maxQueuedMessages else {
+                logoutAndDisconnect("more than \(config.maxQueuedMessages) messages queued behind a gap at \(expected)", now, &out)
+                return
+            }
+            queued[seq] = m
+            if m.msgType == .resendRequest, let r = try? ResendRequest(parsing: m) { answerResend(r, now, &out) }
+            if resendThrough == nil { requestResend(expected: expected, received: seq, now, &out) }
+            return
+        }
+        if seq < expected {
+            if m.possDupFlag {
+                out.append(.event(.duplicateIgnored(seq: seq)))
+            } else {
+                logoutAndDisconnect("MsgSeqNum too low, expecting \(expected) but received \(seq)", now, &out)
+            }
+            return
+        }
+        dispatch(m, seq, now, &out)
+        drainQueue(now, &out)
+    }
+
+    private mutating func drainQueue(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        while state != .disconnected, let next = queued.removeValue(forKey: store.nextTargetSeq) {
+            dispatch(next, store.nextTargetSeq, now, &out)
+        }
+        if let through = resendThrough, store.nextTargetSeq > through {
+            resendThrough = nil
+            out.append(.event(.gapFilled(nextTargetSeq: store.nextTargetSeq)))
+            if let highest = queued.keys.max(), highest >= store.nextTargetSeq {
+                requestResend(expected: store.nextTargetSeq, received: highest, now, &out)
+            }
+        }
+    }
+
+    private mutating func requestResend(expected: Int, received: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        out.append(.event(.gapDetected(expected: expected, received: received)))
+        resendThrough = received - 1
+        sendAdmin(ResendRequest(beginSeqNo: expected, endSeqNo: 0), now, &out)
+        out.append(.event(.resendRequested(beginSeqNo: expected, endSeqNo: 0)))
+    }
+
+    private mutating func advanceTarget(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        store.nextTargetSeq += 1
+        drainQueue(now, &out)
+    }
+
+    /// An in-sequence message (seq == nextTargetSeq).
+    private mutating func dispatch(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        if m.possDupFlag, m.field(122) == nil, m.msgType != .sequenceReset {
+            sendReject(refSeqNum: seq, refTagID: 122, refMsgType: m.msgType.wireValue, reason: 1,
+                       text: "PossDupFlag=Y without OrigSendingTime(122)", now, &out)
+            store.nextTargetSeq = seq + 1
+            return
+        }
+        let typed: FIXTypedMessage
+        do { typed = try FIXTypedMessage(parsing: m) } catch {
+            sendReject(refSeqNum: seq, refTagID: error.tag, refMsgType: m.msgType.wireValue,
+                       reason: error.sessionRejectReason, text: error.message, now, &out)
+            store.nextTargetSeq = seq + 1
+            return
+        }
+        store.nextTargetSeq = seq + 1
+        switch typed {
+        case .heartbeat: break
+        case .testRequest(let t): sendAdmin(Heartbeat(testReqID: t.testReqID), now, &out)
+        case .resendRequest(let r): answerResend(r, now, &out)
+        case .sequenceReset(let r):
+            if r.newSeqNo > seq {
+                store.nextTargetSeq = r.newSeqNo
+            } else {
+                sendReject(refSeqNum: seq, refTagID: 36, refMsgType: "4", reason: 5,
+                           text: "GapFill NewSeqNo \(r.newSeqNo) does not advance past \(seq)", now, &out)
+            }
+        case .logout(let l):
+            if state == .logoutSent {
+                terminate("logout confirmed", &out)
+            } else {
+                logoutAndDisconnect("counterparty logged out" + (l.text.map { ": \($0)" } ?? ""), now, &out)
+            }
+        case .logon:
+            sendReject(refSeqNum: seq, refTagID: 35, refMsgType: "A", reason: 5, text: "Logon on a session already logged on", now, &out)
+        case .reject, .businessMessageReject, .newOrderSingle, .orderCancelRequest, .orderCancelReplaceRequest,
+             .orderCancelReject, .executionReport, .orderStatusRequest, .orderMassStatusRequest, .unknown:
+            out.append(.deliver(FIXInbound(message: m, typed: typed)))
+        }
+    }
+
+    // MARK: Resend
+
+    /// Application messages go again from the store with PossDupFlag=Y and their OrigSendingTime;
+    /// admin messages and anything not stored collapse into SequenceReset-GapFill.
+    private mutating func answerResend(_ r: ResendRequest, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let last = store.nextSenderSeq - 1
+        let end = r.endSeqNo == 0 || r.endSeqNo > last ? last : r.endSeqNo
+        guard r.beginSeqNo >= 1, r.beginSeqNo <= end else {
+            if r.beginSeqNo > last, r.beginSeqNo >= 1 {
+                out.append(.event(.resent(beginSeqNo: r.beginSeqNo, endSeqNo: r.endSeqNo, resent: 0, gapFills: 0)))
+            }
+            return
+        }
+        var stored: [Int: [UInt8]] = [:]
+        for (s, b) in store.messages(in: r.beginSeqNo...end) { stored[s] = b }
+        var gapStart: Int?
+        var resent = 0
+        var fills = 0
+        for s in r.beginSeqNo...end {
+            if let bytes = stored[s], let m = try? FIXParser.parse(bytes), !m.msgType.isAdmin {
+                if let g = gapStart {
+                    sendGapFill(seq: g, newSeqNo: s, now, &out)
+                    fills += 1
+                    gapStart = nil
+                }
+                let orig = ((try? m.timestamp(52)) ?? nil) ?? now.utc
+                let header = FIXHeader(senderCompID: config.senderCompID, targetCompID: config.targetCompID, msgSeqNum: s,
+                                       sendingTime: now.utc, possDupFlag: true, origSendingTime: orig)
+                out.append(.send(encoder.reframe(m, header: header)))
+                resent += 1
+            } else if gapStart == nil {
+                gapStart = s
+            }
+        }
+        if let g = gapStart {
+            sendGapFill(seq: g, newSeqNo: end + 1, now, &out)
+            fills += 1
+        }
+        lastSent = now.monotonic
+        out.append(.event(.resent(beginSeqNo: r.beginSeqNo, endSeqNo: end, resent: resent, gapFills: fills)))
+    }
+
+    private mutating func sendGapFill(seq: Int, newSeqNo: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let header = FIXHeader(senderCompID: config.senderCompID, targetCompID: config.targetCompID, msgSeqNum: seq,
+                               sendingTime: now.utc, possDupFlag: true, origSendingTime: now.utc)
+        out.append(.send(encoder.encode(SequenceReset(gapFillFlag: true, newSeqNo: newSeqNo), header: header)))
+    }
+
+    // MARK: Outbound
+
+    private mutating func header(_ now: FIXTime) -> FIXHeader {
+        FIXHeader(senderCompID: config.senderCompID, targetCompID: config.targetCompID,
+                  msgSeqNum: store.nextSenderSeq, sendingTime: now.utc)
+    }
+
+    private mutating func sendAdmin(_ body: some FIXMessageBody, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let bytes = encoder.encode(body, header: header(now))
+        store.nextSenderSeq += 1
+        lastSent = now.monotonic
+        out.append(.send(bytes))
+    }
+
+    private mutating func sendApplication(_ body: any FIXMessageBody, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        guard state == .active else {
+            out.append(.event(.sendRefused(reason: "session is \(state), not logged on")))
+            return
+        }
+        guard !body.msgType.isAdmin else {
+            out.append(.event(.sendRefused(reason: "\(body.msgType) is a session message; the session sends those itself")))
+            return
+        }
+        let seq = store.nextSenderSeq
+        let bytes = encoder.encode(body, header: header(now))
+        store.store(seq: seq, bytes: bytes)
+        store.nextSenderSeq = seq + 1
+        lastSent = now.monotonic
+        out.append(.send(bytes))
+    }
+
+    private mutating func sendReject(refSeqNum: Int, refTagID: Int?, refMsgType: String?, reason: Int, text: String,
+                                     _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        sendAdmin(Reject(refSeqNum: refSeqNum, refTagID: refTagID, refMsgType: refMsgType, sessionRejectReason: reason, text: text), now, &out)
+        out.append(.event(.rejectSent(refSeqNum: refSeqNum, reason: reason, text: text)))
+    }
+
+    // MARK: Timers
+
+    private var interval: Duration { .seconds(heartBtInt) }
+    /// Silence tolerated before a TestRequest: HeartBtInt plus 20 %, for transmission delay.
+    private var silenceLimit: Duration { interval + interval / 5 }
+
+    private mutating func timerFired(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        scheduled = nil
+        let t = now.monotonic
+        switch state {
+        case .disconnected: return
+        case .logonSent, .awaitingLogon, .logoutSent:
+            if let d = stateDeadline, t >= d {
+                terminate(state == .logoutSent ? "no Logout reply within \(config.logoutTimeout)" : "no Logon within \(config.logonTimeout)", &out)
+            }
+        case .active:
+            if let sentAt = testRequestSentAt {
+                if t >= sentAt + silenceLimit {
+                    terminate("no answer to TestRequest within \(silenceLimit)", &out)
+                    return
+                }
+            } else if t >= lastReceived + silenceLimit {
+                testRequestCount += 1
+                sendAdmin(TestRequest(testReqID: "TEST-\(testRequestCount)"), now, &out)
+                testRequestSentAt = t
+                out.append(.event(.testRequestSent))
+            }
+            if t >= lastSent + interval { sendAdmin(Heartbeat(), now, &out) }
+        }
+    }
+
+    private mutating func scheduleTimer(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let next: Duration?
+        switch state {
+        case .disconnected: next = nil
+        case .logonSent, .awaitingLogon, .logoutSent: next = stateDeadline
+        case .active:
+            let silence = testRequestSentAt.map { $0 + silenceLimit } ?? lastReceived + silenceLimit
+            next = min(lastSent + interval, silence)
+        }
+        guard let next, next != scheduled else { return }
+        scheduled = next
+        out.append(.scheduleTimer(at: next))
+    }
+}
