@@ -77,7 +77,7 @@ extension TradingState {
     private mutating func accept(_ intent: OrderIntent) throws(FoldError) {
         let request = intent.request
         let hash = ClOrdIDHash.of(request.clOrdID)
-        guard orderIndex.find(request.clOrdID, hash: hash, in: orderStore) == nil else {
+        guard handle(of: request.clOrdID, hash: hash) == nil else {
             throw FoldError(.duplicateOrder, .orderIntent, "ClOrdID \(request.clOrdID) is already in use", clOrdID: request.clOrdID)
         }
         guard instruments[request.instrument] != nil else {
@@ -86,11 +86,13 @@ extension TradingState {
         guard request.quantity.units > 0 else {
             throw FoldError(.invalidOrder, .orderIntent, "order \(request.clOrdID) quantity \(request.quantity) is not positive", clOrdID: request.clOrdID)
         }
+        guard case .rejected = intent.decision else {
+            insert(Order(request: request), hash: hash)  // built in place: no local copy to destroy
+            return
+        }
         var order = Order(request: request)
-        if case .rejected = intent.decision {
-            do throws(OrderError) { try order.apply(.rejected) } catch {
-                throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
-            }
+        do throws(OrderError) { try order.apply(.rejected) } catch {
+            throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
         }
         insert(order, hash: hash)
     }
@@ -101,7 +103,7 @@ extension TradingState {
     private func locate(_ id: ClOrdID, _ kind: JournalEventKind) throws(FoldError) -> (handle: Int, hash: UInt64) {
         let hash = ClOrdIDHash.of(id)
         if let handle = openIndex.find(id, hash: hash, in: orderStore) { return (handle, hash) }
-        if let handle = orderIndex.find(id, hash: hash, in: orderStore) { return (handle, hash) }
+        if let handle = handle(of: id, hash: hash) { return (handle, hash) }
         throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(id)", clOrdID: id)
     }
 
@@ -132,7 +134,7 @@ extension TradingState {
             throw FoldError(.orderTransition, .replaceAccepted, "order \(id) has no replacement to continue as", clOrdID: id)
         }
         let nextHash = ClOrdIDHash.of(next.clOrdID)
-        guard orderIndex.find(next.clOrdID, hash: nextHash, in: orderStore) == nil else {
+        guard handle(of: next.clOrdID, hash: nextHash) == nil else {
             throw FoldError(.duplicateOrder, .replaceAccepted, "replacement ClOrdID \(next.clOrdID) is already in use", clOrdID: id)
         }
         orderStore[index] = order
@@ -175,6 +177,7 @@ extension TradingState {
         closeIfFinal(index, hash: hash)
     }
 
+    @inline(__always)
     private mutating func insert(_ order: __owned Order, hash: UInt64) {
         let handle = orderStore.count
         let open = !order.status.isFinal

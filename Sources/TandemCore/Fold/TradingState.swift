@@ -63,8 +63,10 @@ public struct TradingState: Sendable, Equatable {
     public func order(_ id: ClOrdID) -> Order? { handle(of: id).map { orderStore[$0] } }
 
     /// The handle of any order, open or final.
-    func handle(of id: ClOrdID) -> Int? {
-        orderIndex.find(id, hash: ClOrdIDHash.of(id), in: orderStore)
+    func handle(of id: ClOrdID) -> Int? { handle(of: id, hash: ClOrdIDHash.of(id)) }
+
+    @inline(__always) func handle(of id: ClOrdID, hash: UInt64) -> Int? {
+        orderIndex.find(id, hash: hash, in: orderStore)
     }
 
     /// Every order ever seen, in the order the journal introduced them.
