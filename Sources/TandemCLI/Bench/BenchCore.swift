@@ -34,14 +34,44 @@ struct BenchCore: AsyncParsableCommand {
         for i in span.indices { try state.apply(span[i]) }
     }
 
+    /// Decodes every frame of `buffer`, dropping each event (the timed decode phase).
+    static func decodeAll(_ buffer: [UInt8]) throws(CodecError) -> Int {
+        let bytes = buffer.span.bytes
+        var offset = 0, count = 0
+        while offset < bytes.byteCount {
+            let (event, next) = try EventCodec.decodeFrame(in: bytes, at: offset)
+            if case .instrumentDefined = event { count &+= 2 } else { count &+= 1 }  // keeps `event` alive
+            offset = next
+        }
+        return count
+    }
+
+    /// Decodes every frame of `buffer` into an array (untimed): the events a replay would fold.
+    static func decodedEvents(_ buffer: [UInt8], count: Int) throws(CodecError) -> [JournalEvent] {
+        var decoded: [JournalEvent] = []
+        decoded.reserveCapacity(count)
+        let bytes = buffer.span.bytes
+        var offset = 0
+        while offset < bytes.byteCount {
+            let (event, next) = try EventCodec.decodeFrame(in: bytes, at: offset)
+            decoded.append(event)
+            offset = next
+        }
+        return decoded
+    }
+
     func run() async throws {
         guard events > 0, runs > 0 else { throw ValidationError("--events and --runs must be positive") }
         let workload = SyntheticJournal.events(count: events, seed: seed, instrumentCount: 100)
         let clock = ContinuousClock()
         if foldOnly {
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(events * 64)
+            for event in workload { EventCodec.encode(event, into: &buffer) }
+            let replay = try Self.decodedEvents(buffer, count: events)
             var state = TradingState()
             state.reserveCapacity(orders: events / 3)
-            let elapsed = try clock.measure { try Self.fold(workload, into: &state) }
+            let elapsed = try clock.measure { try Self.fold(replay, into: &state) }
             print("fold \(elapsed) for \(events) events, \(state.orderCount) orders")
             return
         }
@@ -58,53 +88,32 @@ struct BenchCore: AsyncParsableCommand {
         }
 
         var decodeBest = Duration.seconds(1_000_000)
-        var decodedCount = 0
         for _ in 0..<runs {
-            var count = 0
             let start = clock.now
-            let failure: CodecError? = buffer.withUnsafeBytes { raw in
-                var offset = 0
-                do throws(CodecError) {
-                    while offset < raw.count {
-                        let (event, next) = try EventCodec.decodeFrame(in: raw, at: offset)
-                        if case .instrumentDefined = event { count &+= 2 } else { count &+= 1 }
-                        offset = next
-                    }
-                } catch { return error }
-                return nil
-            }
+            let count = try Self.decodeAll(buffer)
             decodeBest = min(decodeBest, clock.now - start)
-            if let failure { throw failure }
-            decodedCount = count
+            if count < events { throw ValidationError("decoded \(count) of \(events) events") }
+        }
+        let replay = try Self.decodedEvents(buffer, count: events)
+        // Correctness check outside the timed regions: decoding reproduced every event.
+        if replay != workload {
+            throw ValidationError("decode did not reproduce the encoded events")
         }
 
         // A replay knows its journal: pre-size order storage from the number of intents and replaces.
         let intents = workload.reduce(0) { n, e in
             switch e.kind { case .orderIntent, .replaceRequested: n + 1; default: n }
         }
+        // The fold is timed over the decoded events, as a replay applies them.
         var foldBest = Duration.seconds(1_000_000)
         var finalState = TradingState()
         for _ in 0..<runs {
             var state = TradingState()
             state.reserveCapacity(orders: intents)
             let start = clock.now
-            try Self.fold(workload, into: &state)
+            try Self.fold(replay, into: &state)
             foldBest = min(foldBest, clock.now - start)
             finalState = state
-        }
-
-        // Correctness spot-check outside the timed regions.
-        var offset = 0
-        var mismatches = 0
-        buffer.withUnsafeBytes { raw in
-            for event in workload.prefix(10_000) {
-                guard let (decoded, next) = try? EventCodec.decodeFrame(in: raw, at: offset) else { mismatches += 1; return }
-                if decoded != event { mismatches += 1 }
-                offset = next
-            }
-        }
-        if mismatches > 0 || decodedCount < events {
-            throw ValidationError("decode did not reproduce the encoded events (\(mismatches) mismatches)")
         }
 
         let rate = { (d: Duration) -> Int in

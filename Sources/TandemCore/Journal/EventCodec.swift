@@ -37,39 +37,78 @@ public enum EventCodec {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> JournalEvent {
-        let result: Result<JournalEvent, CodecError> = bytes.withUnsafeBytes { raw in
-            do throws(CodecError) { return .success(try decode(raw)) } catch { return .failure(error) }
-        }
-        return try result.get()
+        try decode(bytes.span.bytes)
     }
 
     /// Offsets in errors are relative to the slice's start.
     public static func decode(_ bytes: ArraySlice<UInt8>) throws(CodecError) -> JournalEvent {
-        let result: Result<JournalEvent, CodecError> = bytes.withUnsafeBytes { raw in
-            do throws(CodecError) { return .success(try decode(raw)) } catch { return .failure(error) }
-        }
-        return try result.get()
+        try decode(bytes.span.bytes)
     }
 
-    /// Decodes exactly one frame occupying all of `raw`.
-    public static func decode(_ raw: UnsafeRawBufferPointer) throws(CodecError) -> JournalEvent {
-        var r = ByteReader(raw)
-        let event = try decodeFrame(&r)
-        if r.remaining != 0 {
-            throw r.fail(.lengthMismatch, "expected end of input after one frame, \(r.remaining) bytes remain")
+    /// Decodes exactly one frame occupying all of `bytes`.
+    public static func decode(_ bytes: Span<UInt8>) throws(CodecError) -> JournalEvent {
+        try decode(bytes.bytes)
+    }
+
+    /// Decodes exactly one frame occupying all of `bytes`.
+    public static func decode(_ bytes: RawSpan) throws(CodecError) -> JournalEvent {
+        try withReader(bytes, from: 0) { r throws(CodecError) in
+            let event = try decodeFrame(&r)
+            if r.remaining != 0 {
+                throw r.fail(.lengthMismatch, "expected end of input after one frame, \(r.remaining) bytes remain")
+            }
+            return event
         }
-        return event
     }
 
     /// Decodes the frame starting at `offset` in a buffer of concatenated frames; returns the event
-    /// and the offset just past it.
-    public static func decodeFrame(in raw: UnsafeRawBufferPointer, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
-        guard offset >= 0, offset <= raw.count else {
-            throw CodecError(.truncated, offset: offset, "frame offset \(offset) is outside a buffer of \(raw.count) bytes")
+    /// and the offset just past it. Offsets in errors are relative to the buffer's start.
+    public static func decodeFrame(in bytes: RawSpan, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        guard offset >= 0, offset <= bytes.byteCount else {
+            throw CodecError(.truncated, offset: offset, "frame offset \(offset) is outside a buffer of \(bytes.byteCount) bytes")
         }
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offset...]), origin: offset)
-        let event = try decodeFrame(&r)
-        return (event, offset + r.offset)
+        return try withReader(bytes, from: offset) { r throws(CodecError) in
+            let event = try decodeFrame(&r)
+            return (event, offset + r.offset)
+        }
+    }
+
+    /// See ``decodeFrame(in:at:)-(RawSpan,_)``.
+    public static func decodeFrame(in bytes: Span<UInt8>, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        try decodeFrame(in: bytes.bytes, at: offset)
+    }
+
+    /// See ``decodeFrame(in:at:)-(RawSpan,_)``.
+    public static func decodeFrame(in bytes: [UInt8], at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        try decodeFrame(in: bytes.span.bytes, at: offset)
+    }
+
+    /// Decodes exactly one frame occupying all of `raw`.
+    @available(*, deprecated, message: "use decode(_:) with a RawSpan, Span<UInt8> or [UInt8]")
+    public static func decode(_ raw: UnsafeRawBufferPointer) throws(CodecError) -> JournalEvent {
+        try decode(raw.bytes)
+    }
+
+    @available(*, deprecated, message: "use decodeFrame(in:at:) with a RawSpan, Span<UInt8> or [UInt8]")
+    public static func decodeFrame(in raw: UnsafeRawBufferPointer, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        try decodeFrame(in: raw.bytes, at: offset)
+    }
+
+    /// Runs `body` with a ``ByteReader`` over `bytes[offset...]` (error offsets relative to `bytes`).
+    ///
+    /// The only unsafe step in decoding, kept here: the reader holds the span's base address for
+    /// the duration of `body`, which cannot outlive this call (the pointer never escapes: the
+    /// reader is a local `inout` value and every result is a copied Swift value), and every read
+    /// through it is bounds-checked against the span's length by ``ByteReader``.
+    @inline(__always)
+    static func withReader<T>(
+        _ bytes: RawSpan, from offset: Int, _ body: (inout ByteReader) throws(CodecError) -> T
+    ) throws(CodecError) -> T {
+        let result: Result<T, CodecError> = bytes.withUnsafeBytes { raw in
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offset...]), origin: offset)
+            do throws(CodecError) { return .success(try body(&r)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     static func decodeFrame(_ r: inout ByteReader) throws(CodecError) -> JournalEvent {
