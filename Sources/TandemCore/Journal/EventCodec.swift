@@ -104,11 +104,10 @@ public enum EventCodec {
     static func withReader<T>(
         _ bytes: RawSpan, from offset: Int, _ body: (inout ByteReader) throws(CodecError) -> T
     ) throws(CodecError) -> T {
-        let result: Result<T, CodecError> = bytes.withUnsafeBytes { raw in
+        try bytes.withUnsafeBytes { raw throws(CodecError) in
             var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offset...]), origin: offset)
-            do throws(CodecError) { return .success(try body(&r)) } catch { return .failure(error) }
+            return try body(&r)
         }
-        return try result.get()
     }
 
     static func decodeFrame(_ r: inout ByteReader) throws(CodecError) -> JournalEvent {
