@@ -23,7 +23,8 @@ enum ClOrdIDHash {
     /// FNV-1a over the UTF-8 bytes, finished with MurmurHash3's fmix64; the same on every platform.
     @inline(__always) static func of(_ id: ClOrdID) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in id.rawValue.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        let utf8 = id.rawValue.utf8.span  // contiguous for native and small strings alike
+        for i in utf8.indices { h = (h ^ UInt64(utf8[i])) &* 0x0000_0100_0000_01B3 }
         h ^= h >> 33
         h &*= 0xFF51_AFD7_ED55_8CCD
         h ^= h >> 33
