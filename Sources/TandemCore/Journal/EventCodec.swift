@@ -20,12 +20,18 @@ public enum EventCodec {
         return out
     }
 
+    private static let zeros = [UInt8](repeating: 0, count: 512)
+
     /// Appends one frame to `out` (reserve capacity once for many events).
     public static func encode(_ event: JournalEvent, into out: inout [UInt8]) {
         var size = SizeCounter()
         writePayload(event, into: &size)
         let start = out.count
-        out.append(contentsOf: repeatElement(0, count: headerSize + size.count))
+        let frameSize = headerSize + size.count
+        // Grow by copying zeros (a memcpy) rather than iterating a `Repeated` collection.
+        if frameSize <= zeros.count { out.append(contentsOf: zeros[..<frameSize]) } else {
+            out.append(contentsOf: repeatElement(0, count: frameSize))
+        }
         out.withUnsafeMutableBytes { buffer in
             guard let base = buffer.baseAddress else { return }
             var w = RawWriter(base: base, offset: start)
