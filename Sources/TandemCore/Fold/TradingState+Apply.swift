@@ -1,6 +1,6 @@
 extension TradingState {
     /// Folds one journal event into the state. On a thrown ``FoldError`` nothing has changed.
-    public mutating func apply(_ event: JournalEvent) throws(FoldError) {
+    public mutating func apply(_ event: __owned JournalEvent) throws(FoldError) {
         switch event {
         case .instrumentDefined(let instrument, _):
             try define(instrument)
