@@ -27,11 +27,11 @@ struct BenchCore: AsyncParsableCommand {
     @Flag(help: "Time only the fold (for profiling it).")
     var foldOnly = false
 
-    /// Applies every event in order, borrowing each from the array (a replay applies each decoded
-    /// event once, so the timed loop should not add a copy per event).
-    static func fold(_ events: [JournalEvent], into state: inout TradingState) throws(FoldError) {
-        let span = events.span
-        for i in span.indices { try state.apply(span[i]) }
+    /// Applies every event in journal order, moving each into the fold as a replay does with the
+    /// events it decodes (no copy per event). `reversed` holds the events last-first, so that
+    /// `popLast()` yields them in order; build it before starting the clock.
+    static func fold(_ reversed: inout [JournalEvent], into state: inout TradingState) throws(FoldError) {
+        while let event = reversed.popLast() { try state.apply(event) }
     }
 
     /// Decodes every frame of `buffer`, dropping each event (the timed decode phase).
@@ -68,10 +68,10 @@ struct BenchCore: AsyncParsableCommand {
             var buffer: [UInt8] = []
             buffer.reserveCapacity(events * 64)
             for event in workload { EventCodec.encode(event, into: &buffer) }
-            let replay = try Self.decodedEvents(buffer, count: events)
+            var reversed = Array(try Self.decodedEvents(buffer, count: events).reversed())
             var state = TradingState()
             state.reserveCapacity(orders: events / 3)
-            let elapsed = try clock.measure { try Self.fold(replay, into: &state) }
+            let elapsed = try clock.measure { try Self.fold(&reversed, into: &state) }
             print("fold \(elapsed) for \(events) events, \(state.orderCount) orders")
             return
         }
@@ -108,10 +108,11 @@ struct BenchCore: AsyncParsableCommand {
         var foldBest = Duration.seconds(1_000_000)
         var finalState = TradingState()
         for _ in 0..<runs {
+            var reversed = Array(replay.reversed())  // a fresh, uniquely owned copy per run
             var state = TradingState()
             state.reserveCapacity(orders: intents)
             let start = clock.now
-            try Self.fold(replay, into: &state)
+            try Self.fold(&reversed, into: &state)
             foldBest = min(foldBest, clock.now - start)
             finalState = state
         }
