@@ -20,26 +20,36 @@ public enum EventCodec {
         return out
     }
 
-    private static let zeros = [UInt8](repeating: 0, count: 512)
-
     /// Appends one frame to `out` (reserve capacity once for many events).
+    ///
+    /// A counting pass sizes the frame; the frame is then stored straight into the array's new,
+    /// uninitialized tail (`append(addingCapacity:)`, which grows geometrically), so bytes are
+    /// neither zero-filled first nor capacity-checked one by one. The raw stores are sound because
+    /// `RawWriter` runs the same layout code the counting pass measured, so it writes exactly
+    /// `frameSize` bytes into a buffer of exactly that size, and the pointer does not outlive the
+    /// closure.
+    @inline(__always)
     public static func encode(_ event: JournalEvent, into out: inout [UInt8]) {
         var size = SizeCounter()
         writePayload(event, into: &size)
-        let start = out.count
         let frameSize = headerSize + size.count
-        // Grow by copying zeros (a memcpy) rather than iterating a `Repeated` collection.
-        if frameSize <= zeros.count { out.append(contentsOf: zeros[..<frameSize]) } else {
-            out.append(contentsOf: repeatElement(0, count: frameSize))
+        out.append(addingCapacity: frameSize) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                guard let base = buffer.baseAddress, buffer.count >= frameSize else { return }
+                var w = RawWriter(base: UnsafeMutableRawPointer(base), offset: 0)
+                w.put(version)
+                w.put(event.kind.rawValue)
+                w.put(UInt32(size.count))
+                writePayload(event, into: &w)
+                initialized = frameSize
+            }
         }
-        out.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var w = RawWriter(base: base, offset: start)
-            w.put(version)
-            w.put(event.kind.rawValue)
-            w.put(UInt32(size.count))
-            writePayload(event, into: &w)
-        }
+    }
+
+    /// Appends one frame per event, in order (reserve capacity once). Equivalent to calling
+    /// ``encode(_:into:)`` for each event, without copying each event out of the array first.
+    public static func encode(contentsOf events: [JournalEvent], into out: inout [UInt8]) {
+        for i in events.indices { encode(events[i], into: &out) }
     }
 
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> JournalEvent {
