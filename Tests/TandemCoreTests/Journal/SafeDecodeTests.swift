@@ -73,3 +73,17 @@ import TandemCore
         #expect(e == events[0] && next == EventCodec.encode(events[0]).count)
     }
 }
+
+@Suite struct BatchEncodeTests {
+    @Test func batchEncodingEqualsFrameByFrame() throws {
+        let events = Fixtures.sampleEvents() + SyntheticJournal.events(count: 300, seed: 8, controlEvents: true)
+        var single: [UInt8] = []
+        for e in events { single += EventCodec.encode(e) }
+        var batch: [UInt8] = [0xAA]  // appends after existing bytes
+        EventCodec.encode(contentsOf: events, into: &batch)
+        #expect(batch == [0xAA] + single)
+        var empty: [UInt8] = []
+        EventCodec.encode(contentsOf: [], into: &empty)
+        #expect(empty.isEmpty)
+    }
+}
