@@ -29,8 +29,15 @@ enum ClOrdIDHash {
     /// previous intents touched instead of a random line of a multi-megabyte table. IDs without
     /// that shape still get well-spread homes; correctness never depends on the spread.
     @inline(__always) static func of(_ id: ClOrdID) -> UInt64 {
+        // `utf8.span` needs contiguous UTF-8 (native and small strings; a lazily bridged NSString
+        // on Apple platforms is not), so such a string is first made native.
+        guard id.rawValue.isContiguousUTF8 else {
+            var native = id.rawValue
+            native.makeContiguousUTF8()
+            return of(ClOrdID(native))
+        }
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        let utf8 = id.rawValue.utf8.span  // contiguous for native and small strings alike
+        let utf8 = id.rawValue.utf8.span
         guard let lastIndex = utf8.indices.last else { return mix(h) }
         for i in 0..<lastIndex { h = (h ^ UInt64(utf8[i])) &* 0x0000_0100_0000_01B3 }
         let last = UInt64(utf8[lastIndex])
