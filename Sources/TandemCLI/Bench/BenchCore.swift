@@ -27,14 +27,51 @@ struct BenchCore: AsyncParsableCommand {
     @Flag(help: "Time only the fold (for profiling it).")
     var foldOnly = false
 
+    /// Applies every event in journal order, moving each into the fold as a replay does with the
+    /// events it decodes (no copy per event). `reversed` holds the events last-first, so that
+    /// `popLast()` yields them in order; build it before starting the clock.
+    static func fold(_ reversed: inout [JournalEvent], into state: inout TradingState) throws(FoldError) {
+        while let event = reversed.popLast() { try state.apply(event) }
+    }
+
+    /// Decodes every frame of `buffer`, dropping each event (the timed decode phase).
+    static func decodeAll(_ buffer: [UInt8]) throws(CodecError) -> Int {
+        let bytes = buffer.span.bytes
+        var offset = 0, count = 0
+        while offset < bytes.byteCount {
+            let (event, next) = try EventCodec.decodeFrame(in: bytes, at: offset)
+            if case .instrumentDefined = event { count &+= 2 } else { count &+= 1 }  // keeps `event` alive
+            offset = next
+        }
+        return count
+    }
+
+    /// Decodes every frame of `buffer` into an array (untimed): the events a replay would fold.
+    static func decodedEvents(_ buffer: [UInt8], count: Int) throws(CodecError) -> [JournalEvent] {
+        var decoded: [JournalEvent] = []
+        decoded.reserveCapacity(count)
+        let bytes = buffer.span.bytes
+        var offset = 0
+        while offset < bytes.byteCount {
+            let (event, next) = try EventCodec.decodeFrame(in: bytes, at: offset)
+            decoded.append(event)
+            offset = next
+        }
+        return decoded
+    }
+
     func run() async throws {
         guard events > 0, runs > 0 else { throw ValidationError("--events and --runs must be positive") }
         let workload = SyntheticJournal.events(count: events, seed: seed, instrumentCount: 100)
         let clock = ContinuousClock()
         if foldOnly {
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(events * 64)
+            for event in workload { EventCodec.encode(event, into: &buffer) }
+            var reversed = Array(try Self.decodedEvents(buffer, count: events).reversed())
             var state = TradingState()
             state.reserveCapacity(orders: events / 3)
-            let elapsed = try clock.measure { for event in workload { try state.apply(event) } }
+            let elapsed = try clock.measure { try Self.fold(&reversed, into: &state) }
             print("fold \(elapsed) for \(events) events, \(state.orderCount) orders")
             return
         }
@@ -44,60 +81,38 @@ struct BenchCore: AsyncParsableCommand {
         for _ in 0..<runs {
             buffer = []
             buffer.reserveCapacity(events * 96)
-            let elapsed = clock.measure {
-                for event in workload { EventCodec.encode(event, into: &buffer) }
-            }
+            let elapsed = clock.measure { EventCodec.encode(contentsOf: workload, into: &buffer) }
             encodeBest = min(encodeBest, elapsed)
         }
 
         var decodeBest = Duration.seconds(1_000_000)
-        var decodedCount = 0
         for _ in 0..<runs {
-            var count = 0
             let start = clock.now
-            let failure: CodecError? = buffer.withUnsafeBytes { raw in
-                var offset = 0
-                do throws(CodecError) {
-                    while offset < raw.count {
-                        let (event, next) = try EventCodec.decodeFrame(in: raw, at: offset)
-                        if case .instrumentDefined = event { count &+= 2 } else { count &+= 1 }
-                        offset = next
-                    }
-                } catch { return error }
-                return nil
-            }
+            let count = try Self.decodeAll(buffer)
             decodeBest = min(decodeBest, clock.now - start)
-            if let failure { throw failure }
-            decodedCount = count
+            if count < events { throw ValidationError("decoded \(count) of \(events) events") }
+        }
+        let replay = try Self.decodedEvents(buffer, count: events)
+        // Correctness check outside the timed regions: decoding reproduced every event.
+        if replay != workload {
+            throw ValidationError("decode did not reproduce the encoded events")
         }
 
         // A replay knows its journal: pre-size order storage from the number of intents and replaces.
         let intents = workload.reduce(0) { n, e in
             switch e.kind { case .orderIntent, .replaceRequested: n + 1; default: n }
         }
+        // The fold is timed over the decoded events, as a replay applies them.
         var foldBest = Duration.seconds(1_000_000)
         var finalState = TradingState()
         for _ in 0..<runs {
+            var reversed = Array(replay.reversed())  // a fresh, uniquely owned copy per run
             var state = TradingState()
             state.reserveCapacity(orders: intents)
             let start = clock.now
-            for event in workload { try state.apply(event) }
+            try Self.fold(&reversed, into: &state)
             foldBest = min(foldBest, clock.now - start)
             finalState = state
-        }
-
-        // Correctness spot-check outside the timed regions.
-        var offset = 0
-        var mismatches = 0
-        buffer.withUnsafeBytes { raw in
-            for event in workload.prefix(10_000) {
-                guard let (decoded, next) = try? EventCodec.decodeFrame(in: raw, at: offset) else { mismatches += 1; return }
-                if decoded != event { mismatches += 1 }
-                offset = next
-            }
-        }
-        if mismatches > 0 || decodedCount < events {
-            throw ValidationError("decode did not reproduce the encoded events (\(mismatches) mismatches)")
         }
 
         let rate = { (d: Duration) -> Int in

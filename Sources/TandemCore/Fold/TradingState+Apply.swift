@@ -1,53 +1,52 @@
 extension TradingState {
     /// Folds one journal event into the state. On a thrown ``FoldError`` nothing has changed.
-    public mutating func apply(_ event: JournalEvent) throws(FoldError) {
-        let kind = event.kind
+    public mutating func apply(_ event: __owned JournalEvent) throws(FoldError) {
         switch event {
         case .instrumentDefined(let instrument, _):
             try define(instrument)
         case .orderIntent(let intent):
             try accept(intent)
         case .orderAcknowledged(let id, let venueOrderID, _):
-            try updateOrder(id, .acknowledged, kind) { $0.venueOrderID = venueOrderID }
+            try updateOrder(id, .acknowledged, .orderAcknowledged) { $0.venueOrderID = venueOrderID }
         case .partialFill(let e):
             try execute(e, completes: false)
         case .fill(let e):
             try execute(e, completes: true)
         case .cancelRequested(let id, _):
-            try updateOrder(id, .cancelRequested, kind)
+            try updateOrder(id, .cancelRequested, .cancelRequested)
         case .cancelAccepted(let id, _):
-            try updateOrder(id, .canceled, kind)
+            try updateOrder(id, .canceled, .cancelAccepted)
         case .cancelRejected(let id, _, _):
-            try updateOrder(id, .cancelRejected, kind)
+            try updateOrder(id, .cancelRejected, .cancelRejected)
         case .replaceRequested(let id, let replacement, _):
-            guard orderSlots[replacement.newClOrdID] == nil else {
-                throw FoldError(.duplicateOrder, kind, "replacement ClOrdID \(replacement.newClOrdID) is already in use", clOrdID: id)
+            guard handle(of: replacement.newClOrdID) == nil else {
+                throw FoldError(.duplicateOrder, .replaceRequested, "replacement ClOrdID \(replacement.newClOrdID) is already in use", clOrdID: id)
             }
-            try updateOrder(id, .replaceRequested(replacement), kind)
+            try updateOrder(id, .replaceRequested(replacement), .replaceRequested)
         case .replaceAccepted(let id, _):
             try acceptReplace(id)
         case .replaceRejected(let id, _, _):
-            try updateOrder(id, .replaceRejected, kind)
+            try updateOrder(id, .replaceRejected, .replaceRejected)
         case .orderRejected(let id, _, _):
-            try updateOrder(id, .rejected, kind)
+            try updateOrder(id, .rejected, .orderRejected)
         case .orderExpired(let id, _):
-            try updateOrder(id, .expired, kind)
+            try updateOrder(id, .expired, .orderExpired)
         case .orderSuspended(let id, _):
-            try updateOrder(id, .suspended, kind)
+            try updateOrder(id, .suspended, .orderSuspended)
         case .orderResumed(let id, _):
-            try updateOrder(id, .resumed, kind)
+            try updateOrder(id, .resumed, .orderResumed)
         case .fixSessionState(let s):
             fixSessions[s.sessionID] = FixSequences(lastInbound: s.lastInboundSequence, lastOutbound: s.lastOutboundSequence)
         case .fixOutboundMessage(let m):
             var seqs = fixSessions[m.sessionID] ?? FixSequences(lastInbound: 0, lastOutbound: 0)
             guard seqs.lastOutbound < .max, m.sequence == seqs.lastOutbound + 1 else {
-                throw FoldError(.sequenceGap, kind, "session \(m.sessionID) expected outbound MsgSeqNum \(seqs.lastOutbound &+ 1), got \(m.sequence)")
+                throw FoldError(.sequenceGap, .fixOutboundMessage, "session \(m.sessionID) expected outbound MsgSeqNum \(seqs.lastOutbound &+ 1), got \(m.sequence)")
             }
             seqs.lastOutbound = m.sequence
             fixSessions[m.sessionID] = seqs
         case .leaderElected(let epoch, let nodeID, let at):
             if let current = leader, epoch <= current.epoch {
-                throw FoldError(.staleLeaderEpoch, kind, "epoch \(epoch) for \(nodeID) does not exceed current epoch \(current.epoch) of \(current.nodeID)")
+                throw FoldError(.staleLeaderEpoch, .leaderElected, "epoch \(epoch) for \(nodeID) does not exceed current epoch \(current.epoch) of \(current.nodeID)")
             }
             leader = Leader(epoch: epoch, nodeID: nodeID, at: at)
         case .riskCommand(let c):
@@ -77,7 +76,8 @@ extension TradingState {
 
     private mutating func accept(_ intent: OrderIntent) throws(FoldError) {
         let request = intent.request
-        guard orderSlots[request.clOrdID] == nil else {
+        let hash = ClOrdIDHash.of(request.clOrdID)
+        guard handle(of: request.clOrdID, hash: hash) == nil else {
             throw FoldError(.duplicateOrder, .orderIntent, "ClOrdID \(request.clOrdID) is already in use", clOrdID: request.clOrdID)
         }
         guard instruments[request.instrument] != nil else {
@@ -86,31 +86,46 @@ extension TradingState {
         guard request.quantity.units > 0 else {
             throw FoldError(.invalidOrder, .orderIntent, "order \(request.clOrdID) quantity \(request.quantity) is not positive", clOrdID: request.clOrdID)
         }
-        var order = Order(request: request)
-        if case .rejected = intent.decision {
-            do throws(OrderError) { try order.apply(.rejected) } catch {
-                throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
-            }
+        guard case .rejected = intent.decision else {
+            insert(Order(request: request), hash: hash)  // built in place: no local copy to destroy
+            return
         }
-        insert(order)
+        var order = Order(request: request)
+        do throws(OrderError) { try order.apply(.rejected) } catch {
+            throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
+        }
+        insert(order, hash: hash)
+    }
+
+    /// The handle of the order `id` names, and its hash: open orders from the small open table;
+    /// final ones from the full index (their state machine then refuses the event).
+    @inline(__always)
+    private func locate(_ id: ClOrdID, _ kind: JournalEventKind) throws(FoldError) -> (handle: Int, hash: UInt64) {
+        let hash = ClOrdIDHash.of(id)
+        if let handle = openIndex.find(id, hash: hash, in: orderStore) { return (handle, hash) }
+        if let handle = handle(of: id, hash: hash) { return (handle, hash) }
+        throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(id)", clOrdID: id)
+    }
+
+    /// Keeps `openIndex` exactly the non-final orders after a successful transition.
+    @inline(__always)
+    private mutating func closeIfFinal(_ handle: Int, hash: UInt64) {
+        if orderStore[handle].status.isFinal { openIndex.remove(hash: hash, handle: handle) }
     }
 
     private mutating func updateOrder(
         _ id: ClOrdID, _ event: OrderEvent, _ kind: JournalEventKind, then update: (inout Order) -> Void = { _ in }
     ) throws(FoldError) {
-        guard let index = orderSlots[id] else {
-            throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(id)", clOrdID: id)
-        }
+        let (index, hash) = try locate(id, kind)
         do throws(OrderError) { try orderStore[index].apply(event) } catch {  // atomic: unchanged on throw
             throw FoldError(.orderTransition, kind, error.description, clOrdID: id, orderError: error)
         }
         update(&orderStore[index])
+        closeIfFinal(index, hash: hash)
     }
 
     private mutating func acceptReplace(_ id: ClOrdID) throws(FoldError) {
-        guard let index = orderSlots[id] else {
-            throw FoldError(.unknownOrder, .replaceAccepted, "no order with ClOrdID \(id)", clOrdID: id)
-        }
+        let (index, hash) = try locate(id, .replaceAccepted)
         var order = orderStore[index]
         do throws(OrderError) { try order.apply(.replaceAccepted) } catch {
             throw FoldError(.orderTransition, .replaceAccepted, error.description, clOrdID: id, orderError: error)
@@ -118,18 +133,18 @@ extension TradingState {
         guard let next = order.successor() else {
             throw FoldError(.orderTransition, .replaceAccepted, "order \(id) has no replacement to continue as", clOrdID: id)
         }
-        guard orderSlots[next.clOrdID] == nil else {
+        let nextHash = ClOrdIDHash.of(next.clOrdID)
+        guard handle(of: next.clOrdID, hash: nextHash) == nil else {
             throw FoldError(.duplicateOrder, .replaceAccepted, "replacement ClOrdID \(next.clOrdID) is already in use", clOrdID: id)
         }
         orderStore[index] = order
-        insert(next)
+        closeIfFinal(index, hash: hash)
+        insert(next, hash: nextHash)
     }
 
     private mutating func execute(_ e: Execution, completes: Bool) throws(FoldError) {
         let kind: JournalEventKind = completes ? .fill : .partialFill
-        guard let index = orderSlots[e.clOrdID] else {
-            throw FoldError(.unknownOrder, kind, "no order with ClOrdID \(e.clOrdID)", clOrdID: e.clOrdID)
-        }
+        let (index, hash) = try locate(e.clOrdID, kind)
         let undo = orderStore[index].fillUndo
         do throws(OrderError) { try orderStore[index].apply(.fill(quantity: e.quantity, price: e.price)) } catch {
             throw FoldError(.orderTransition, kind, error.description, clOrdID: e.clOrdID, orderError: error)
@@ -141,42 +156,70 @@ extension TradingState {
                 ? "fill \(e.execID) leaves \(order.request.quantity - order.filledQuantity) of \(e.clOrdID) open; expected partial_fill"
                 : "partial fill \(e.execID) completes \(e.clOrdID); expected fill", clOrdID: e.clOrdID)
         }
-        let request = orderStore[index].request
-        let key = PositionKey(account: request.account, instrument: request.instrument)
+        // The order's position slot is cached after its first fill: later fills skip the key hash.
+        let cached = Int(orderPositions[index])
+        let direction = orderStore[index].request.side.direction
         do throws(FoldError) {
-            try book(key, direction: request.side.direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
+            let slot: Int
+            if cached >= 0 {
+                slot = cached
+                try trade(slot, direction: direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
+            } else {
+                let request = orderStore[index].request
+                let key = PositionKey(account: request.account, instrument: request.instrument)
+                slot = try book(key, direction: direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
+            }
+            orderPositions[index] = Int32(truncatingIfNeeded: slot)
         } catch {
             orderStore[index].undo(undo)
             throw error
         }
+        closeIfFinal(index, hash: hash)
     }
 
-    private mutating func insert(_ order: Order) {
-        orderSlots[order.clOrdID] = orderStore.count
+    @inline(__always)
+    private mutating func insert(_ order: __owned Order, hash: UInt64) {
+        let handle = orderStore.count
+        let open = !order.status.isFinal
         orderStore.append(order)
+        orderPositions.append(-1)
+        if orderIndex.isFull { orderIndex.grow(orderStore) }
+        orderIndex.insert(hash: hash, handle: handle)
+        if open { openIndex.insert(hash: hash, handle: handle) }
     }
 
-    /// Books a trade to a position, creating it on first use; all-or-nothing.
+    /// Books a trade to a position, creating it on first use; all-or-nothing. Returns its slot.
+    @discardableResult
     private mutating func book(
         _ key: PositionKey, direction: Int64, quantity: Quantity, price: Price, fee: Money?,
         _ kind: JournalEventKind, _ id: ClOrdID?
-    ) throws(FoldError) {
-        let existing = positions.index(forKey: key)
-        let instrument = existing == nil ? instruments[key.instrument] : nil
-        if existing == nil, instrument == nil {
+    ) throws(FoldError) -> Int {
+        if let slot = positionSlots[key] {
+            try trade(slot, direction: direction, quantity: quantity, price: price, fee: fee, kind, id)
+            return slot
+        }
+        guard let instrument = instruments[key.instrument] else {
             throw FoldError(.unknownInstrument, kind, "position \(key) names undefined instrument \(key.instrument)", clOrdID: id)
         }
+        var position = Position(currency: instrument.currency, multiplier: instrument.multiplier)
         do throws(ArithmeticError) {
-            if let existing {
-                let currency = positions.values[existing].currency
-                try positions.values[existing].trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(currency))
-            } else if let instrument {
-                var position = Position(currency: instrument.currency, multiplier: instrument.multiplier)
-                try position.trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(instrument.currency))
-                positions[key] = position
-            }
+            try position.trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(instrument.currency))
         } catch {
             throw FoldError(.arithmetic, kind, "position \(key): \(error.message)", clOrdID: id, arithmeticError: error)
+        }
+        return addPosition(key, position)
+    }
+
+    /// Trades an existing position in place (``Position/trade`` leaves it unchanged when it throws).
+    @inline(__always)
+    private mutating func trade(
+        _ slot: Int, direction: Int64, quantity: Quantity, price: Price, fee: Money?, _ kind: JournalEventKind, _ id: ClOrdID?
+    ) throws(FoldError) {
+        let currency = positionStore[slot].currency
+        do throws(ArithmeticError) {
+            try positionStore[slot].trade(direction: direction, quantity: quantity, price: price, fee: fee ?? .zero(currency))
+        } catch {
+            throw FoldError(.arithmetic, kind, "position \(positionKeys[slot]): \(error.message)", clOrdID: id, arithmeticError: error)
         }
     }
 
@@ -185,7 +228,7 @@ extension TradingState {
             throw FoldError(.unknownInstrument, .reconciliationCorrection, "correction names undefined instrument \(c.instrument)")
         }
         let key = PositionKey(account: c.account, instrument: c.instrument)
-        let current = positions[key]?.netQuantity ?? .zero
+        let current = positionSlots[key].map { positionStore[$0].netQuantity } ?? .zero
         let (delta, o) = c.quantity.units.subtractingReportingOverflow(current.units)
         guard !o, delta != .min else {
             throw FoldError(.arithmetic, .reconciliationCorrection, "correction of \(key) from \(current) to \(c.quantity) overflows")
@@ -199,15 +242,15 @@ extension TradingState {
         guard var instrument = instruments[e.instrument] else {
             throw FoldError(.unknownInstrument, .corporateAction, "corporate action names undefined instrument \(e.instrument)")
         }
-        var updated: [(PositionKey, Position)] = []
-        for (key, position) in positions where key.instrument == e.instrument {
-            var p = position
+        var updated: [(Int, Position)] = []
+        for slot in positionKeys.indices where positionKeys[slot].instrument == e.instrument {  // creation order
+            var p = positionStore[slot]
             do throws(ArithmeticError) { try p.apply(e.action) } catch {
-                throw FoldError(.arithmetic, .corporateAction, "position \(key): \(error.message)", arithmeticError: error)
+                throw FoldError(.arithmetic, .corporateAction, "position \(positionKeys[slot]): \(error.message)", arithmeticError: error)
             }
-            updated.append((key, p))
+            updated.append((slot, p))
         }
-        for (key, p) in updated { positions[key] = p }
+        for (slot, p) in updated { positionStore[slot] = p }
         if case .symbolChange(let symbol) = e.action {
             instrument.symbol = symbol
             instruments[e.instrument] = instrument

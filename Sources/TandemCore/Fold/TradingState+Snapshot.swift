@@ -13,7 +13,7 @@ extension TradingState {
 
     public func snapshotBytes() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + orderStore.count * 96 + positions.count * 80)
+        out.reserveCapacity(64 + orderStore.count * 96 + positionStore.count * 80)
         out.put(TradingState.snapshotMagic)
         out.put(TradingState.snapshotVersion)
         out.put(eventCount)
@@ -24,13 +24,12 @@ extension TradingState {
         for key in instruments.keys.sorted() { instruments[key]?.write(to: &out) }
 
         out.put(UInt32(orderStore.count))
-        for key in orderSlots.keys.sorted() {
-            if let slot = orderSlots[key] { orderStore[slot].write(to: &out) }
-        }
+        let byClOrdID = orderStore.indices.sorted { orderStore[$0].request.clOrdID < orderStore[$1].request.clOrdID }
+        for handle in byClOrdID { orderStore[handle].write(to: &out) }
 
-        out.put(UInt32(positions.count))
-        for key in positions.keys.sorted() {
-            guard let p = positions[key] else { continue }
+        out.put(UInt32(positionStore.count))
+        for slot in positionKeys.indices.sorted(by: { positionKeys[$0] < positionKeys[$1] }) {
+            let key = positionKeys[slot], p = positionStore[slot]
             key.account.write(to: &out)
             key.instrument.write(to: &out)
             p.netQuantity.write(to: &out)
@@ -97,8 +96,7 @@ extension TradingState {
             let o = try Order.read(&r)
             try r.ascending(previousOrder, o.clOrdID, at: start)
             previousOrder = o.clOrdID
-            state.orderSlots[o.clOrdID] = state.orderStore.count
-            state.orderStore.append(o)
+            state.restore(o)  // strictly increasing keys: no duplicates
         }
 
         n = try r.count("positions", minimumItemSize: 80)
@@ -113,7 +111,7 @@ extension TradingState {
             guard p.realizedPnL.currency == p.currency, p.fees.currency == p.currency else {
                 throw r.fail(.invalidValue, "position \(key) mixes currencies", at: start)
             }
-            state.positions[key] = p
+            _ = state.addPosition(key, p)  // strictly increasing keys: no duplicates
         }
 
         n = try r.count("fixSessions", minimumItemSize: 20)
@@ -137,6 +135,20 @@ extension TradingState {
         }
         if r.remaining != 0 { throw r.fail(.lengthMismatch, "expected end of snapshot, \(r.remaining) bytes remain") }
         return state
+    }
+}
+
+extension TradingState {
+    /// Adds a decoded order to the store and both indexes.
+    fileprivate mutating func restore(_ order: __owned Order) {
+        let hash = ClOrdIDHash.of(order.clOrdID)
+        let handle = orderStore.count
+        let open = !order.status.isFinal
+        orderStore.append(order)
+        orderPositions.append(-1)
+        if orderIndex.isFull { orderIndex.grow(orderStore) }
+        orderIndex.insert(hash: hash, handle: handle)
+        if open { openIndex.insert(hash: hash, handle: handle) }
     }
 }
 

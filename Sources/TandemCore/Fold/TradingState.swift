@@ -29,11 +29,20 @@ public struct FixSequences: Sendable, Hashable {
 /// source. `snapshotBytes()` is a canonical encoding (keys sorted), so equal states give equal bytes.
 public struct TradingState: Sendable, Equatable {
     public internal(set) var instruments: [InstrumentID: Instrument] = [:]
-    /// Every order ever seen, final ones included (ClOrdIDs are never reused), in journal order;
-    /// `orderSlots` indexes it. Kept apart so the hash table holds small entries and grows cheaply.
+    /// Every order ever seen, final ones included (ClOrdIDs are never reused), in journal order.
+    /// An order's position here is its handle.
     var orderStore: ContiguousArray<Order> = []
-    var orderSlots: [ClOrdID: Int] = [:]
-    public internal(set) var positions: [PositionKey: Position] = [:]
+    /// Every ClOrdID ever seen → handle: duplicate detection and lookups of final orders.
+    var orderIndex = OrderIndex()
+    /// Only the orders that are not final → handle. Events on orders go here first; this table
+    /// stays as small as the open-order count (cache-resident), however long the journal is.
+    var openIndex = OpenOrderIndex()
+    /// Positions in creation order; `positionSlots` indexes them by key, and `orderPositions`
+    /// (parallel to `orderStore`, -1 until the order's first fill) caches each order's slot.
+    var positionStore: ContiguousArray<Position> = []
+    var positionKeys: ContiguousArray<PositionKey> = []
+    var positionSlots: [PositionKey: Int] = [:]
+    var orderPositions: ContiguousArray<Int32> = []
     public internal(set) var fixSessions: [String: FixSequences] = [:]
     public internal(set) var leader: Leader?
     /// Active halts, blocks and flattens by scope; `resume` removes one.
@@ -47,10 +56,18 @@ public struct TradingState: Sendable, Equatable {
     /// Pre-sizes order storage, e.g. from the number of intents in a journal about to be replayed.
     public mutating func reserveCapacity(orders count: Int) {
         orderStore.reserveCapacity(count)
-        orderSlots.reserveCapacity(count)
+        orderPositions.reserveCapacity(count)
+        orderIndex.reserveCapacity(count, orders: orderStore)
     }
 
-    public func order(_ id: ClOrdID) -> Order? { orderSlots[id].map { orderStore[$0] } }
+    public func order(_ id: ClOrdID) -> Order? { handle(of: id).map { orderStore[$0] } }
+
+    /// The handle of any order, open or final.
+    func handle(of id: ClOrdID) -> Int? { handle(of: id, hash: ClOrdIDHash.of(id)) }
+
+    @inline(__always) func handle(of id: ClOrdID, hash: UInt64) -> Int? {
+        orderIndex.find(id, hash: hash, in: orderStore)
+    }
 
     /// Every order ever seen, in the order the journal introduced them.
     public var allOrders: ContiguousArray<Order> { orderStore }
@@ -64,17 +81,35 @@ public struct TradingState: Sendable, Equatable {
     /// Content equality: the same orders by ClOrdID, regardless of storage order.
     public static func == (lhs: TradingState, rhs: TradingState) -> Bool {
         guard lhs.eventCount == rhs.eventCount, lhs.lastSnapshotSequence == rhs.lastSnapshotSequence,
-              lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positions == rhs.positions,
+              lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positionSlots.count == rhs.positionSlots.count,
               lhs.fixSessions == rhs.fixSessions, lhs.restrictions == rhs.restrictions,
-              lhs.orderStore.count == rhs.orderStore.count, lhs.orderSlots.count == rhs.orderSlots.count
+              lhs.orderStore.count == rhs.orderStore.count, lhs.orderIndex.count == rhs.orderIndex.count,
+              lhs.openIndex.count == rhs.openIndex.count
         else { return false }
-        return lhs.orderSlots.allSatisfy { id, slot in
-            rhs.orderSlots[id].map { rhs.orderStore[$0] == lhs.orderStore[slot] } ?? false
-        }
+        return lhs.positionKeys.indices.allSatisfy { slot in
+            rhs.positionSlots[lhs.positionKeys[slot]].map { rhs.positionStore[$0] == lhs.positionStore[slot] } ?? false
+        } && lhs.orderStore.allSatisfy { order in rhs.order(order.clOrdID) == order }
     }
 
     public func position(account: AccountID, instrument: InstrumentID) -> Position? {
-        positions[PositionKey(account: account, instrument: instrument)]
+        positionSlots[PositionKey(account: account, instrument: instrument)].map { positionStore[$0] }
+    }
+
+    /// Every position by key. Builds a dictionary (O(n)); prefer ``position(account:instrument:)``.
+    public var positions: [PositionKey: Position] {
+        Dictionary(uniqueKeysWithValues: zip(positionKeys, positionStore))
+    }
+
+    /// Number of positions (flat ones included).
+    public var positionCount: Int { positionStore.count }
+
+    /// Appends a new position; the key must be absent.
+    mutating func addPosition(_ key: PositionKey, _ position: Position) -> Int {
+        let slot = positionStore.count
+        positionStore.append(position)
+        positionKeys.append(key)
+        positionSlots[key] = slot
+        return slot
     }
 
     /// Orders that are not final.
@@ -93,7 +128,7 @@ public struct TradingState: Sendable, Equatable {
     /// Unrealized P&L of an account at the given marks, per currency; positions without a mark are skipped.
     public func unrealizedPnL(account: AccountID, marks: [InstrumentID: Price]) throws(ArithmeticError) -> [Currency: Money] {
         var sums: [Currency: Money] = [:]
-        for (key, p) in positions where key.account == account {
+        for (key, p) in zip(positionKeys, positionStore) where key.account == account {
             guard let mark = marks[key.instrument] else { continue }
             let u = try p.unrealizedPnL(mark: mark)
             sums[u.currency] = try (sums[u.currency] ?? .zero(u.currency)).adding(u)
@@ -104,7 +139,7 @@ public struct TradingState: Sendable, Equatable {
     /// Sums saturate rather than trap; per-position values are already checked.
     private func total(_ account: AccountID, _ field: (Position) -> Money) -> [Currency: Money] {
         var sums: [Currency: Money] = [:]
-        for (key, p) in positions where key.account == account {
+        for (key, p) in zip(positionKeys, positionStore) where key.account == account {
             let m = field(p)
             let current = sums[m.currency]?.units ?? 0
             let (s, o) = current.addingReportingOverflow(m.units)

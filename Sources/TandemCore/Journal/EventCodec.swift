@@ -21,55 +21,109 @@ public enum EventCodec {
     }
 
     /// Appends one frame to `out` (reserve capacity once for many events).
+    ///
+    /// A counting pass sizes the frame; the frame is then stored straight into the array's new,
+    /// uninitialized tail (`append(addingCapacity:)`, which grows geometrically), so bytes are
+    /// neither zero-filled first nor capacity-checked one by one. The raw stores are sound because
+    /// `RawWriter` runs the same layout code the counting pass measured, so it writes exactly
+    /// `frameSize` bytes into a buffer of exactly that size, and the pointer does not outlive the
+    /// closure.
+    @inline(__always)
     public static func encode(_ event: JournalEvent, into out: inout [UInt8]) {
         var size = SizeCounter()
         writePayload(event, into: &size)
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: headerSize + size.count))
-        out.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var w = RawWriter(base: base, offset: start)
-            w.put(version)
-            w.put(event.kind.rawValue)
-            w.put(UInt32(size.count))
-            writePayload(event, into: &w)
+        let frameSize = headerSize + size.count
+        out.append(addingCapacity: frameSize) { span in
+            span.withUnsafeMutableBufferPointer { buffer, initialized in
+                guard let base = buffer.baseAddress, buffer.count >= frameSize else { return }
+                var w = RawWriter(base: UnsafeMutableRawPointer(base), offset: 0)
+                w.put(version)
+                w.put(event.kind.rawValue)
+                w.put(UInt32(size.count))
+                writePayload(event, into: &w)
+                initialized = frameSize
+            }
         }
     }
 
+    /// Appends one frame per event, in order (reserve capacity once). Equivalent to calling
+    /// ``encode(_:into:)`` for each event, without copying each event out of the array first.
+    public static func encode(contentsOf events: [JournalEvent], into out: inout [UInt8]) {
+        for i in events.indices { encode(events[i], into: &out) }
+    }
+
     public static func decode(_ bytes: [UInt8]) throws(CodecError) -> JournalEvent {
-        let result: Result<JournalEvent, CodecError> = bytes.withUnsafeBytes { raw in
-            do throws(CodecError) { return .success(try decode(raw)) } catch { return .failure(error) }
-        }
-        return try result.get()
+        try decode(bytes.span.bytes)
     }
 
     /// Offsets in errors are relative to the slice's start.
     public static func decode(_ bytes: ArraySlice<UInt8>) throws(CodecError) -> JournalEvent {
-        let result: Result<JournalEvent, CodecError> = bytes.withUnsafeBytes { raw in
-            do throws(CodecError) { return .success(try decode(raw)) } catch { return .failure(error) }
-        }
-        return try result.get()
+        try decode(bytes.span.bytes)
     }
 
-    /// Decodes exactly one frame occupying all of `raw`.
-    public static func decode(_ raw: UnsafeRawBufferPointer) throws(CodecError) -> JournalEvent {
-        var r = ByteReader(raw)
-        let event = try decodeFrame(&r)
-        if r.remaining != 0 {
-            throw r.fail(.lengthMismatch, "expected end of input after one frame, \(r.remaining) bytes remain")
+    /// Decodes exactly one frame occupying all of `bytes`.
+    public static func decode(_ bytes: Span<UInt8>) throws(CodecError) -> JournalEvent {
+        try decode(bytes.bytes)
+    }
+
+    /// Decodes exactly one frame occupying all of `bytes`.
+    public static func decode(_ bytes: RawSpan) throws(CodecError) -> JournalEvent {
+        try withReader(bytes, from: 0) { r throws(CodecError) in
+            let event = try decodeFrame(&r)
+            if r.remaining != 0 {
+                throw r.fail(.lengthMismatch, "expected end of input after one frame, \(r.remaining) bytes remain")
+            }
+            return event
         }
-        return event
     }
 
     /// Decodes the frame starting at `offset` in a buffer of concatenated frames; returns the event
-    /// and the offset just past it.
-    public static func decodeFrame(in raw: UnsafeRawBufferPointer, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
-        guard offset >= 0, offset <= raw.count else {
-            throw CodecError(.truncated, offset: offset, "frame offset \(offset) is outside a buffer of \(raw.count) bytes")
+    /// and the offset just past it. Offsets in errors are relative to the buffer's start.
+    public static func decodeFrame(in bytes: RawSpan, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        guard offset >= 0, offset <= bytes.byteCount else {
+            throw CodecError(.truncated, offset: offset, "frame offset \(offset) is outside a buffer of \(bytes.byteCount) bytes")
         }
-        var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offset...]), origin: offset)
-        let event = try decodeFrame(&r)
-        return (event, offset + r.offset)
+        return try withReader(bytes, from: offset) { r throws(CodecError) in
+            let event = try decodeFrame(&r)
+            return (event, offset + r.offset)
+        }
+    }
+
+    /// See ``decodeFrame(in:at:)-(RawSpan,_)``.
+    public static func decodeFrame(in bytes: Span<UInt8>, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        try decodeFrame(in: bytes.bytes, at: offset)
+    }
+
+    /// See ``decodeFrame(in:at:)-(RawSpan,_)``.
+    public static func decodeFrame(in bytes: [UInt8], at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        try decodeFrame(in: bytes.span.bytes, at: offset)
+    }
+
+    /// Decodes exactly one frame occupying all of `raw`.
+    @available(*, deprecated, message: "use decode(_:) with a RawSpan, Span<UInt8> or [UInt8]")
+    public static func decode(_ raw: UnsafeRawBufferPointer) throws(CodecError) -> JournalEvent {
+        try decode(raw.bytes)
+    }
+
+    @available(*, deprecated, message: "use decodeFrame(in:at:) with a RawSpan, Span<UInt8> or [UInt8]")
+    public static func decodeFrame(in raw: UnsafeRawBufferPointer, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
+        try decodeFrame(in: raw.bytes, at: offset)
+    }
+
+    /// Runs `body` with a ``ByteReader`` over `bytes[offset...]` (error offsets relative to `bytes`).
+    ///
+    /// The only unsafe step in decoding, kept here: the reader holds the span's base address for
+    /// the duration of `body`, which cannot outlive this call (the pointer never escapes: the
+    /// reader is a local `inout` value and every result is a copied Swift value), and every read
+    /// through it is bounds-checked against the span's length by ``ByteReader``.
+    @inline(__always)
+    static func withReader<T>(
+        _ bytes: RawSpan, from offset: Int, _ body: (inout ByteReader) throws(CodecError) -> T
+    ) throws(CodecError) -> T {
+        try bytes.withUnsafeBytes { raw throws(CodecError) in
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offset...]), origin: offset)
+            return try body(&r)
+        }
     }
 
     static func decodeFrame(_ r: inout ByteReader) throws(CodecError) -> JournalEvent {

@@ -4,12 +4,13 @@
 /// ``OrderError`` and leaves the value untouched. Every (status, event) pair is one or the other;
 /// nothing traps. The transition table is documented in docs/core.md and walked by a test.
 public struct Order: Sendable, Hashable {
+    // Stored-property order packs the value (the one-byte statuses fill the request's tail padding).
     public private(set) var request: OrderRequest
     public private(set) var status: OrderStatus
-    /// FIX CumQty: carried across replaces.
-    public private(set) var filledQuantity: Quantity
     /// The status to return to when an outstanding cancel or replace is rejected.
     public private(set) var statusBeforeRequest: OrderStatus?
+    /// FIX CumQty: carried across replaces.
+    public private(set) var filledQuantity: Quantity
     /// The venue's OrderID (tag 37), once acknowledged.
     public internal(set) var venueOrderID: String?
     // Stored split and boxed so the hot value stays small (it is copied on every fold step);

@@ -19,13 +19,12 @@ import TandemCore
         var buffer: [UInt8] = []
         for e in events { EventCodec.encode(e, into: &buffer) }
         var decoded: [JournalEvent] = []
-        try buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let (e, next) = try EventCodec.decodeFrame(in: raw, at: offset)
-                decoded.append(e)
-                offset = next
-            }
+        let raw = buffer.span.bytes
+        var offset = 0
+        while offset < raw.byteCount {
+            let (e, next) = try EventCodec.decodeFrame(in: raw, at: offset)
+            decoded.append(e)
+            offset = next
         }
         #expect(decoded == events)
         let slice = buffer[...]
