@@ -99,17 +99,6 @@ public enum EventCodec {
         try decodeFrame(in: bytes.span.bytes, at: offset)
     }
 
-    /// Decodes exactly one frame occupying all of `raw`.
-    @available(*, deprecated, message: "use decode(_:) with a RawSpan, Span<UInt8> or [UInt8]")
-    public static func decode(_ raw: UnsafeRawBufferPointer) throws(CodecError) -> JournalEvent {
-        try decode(raw.bytes)
-    }
-
-    @available(*, deprecated, message: "use decodeFrame(in:at:) with a RawSpan, Span<UInt8> or [UInt8]")
-    public static func decodeFrame(in raw: UnsafeRawBufferPointer, at offset: Int) throws(CodecError) -> (event: JournalEvent, next: Int) {
-        try decodeFrame(in: raw.bytes, at: offset)
-    }
-
     /// Runs `body` with a ``ByteReader`` over `bytes[offset...]` (error offsets relative to `bytes`).
     ///
     /// The only unsafe step in decoding, kept here: the reader holds the span's base address for

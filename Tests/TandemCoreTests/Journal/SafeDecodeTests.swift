@@ -2,7 +2,7 @@ import Testing
 import TandemCore
 
 /// The safe decoding entry points (RawSpan, Span<UInt8>, [UInt8] with an offset) agree with each
-/// other and with the deprecated UnsafeRawBufferPointer ones, including error offsets.
+/// other, including error offsets.
 @Suite struct SafeDecodeTests {
     static func buffer() -> (bytes: [UInt8], events: [JournalEvent]) {
         let events = Fixtures.sampleEvents() + SyntheticJournal.events(count: 500, seed: 5, controlEvents: true)
@@ -63,15 +63,6 @@ import TandemCore
         #expect(throws: CodecError.self) { try EventCodec.decode(bytes.span) }  // more than one frame
     }
 
-    @available(*, deprecated)
-    @Test func deprecatedUnsafeOverloadsStillWork() throws {
-        let (bytes, events) = Self.buffer()
-        let one = EventCodec.encode(events[3])
-        let single = try one.withUnsafeBytes { raw throws(CodecError) in try EventCodec.decode(raw) }
-        #expect(single == events[3])
-        let (e, next) = try bytes.withUnsafeBytes { raw throws(CodecError) in try EventCodec.decodeFrame(in: raw, at: 0) }
-        #expect(e == events[0] && next == EventCodec.encode(events[0]).count)
-    }
 }
 
 @Suite struct BatchEncodeTests {
