@@ -240,7 +240,7 @@ public struct EmbeddedPostgres: Sendable {
             settings["full_page_writes"] = "off"
         }
         settings.merge(configuration.settings) { _, new in new }
-        let options = settings.keys.sorted().map { "-c \($0)=\(settings[$0]!)" }.joined(separator: " ")
+        let options = settings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }.joined(separator: " ")
         let logFile = root + "/server.log"
         let output = try runner.runAsServer(
             binaries.pgCtl, ["start", "-D", data, "-w", "-t", "60", "-l", logFile, "-o", options],

@@ -154,11 +154,9 @@ public final class PGConnection {
     /// Runs one or more statements without parameters, in the simple query protocol (for DDL scripts).
     public func execute(_ sql: String) throws(PostgresError) {
         let conn = try liveHandle(operation: "execute")
-        var result = PQexec(conn, sql)
-        // A multi-statement string yields one result per statement through PQexec's last result only;
-        // errors anywhere stop the script and are reported here.
-        _ = try consume(result, statement: sql, operation: "execute")
-        result = nil
+        // For a multi-statement string PQexec returns the last statement's result, or the first error
+        // (which stops the script), so one check covers the whole script.
+        _ = try consume(PQexec(conn, sql), statement: sql, operation: "execute")
     }
 
     /// Prepares a named statement on this session; run it with `Statement(prepared:)`.
