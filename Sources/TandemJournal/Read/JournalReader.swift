@@ -34,6 +34,44 @@ public enum JournalReader {
         return rows
     }
 
+    /// Calls `body` with every row `after < seq ≤ through` (at most `limit`), ascending, **streamed**:
+    /// one statement whose rows arrive one at a time (libpq single-row mode), so PostgreSQL produces
+    /// rows while `body` verifies and folds earlier ones, and memory stays bounded by one row. This is
+    /// the replay's read path; `rows` (buffered) remains for small reads.
+    ///
+    /// `body` must not use `conn` (it is busy streaming). An error thrown by `body` cancels the
+    /// statement and is rethrown as is (a `JournalError` stays one); a database error becomes
+    /// `JournalError(.database)` naming the first seq not yet delivered. Returns the rows delivered.
+    @discardableResult
+    public static func forEachRow(
+        _ conn: PGConnection, after: UInt64, through: UInt64 = UInt64(Int64.max), limit: Int = Int(Int64.max),
+        _ body: (JournalRow) throws(JournalError) -> Void
+    ) throws(JournalError) -> Int {
+        var delivered: UInt64 = after
+        do {
+            let statement = Statement(sql, [
+                Int64(bitPattern: after), Int64(bitPattern: min(through, UInt64(Int64.max))), Int64(max(0, limit)),
+            ])
+            return try conn.forEachBinaryRowStreamed(statement) { r in
+                guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
+                      let payload = r.bytes(4), let prev = r.bytes(5), let hash = r.bytes(6)
+                else {
+                    throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
+                }
+                try body(JournalRow(
+                    seq: UInt64(bitPattern: seq), epoch: UInt64(bitPattern: epoch), kind: UInt16(truncatingIfNeeded: kind),
+                    timestampNanos: ts, payload: payload, prevHash: prev, hash: hash))
+                delivered = UInt64(bitPattern: seq)
+            }
+        } catch let error as JournalError {
+            throw error
+        } catch let error as PostgresError {
+            throw JournalError.database(error, "reading events after seq \(delivered)", seq: delivered + 1)
+        } catch {
+            throw JournalError(.database, "reading events after seq \(delivered) failed: \(error)", seq: delivered + 1)
+        }
+    }
+
     /// One row by seq, or nil.
     public static func row(_ conn: PGConnection, seq: UInt64) throws(JournalError) -> JournalRow? {
         guard seq > 0 else { return nil }

@@ -717,3 +717,88 @@ extension PGConnection {
         return rows
     }
 }
+
+// MARK: Streamed binary results (additive: used by the journal's replay)
+
+extension PGBinaryRow {
+    /// Appends the cell's raw bytes to `buffer` and returns how many were appended, or nil for NULL
+    /// (then `buffer` is unchanged). Lets a caller reuse one buffer for every row instead of allocating
+    /// an array per cell, which a replay of millions of rows feels.
+    public func appendBytes(_ column: Int, to buffer: inout [UInt8]) -> Int? {
+        guard column >= 0, column < columnCount, !isNull(column) else { return nil }
+        let length = Int(PQgetlength(result, Int32(index), Int32(column)))
+        guard let value = PQgetvalue(result, Int32(index), Int32(column)) else { return nil }
+        value.withMemoryRebound(to: UInt8.self, capacity: max(length, 1)) {
+            buffer.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+        }
+        return length
+    }
+}
+
+extension PGConnection {
+    /// Like `forEachBinaryRow`, but **streamed**: libpq's single-row mode hands over each row as it
+    /// arrives, so the server produces rows while `body` consumes earlier ones (on two cores the two
+    /// sides overlap instead of taking turns), and client memory stays bounded by one row rather than
+    /// the whole result. Returns the number of rows.
+    ///
+    /// Contract: the connection is busy until this returns; `body` must not use it. If the server
+    /// fails mid-stream, the rows already handed to `body` stay handed over and the error is thrown.
+    /// If `body` throws, the statement is cancelled on the server, the remaining results are
+    /// discarded (so the session is usable again), and `body`'s error is rethrown. The row must not
+    /// escape `body`. Additive: the buffered `forEachBinaryRow` is unchanged.
+    @discardableResult
+    public func forEachBinaryRowStreamed(_ statement: Statement, _ body: (PGBinaryRow) throws -> Void) throws -> Int {
+        guard let conn = handle else {
+            throw PostgresError(.connectionClosed, "the connection is closed; reconnect first", operation: "query")
+        }
+        let sent: Int32 = withParameters(statement.parameters) { count, values, lengths, formats in
+            switch statement.source {
+            case .sql(let sql):
+                PQsendQueryParams(conn, sql, count, nil, values, lengths, formats, 1)
+            case .prepared(let name):
+                PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+            }
+        }
+        guard sent == 1 else {
+            throw connectionError(operation: "query", fallback: "could not send the query", statement: statement.label)
+        }
+        // Single-row mode must be chosen right after sending; if libpq refuses, results simply arrive
+        // in one piece, which is still correct.
+        _ = PQsetSingleRowMode(conn)
+
+        var rows = 0
+        var failure: (any Error)?
+        while let result = PQgetResult(conn) {
+            defer { PQclear(result) }
+            if failure != nil { continue }  // draining after an error or a cancel
+            let status = PQresultStatus(result)
+            switch status {
+            case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                let count = Int(PQntuples(result))
+                let columns = Int(PQnfields(result))
+                do {
+                    for r in 0..<count {
+                        try body(PGBinaryRow(result: result, index: r, columnCount: columns))
+                        rows += 1
+                    }
+                } catch {
+                    failure = error
+                    cancelQuietly(conn)
+                }
+            default:
+                failure = serverError(result, operation: "query", statement: statement.label)
+            }
+        }
+        if let failure { throw failure }
+        return rows
+    }
+
+    /// Asks the server to stop the running statement (best effort: if the request cannot be sent,
+    /// draining simply reads the rest of the rows); the caller then drains the results.
+    private func cancelQuietly(_ conn: OpaquePointer) {
+        guard let cancel = PQgetCancel(conn) else { return }
+        defer { PQfreeCancel(cancel) }
+        var errorBuffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &errorBuffer, Int32(errorBuffer.count))
+    }
+}
