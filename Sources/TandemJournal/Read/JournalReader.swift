@@ -52,16 +52,29 @@ public enum JournalReader {
             let statement = Statement(sql, [
                 Int64(bitPattern: after), Int64(bitPattern: min(through, UInt64(Int64.max))), Int64(max(0, limit)),
             ])
+            // One row value reused for every row: its three arrays are emptied and refilled in place
+            // (no allocation per row) as long as `body` keeps no copy; if it does, copy-on-write keeps
+            // that copy intact and this row simply gets fresh storage.
+            var row = JournalRow(seq: 0, epoch: 0, kind: 0, timestampNanos: 0, payload: [], prevHash: [], hash: [])
+            row.payload.reserveCapacity(512)
+            row.prevHash.reserveCapacity(32)
+            row.hash.reserveCapacity(32)
             return try conn.forEachBinaryRowStreamed(statement) { r in
+                row.payload.removeAll(keepingCapacity: true)
+                row.prevHash.removeAll(keepingCapacity: true)
+                row.hash.removeAll(keepingCapacity: true)
                 guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
-                      let payload = r.bytes(4), let prev = r.bytes(5), let hash = r.bytes(6)
+                      r.appendBytes(4, to: &row.payload) != nil, r.appendBytes(5, to: &row.prevHash) != nil,
+                      r.appendBytes(6, to: &row.hash) != nil
                 else {
                     throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
                 }
-                try body(JournalRow(
-                    seq: UInt64(bitPattern: seq), epoch: UInt64(bitPattern: epoch), kind: UInt16(truncatingIfNeeded: kind),
-                    timestampNanos: ts, payload: payload, prevHash: prev, hash: hash))
-                delivered = UInt64(bitPattern: seq)
+                row.seq = UInt64(bitPattern: seq)
+                row.epoch = UInt64(bitPattern: epoch)
+                row.kind = UInt16(truncatingIfNeeded: kind)
+                row.timestampNanos = ts
+                try body(row)
+                delivered = row.seq
             }
         } catch let error as JournalError {
             throw error
