@@ -135,7 +135,7 @@ struct BenchJournal: AsyncParsableCommand {
 
         FileHandle.standardError.write(Data("replay: \(Int(replayBest)) events/s over \(replayed)\n".utf8))
 
-        // 3b. Replay by stage, so the next reader sees where the time goes: the same streamed read with
+        // 3b. Replay by stage, so the next reader sees where the time goes: the same chunked read with
         //     progressively more of the work (each the best of two runs, over the same rows).
         var stages: [ReplayStage: Int] = [:]
         for stage in ReplayStage.allCases {
@@ -165,6 +165,7 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_commits", "\(commits)"),
             ("replay_events_per_s", "\(Int(replayBest))"),
             ("replay_events", "\(replayed)"),
+            ("replay_fetch_rows_per_s", "\(stages[.fetch] ?? 0)"),
             ("replay_read_rows_per_s", "\(stages[.read] ?? 0)"),
             ("replay_read_verify_per_s", "\(stages[.verify] ?? 0)"),
             ("replay_read_verify_decode_per_s", "\(stages[.decode] ?? 0)"),
@@ -183,6 +184,8 @@ struct BenchJournal: AsyncParsableCommand {
 /// The replay's stages, cumulatively: each reads every row (streamed, binary) and does the work of the
 /// stages before it plus its own. The full replay (with the fold) is `Replayer.replay` itself.
 enum ReplayStage: String, CaseIterable, Sendable {
+    /// libpq and the server only: the same cursor read, each row's seq taken, no row built.
+    case fetch
     /// Read into `JournalRow`s only.
     case read
     /// Read + chain verification (SHA-256 per row).
@@ -195,9 +198,12 @@ enum ReplayStage: String, CaseIterable, Sendable {
         var verifier = ChainVerifier()
         var chain = HashChain()
         var checksum = 0
+        if self == .fetch {
+            return try JournalReader.forEachRawSeq(conn) { seq in checksum &+= Int(truncatingIfNeeded: seq) }
+        }
         let rows = try JournalReader.forEachRow(conn, after: 0) { (row) throws(JournalError) in
             switch self {
-            case .read:
+            case .fetch, .read:
                 checksum &+= row.payload.count
             case .verify:
                 if let violation = verifier.verify(row, chain: &chain) {

@@ -51,7 +51,7 @@ public enum Replayer {
         var policy = options.snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
         let batchSize = max(1, options.batchSize)
         while folder.head.seq < through {
-            // One streamed statement per stretch; a stretch ends where a snapshot is due, because the
+            // One streamed read per stretch; a stretch ends where a snapshot is due, because the
             // connection is busy while it streams and the snapshot must hold the state at exactly that seq.
             var limit = batchSize
             if let policy { limit = Int(min(UInt64(limit), policy.everyEvents - policy.sinceLast)) }

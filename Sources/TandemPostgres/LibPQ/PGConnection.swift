@@ -718,7 +718,7 @@ extension PGConnection {
     }
 }
 
-// MARK: Streamed binary results (additive: used by the journal's replay)
+// MARK: Chunked binary results (additive: used by the journal's replay)
 
 extension PGBinaryRow {
     /// Appends the cell's raw bytes to `buffer` and returns how many were appended, or nil for NULL
@@ -736,69 +736,93 @@ extension PGBinaryRow {
 }
 
 extension PGConnection {
-    /// Like `forEachBinaryRow`, but **streamed**: libpq's single-row mode hands over each row as it
-    /// arrives, so the server produces rows while `body` consumes earlier ones (on two cores the two
-    /// sides overlap instead of taking turns), and client memory stays bounded by one row rather than
-    /// the whole result. Returns the number of rows.
+    /// True when the session is inside a transaction block (BEGIN without COMMIT/ROLLBACK yet, or a
+    /// failed one awaiting ROLLBACK), so a caller can tell whether it may open its own.
+    public var isInTransaction: Bool {
+        guard let handle else { return false }
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+}
+
+extension PGConnection {
+    /// Runs `fetch` (a statement returning the next chunk of rows, typically `FETCH n FROM cursor`)
+    /// over and over in binary format until it returns no rows, calling `body` once per row, in order.
+    /// Returns the number of rows.
     ///
-    /// Contract: the connection is busy until this returns; `body` must not use it. If the server
-    /// fails mid-stream, the rows already handed to `body` stay handed over and the error is thrown.
-    /// If `body` throws, the statement is cancelled on the server, the remaining results are
-    /// discarded (so the session is usable again), and `body`'s error is rethrown. The row must not
-    /// escape `body`. Additive: the buffered `forEachBinaryRow` is unchanged.
+    /// **Why, and how it overlaps.** libpq's single-row mode (`PQsetSingleRowMode`; tried first and
+    /// profiled: the replay spent more time in `PQgetResult` than in the fold) builds a whole
+    /// `PGresult` per row (copying the column descriptors, several mallocs), which a replay of
+    /// millions of rows feels. Here each chunk is one result, and the next chunk's `FETCH` is sent
+    /// *before* the current chunk is handed to `body`, so PostgreSQL produces chunk k + 1 while the
+    /// caller consumes chunk k (up to the socket buffers; a chunk of about 1,000 small rows fits).
+    ///
+    /// Contract: the connection is busy until this returns; `body` must not use it. If `body` throws,
+    /// the chunk already requested is read and discarded (nothing is cancelled, so an enclosing
+    /// transaction stays usable) and the error is rethrown. A server error is thrown as
+    /// `PostgresError`. The row must not escape `body`. Additive.
     @discardableResult
-    public func forEachBinaryRowStreamed(_ statement: Statement, _ body: (PGBinaryRow) throws -> Void) throws -> Int {
+    public func forEachBinaryRowInChunks(_ fetch: Statement, _ body: (PGBinaryRow) throws -> Void) throws -> Int {
         guard let conn = handle else {
             throw PostgresError(.connectionClosed, "the connection is closed; reconnect first", operation: "query")
         }
-        let sent: Int32 = withParameters(statement.parameters) { count, values, lengths, formats in
-            switch statement.source {
-            case .sql(let sql):
-                PQsendQueryParams(conn, sql, count, nil, values, lengths, formats, 1)
-            case .prepared(let name):
-                PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+        func send() throws(PostgresError) {
+            let sent: Int32 = withParameters(fetch.parameters) { count, values, lengths, formats in
+                switch fetch.source {
+                case .sql(let sql):
+                    PQsendQueryParams(conn, sql, count, nil, values, lengths, formats, 1)
+                case .prepared(let name):
+                    PQsendQueryPrepared(conn, name, count, values, lengths, formats, 1)
+                }
+            }
+            guard sent == 1 else {
+                throw connectionError(operation: "query", fallback: "could not send the query", statement: fetch.label)
             }
         }
-        guard sent == 1 else {
-            throw connectionError(operation: "query", fallback: "could not send the query", statement: statement.label)
+        /// The one result of the statement in flight (the caller owns it), after reading to the NULL
+        /// that ends it, so the next statement may be sent.
+        func receive() throws(PostgresError) -> OpaquePointer {
+            var chunk: OpaquePointer?
+            var failure: PostgresError?
+            while let result = PQgetResult(conn) {
+                let status = PQresultStatus(result)
+                if failure == nil, chunk == nil, status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK {
+                    chunk = result
+                } else {
+                    if failure == nil, status != PGRES_TUPLES_OK, status != PGRES_COMMAND_OK {
+                        failure = serverError(result, operation: "query", statement: fetch.label)
+                    }
+                    PQclear(result)
+                }
+            }
+            if let failure {
+                if let chunk { PQclear(chunk) }
+                throw failure
+            }
+            guard let chunk else {
+                throw connectionError(operation: "query", fallback: "no result from the server", statement: fetch.label)
+            }
+            return chunk
         }
-        // Single-row mode must be chosen right after sending; if libpq refuses, results simply arrive
-        // in one piece, which is still correct.
-        _ = PQsetSingleRowMode(conn)
 
         var rows = 0
-        var failure: (any Error)?
-        while let result = PQgetResult(conn) {
-            defer { PQclear(result) }
-            if failure != nil { continue }  // draining after an error or a cancel
-            let status = PQresultStatus(result)
-            switch status {
-            case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK, PGRES_COMMAND_OK:
-                let count = Int(PQntuples(result))
-                let columns = Int(PQnfields(result))
-                do {
-                    for r in 0..<count {
-                        try body(PGBinaryRow(result: result, index: r, columnCount: columns))
-                        rows += 1
-                    }
-                } catch {
-                    failure = error
-                    cancelQuietly(conn)
+        try send()
+        while true {
+            let chunk = try receive()
+            defer { PQclear(chunk) }
+            let count = Int(PQntuples(chunk))
+            if count == 0 { return rows }
+            try send()  // the server works on the next chunk while `body` consumes this one
+            let columns = Int(PQnfields(chunk))
+            do {
+                for r in 0..<count {
+                    try body(PGBinaryRow(result: chunk, index: r, columnCount: columns))
+                    rows += 1
                 }
-            default:
-                failure = serverError(result, operation: "query", statement: statement.label)
+            } catch {
+                if let next = try? receive() { PQclear(next) }
+                throw error
             }
         }
-        if let failure { throw failure }
-        return rows
-    }
-
-    /// Asks the server to stop the running statement (best effort: if the request cannot be sent,
-    /// draining simply reads the rest of the rows); the caller then drains the results.
-    private func cancelQuietly(_ conn: OpaquePointer) {
-        guard let cancel = PQgetCancel(conn) else { return }
-        defer { PQfreeCancel(cancel) }
-        var errorBuffer = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(cancel, &errorBuffer, Int32(errorBuffer.count))
     }
 }
