@@ -91,6 +91,22 @@ public struct SHA256Hasher: Sendable {
         }
     }
 
+    /// Writes the digest of everything fed since the last reset into `digest` (which becomes exactly
+    /// 32 bytes, reusing its storage when it is uniquely referenced), and resets. The allocation-free
+    /// form of `finalize()`, for the hash-chain verifier's once-per-event use.
+    public mutating func finalize(into digest: inout [UInt8]) {
+        unique()
+        if digest.count != SHA256.byteCount {
+            digest.removeAll(keepingCapacity: true)
+            digest.append(contentsOf: repeatElement(0, count: SHA256.byteCount))
+        }
+        var length: UInt32 = 0
+        digest.withUnsafeMutableBufferPointer { buffer in
+            _ = EVP_DigestFinal_ex(context.ctx, buffer.baseAddress, &length)
+        }
+        reset()
+    }
+
     /// Returns the digest of everything fed since the last reset, and resets.
     public mutating func finalize() -> [UInt8] {
         unique()

@@ -47,3 +47,20 @@ struct SHA256Tests {
         #expect(h.finalize() == SHA256.hash([1, 2, 3, 4, 5, 6, 7, 8]))
     }
 }
+
+@Suite("SHA-256 without allocation")
+struct SHA256IntoTests {
+    @Test("finalize(into:) equals finalize(), resets, and never writes through a shared copy")
+    func into() {
+        var hasher = SHA256Hasher()
+        var digest: [UInt8] = [1, 2, 3]
+        hasher.update(Array("abc".utf8))
+        hasher.finalize(into: &digest)
+        #expect(digest == SHA256.hash(Array("abc".utf8)))
+        let kept = digest
+        hasher.update(Array("abx".utf8))
+        hasher.finalize(into: &digest)
+        #expect(digest == SHA256.hash(Array("abx".utf8)))
+        #expect(kept == SHA256.hash(Array("abc".utf8)))
+    }
+}

@@ -18,23 +18,29 @@ public struct AuditReport: Sendable {
 /// chain, gaplessness, non-decreasing epochs, the kind/timestamp columns, that every payload decodes,
 /// and that the head row agrees with the last row. Stops at, and names, the first bad seq.
 public enum AuditVerifier {
+    /// `batchSize` is kept for source compatibility and ignored: the read is one chunked cursor.
     public static func verify(_ conn: PGConnection, batchSize: Int = 20_000, logger: Logger) throws(JournalError) -> AuditReport {
         let head = try FencedAppend.readHead(conn)
         var verifier = ChainVerifier()
         var chain = HashChain()
-        while true {
-            let rows = try JournalReader.rows(conn, after: verifier.head.seq, limit: batchSize)
-            if rows.isEmpty { break }
-            for row in rows {
-                do {
+        // One cursor read in chunks (see `JournalReader.forEachRow`: batches of `LIMIT` re-sorted the
+        // rest of the table each time on a journal without statistics). A failing row stops the read.
+        var failed: (seq: UInt64, error: JournalError)?
+        do throws(JournalError) {
+            try JournalReader.forEachRow(conn, after: 0, limit: Int(Int64.max)) { (row) throws(JournalError) in
+                do throws(JournalError) {
                     _ = try ReplayFolder.check(row, verifier: &verifier, chain: &chain)
                 } catch {
-                    logger.warning("journal verification failed", metadata: [
-                        "journal.seq": "\(row.seq)", "journal.error": "\(error.message)",
-                    ])
-                    return AuditReport(verifiedThrough: row.seq - 1, headSeq: head.seq, failure: error)
+                    failed = (row.seq, error)
+                    throw error
                 }
             }
+        } catch {
+            guard let failed else { throw error }
+            logger.warning("journal verification failed", metadata: [
+                "journal.seq": "\(failed.seq)", "journal.error": "\(failed.error.message)",
+            ])
+            return AuditReport(verifiedThrough: failed.seq - 1, headSeq: head.seq, failure: failed.error)
         }
         let end = verifier.head
         if end.seq != head.seq || end.hash != head.hash {

@@ -39,6 +39,15 @@ public struct HashChain: Sendable {
         return hasher.finalize()
     }
 
+    /// The same digest, written into `digest` (reused storage: no allocation per event).
+    public mutating func hash(prevHash: [UInt8], seq: UInt64, epoch: UInt64, payload: [UInt8], into digest: inout [UInt8]) {
+        hasher.update(prevHash)
+        hasher.update(bigEndian: seq)
+        hasher.update(bigEndian: epoch)
+        hasher.update(payload)
+        hasher.finalize(into: &digest)
+    }
+
     public mutating func hash(prevHash: [UInt8], seq: UInt64, epoch: UInt64, payload: ArraySlice<UInt8>) -> [UInt8] {
         hasher.update(prevHash)
         hasher.update(bigEndian: seq)
@@ -99,6 +108,9 @@ public struct ChainVerifier: Sendable {
     public private(set) var head: ChainHead
     public private(set) var lastEpoch: UInt64
     public private(set) var verifiedCount: UInt64 = 0
+    /// Where the next digest is computed; swapped with `head.hash` on success, so verifying a row
+    /// allocates nothing (the old head's storage becomes the next scratch).
+    private var scratch: [UInt8] = []
 
     /// Starts after `head` (genesis to verify from seq 1, or a snapshot's seq and chain hash).
     public init(after head: ChainHead = .genesis, lastEpoch: UInt64 = 0) {
@@ -110,11 +122,12 @@ public struct ChainVerifier: Sendable {
     public mutating func verify(_ row: JournalRow, chain: inout HashChain) -> ChainViolation? {
         guard row.seq == head.seq &+ 1 else { return .gap(expected: head.seq &+ 1, found: row.seq) }
         guard row.prevHash == head.hash else { return .prevHashMismatch }
-        let computed = chain.hash(prevHash: head.hash, seq: row.seq, epoch: row.epoch, payload: row.payload)
-        guard computed == row.hash else { return .hashMismatch }
+        chain.hash(prevHash: head.hash, seq: row.seq, epoch: row.epoch, payload: row.payload, into: &scratch)
+        guard scratch == row.hash else { return .hashMismatch }
         guard row.epoch >= lastEpoch else { return .epochDecreased(previous: lastEpoch, found: row.epoch) }
         if let problem = Self.headerProblem(row) { return .headerMismatch(problem) }
-        head = ChainHead(seq: row.seq, hash: computed)
+        head.seq = row.seq
+        swap(&head.hash, &scratch)
         lastEpoch = row.epoch
         verifiedCount += 1
         return nil

@@ -34,6 +34,110 @@ public enum JournalReader {
         return rows
     }
 
+    /// Calls `body` with every row `after < seq ≤ through` (at most `limit`), ascending, **streamed**:
+    /// a cursor read in chunks of `fetchChunk` rows, the next chunk requested before the current one
+    /// is handed out (`PGConnection.forEachBinaryRowInChunks`), so PostgreSQL produces rows while
+    /// `body` verifies and folds earlier ones, and memory stays bounded by two chunks. This is the
+    /// replay's read path; `rows` (buffered, one statement) remains for small reads.
+    ///
+    /// **Why a cursor.** Run as a plain statement, the planner (with the table's statistics missing or
+    /// stale, as on a freshly written journal) picked a bitmap heap scan plus an *external merge sort*
+    /// of every remaining row — a temp file, and no row before the whole sort. A cursor is planned for
+    /// a fast start (`cursor_tuple_fraction`), which makes the ordered primary-key index scan the plan.
+    /// Outside a transaction the cursor gets its own `BEGIN READ ONLY … COMMIT`; inside the caller's
+    /// transaction it runs there and is closed before returning, on success or failure.
+    ///
+    /// `body` must not use `conn` (it is busy reading). An error thrown by `body` stops the read and
+    /// is rethrown as is (a `JournalError` stays one); a database error becomes
+    /// `JournalError(.database)` naming the first seq not yet delivered. Returns the rows delivered.
+    @discardableResult
+    public static func forEachRow(
+        _ conn: PGConnection, after: UInt64, through: UInt64 = UInt64(Int64.max), limit: Int = Int(Int64.max),
+        _ body: (JournalRow) throws(JournalError) -> Void
+    ) throws(JournalError) -> Int {
+        var delivered: UInt64 = after
+        // One row value reused for every row: its three arrays are emptied and refilled in place (no
+        // allocation per row) as long as `body` keeps no copy; if it does, copy-on-write keeps that copy
+        // intact and this row simply gets fresh storage.
+        var row = JournalRow(seq: 0, epoch: 0, kind: 0, timestampNanos: 0, payload: [], prevHash: [], hash: [])
+        row.payload.reserveCapacity(512)
+        row.prevHash.reserveCapacity(32)
+        row.hash.reserveCapacity(32)
+        return try streamRows(conn, after: after, through: through, limit: limit, delivered: { delivered }) { r in
+            row.payload.removeAll(keepingCapacity: true)
+            row.prevHash.removeAll(keepingCapacity: true)
+            row.hash.removeAll(keepingCapacity: true)
+            guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
+                  r.appendBytes(4, to: &row.payload) != nil, r.appendBytes(5, to: &row.prevHash) != nil,
+                  r.appendBytes(6, to: &row.hash) != nil
+            else {
+                throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
+            }
+            row.seq = UInt64(bitPattern: seq)
+            row.epoch = UInt64(bitPattern: epoch)
+            row.kind = UInt16(truncatingIfNeeded: kind)
+            row.timestampNanos = ts
+            try body(row)
+            delivered = row.seq
+        }
+    }
+
+    /// The same streamed read, handing `body` only each row's seq (no row built): a diagnostic for
+    /// `tandem bench journal`, which reports what the read path costs without the journal's own work.
+    @discardableResult
+    public static func forEachRawSeq(
+        _ conn: PGConnection, after: UInt64 = 0, _ body: (UInt64) throws(JournalError) -> Void
+    ) throws(JournalError) -> Int {
+        var delivered = after
+        return try streamRows(conn, after: after, through: UInt64(Int64.max), limit: Int(Int64.max), delivered: { delivered }) { r in
+            guard let seq = r.int64(0) else {
+                throw JournalError(.database, "row \(r.index) of tandem.events has a NULL seq", seq: delivered + 1)
+            }
+            try body(UInt64(bitPattern: seq))
+            delivered = UInt64(bitPattern: seq)
+        }
+    }
+
+    static let cursorName = "tandem_journal_read"
+    /// Rows per FETCH: big enough that a round trip per chunk is noise, small enough (≈ 200 KB) that
+    /// the next chunk fits in the socket buffers while the current one is consumed.
+    static let fetchChunk = 1_000
+
+    /// The cursor dance shared by the streamed reads (see `forEachRow`).
+    private static func streamRows(
+        _ conn: PGConnection, after: UInt64, through: UInt64, limit: Int, delivered: () -> UInt64,
+        _ body: (PGBinaryRow) throws -> Void
+    ) throws(JournalError) -> Int {
+        let ownTransaction = !conn.isInTransaction
+        do {
+            if ownTransaction { try conn.execute("BEGIN READ ONLY") }
+            // Integers only, so formatting them into the text is safe (DECLARE takes no bind parameters).
+            try conn.execute("""
+                DECLARE \(cursorName) NO SCROLL CURSOR FOR
+                SELECT seq, epoch, kind, ts_ns, payload, prev_hash, hash FROM tandem.events
+                WHERE seq > \(Int64(bitPattern: after)) AND seq <= \(Int64(bitPattern: min(through, UInt64(Int64.max))))
+                ORDER BY seq LIMIT \(max(0, limit))
+                """)
+            let count = try conn.forEachBinaryRowInChunks(Statement("FETCH \(fetchChunk) FROM \(cursorName)"), body)
+            try conn.execute("CLOSE \(cursorName)")
+            if ownTransaction { try conn.execute("COMMIT") }
+            return count
+        } catch {
+            if ownTransaction {
+                if conn.isInTransaction { try? conn.execute("ROLLBACK") }
+            } else {
+                // Leave the caller's transaction as we found it: no cursor left open under our name.
+                try? conn.execute("CLOSE \(cursorName)")
+            }
+            if let error = error as? JournalError { throw error }
+            let at = delivered()
+            if let error = error as? PostgresError {
+                throw JournalError.database(error, "reading events after seq \(at)", seq: at + 1)
+            }
+            throw JournalError(.database, "reading events after seq \(at) failed: \(error)", seq: at + 1)
+        }
+    }
+
     /// One row by seq, or nil.
     public static func row(_ conn: PGConnection, seq: UInt64) throws(JournalError) -> JournalRow? {
         guard seq > 0 else { return nil }

@@ -17,7 +17,7 @@ public struct ReplayResult: Sendable {
 /// Rebuilds the trading state from the journal: from seq 1, or from a verified snapshot, verifying the
 /// hash chain on every row as it reads (a replay never folds an event that fails the chain).
 ///
-/// The loop per row is sans-I/O (`ReplayFolder`); this type reads batches in binary format and feeds it.
+/// The loop per row is sans-I/O (`ReplayFolder`); this type streams rows in binary format and feeds it.
 public enum Replayer {
     public struct Options: Sendable {
         /// Stop after this seq (inclusive); nil = to the head.
@@ -26,10 +26,11 @@ public enum Replayer {
         public var useSnapshot: Bool
         /// Write a snapshot every this many events while replaying (nil = never).
         public var snapshotEvery: UInt64?
-        /// Rows per read.
+        /// Most rows per read statement. Reads are streamed (see `JournalReader.forEachRow`), so a large
+        /// value costs no memory; it only bounds how long one statement runs.
         public var batchSize: Int
 
-        public init(throughSeq: UInt64? = nil, useSnapshot: Bool = false, snapshotEvery: UInt64? = nil, batchSize: Int = 20_000) {
+        public init(throughSeq: UInt64? = nil, useSnapshot: Bool = false, snapshotEvery: UInt64? = nil, batchSize: Int = 1_000_000) {
             self.throughSeq = throughSeq
             self.useSnapshot = useSnapshot
             self.snapshotEvery = snapshotEvery
@@ -48,15 +49,19 @@ public enum Replayer {
         }
         let through = options.throughSeq ?? UInt64(Int64.max)
         var policy = options.snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
+        let batchSize = max(1, options.batchSize)
         while folder.head.seq < through {
-            let rows = try JournalReader.rows(conn, after: folder.head.seq, through: through, limit: options.batchSize)
-            if rows.isEmpty { break }
-            for row in rows {
+            // One streamed read per stretch; a stretch ends where a snapshot is due, because the
+            // connection is busy while it streams and the snapshot must hold the state at exactly that seq.
+            var limit = batchSize
+            if let policy { limit = Int(min(UInt64(limit), policy.everyEvents - policy.sinceLast)) }
+            var snapshotDue = false
+            let read = try JournalReader.forEachRow(conn, after: folder.head.seq, through: through, limit: limit) { (row) throws(JournalError) in
                 try folder.apply(row)
-                if policy?.eventFolded() == true {
-                    try SnapshotStore.write(conn, state: folder.state, head: folder.head)
-                }
+                if policy?.eventFolded() == true { snapshotDue = true }
             }
+            if snapshotDue { try SnapshotStore.write(conn, state: folder.state, head: folder.head) }
+            if read == 0 { break }
         }
         if let throughSeq = options.throughSeq, folder.head.seq < throughSeq {
             throw JournalError(.notFound, "the journal ends at seq \(folder.head.seq), before the requested seq \(throughSeq)", seq: throughSeq)

@@ -49,3 +49,20 @@ struct ChainVerifierTests {
         if case .headerMismatch = firstFailure(ts)?.1 {} else { Issue.record("a wrong ts_ns column must be caught") }
     }
 }
+
+@Suite("hash chain: reused digest storage")
+struct ChainVerifierReuseTests {
+    @Test("heads taken along the way keep their hashes while the verifier reuses its buffers")
+    func headsStayIntact() {
+        let rows = ChainVerifierTests.rows(SyntheticJournalFixture.events(50))
+        var v = ChainVerifier()
+        var chain = HashChain()
+        var heads: [ChainHead] = []
+        for row in rows {
+            #expect(v.verify(row, chain: &chain) == nil)
+            heads.append(v.head)
+        }
+        #expect(heads.map(\.hash) == rows.map(\.hash))
+        #expect(ChainHead.genesis.hash == [UInt8](repeating: 0, count: 32))
+    }
+}
