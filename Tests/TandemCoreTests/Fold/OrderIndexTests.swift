@@ -108,4 +108,26 @@ import Testing
         for (key, p) in all { #expect(s.position(account: key.account, instrument: key.instrument) == p) }
         #expect(s.position(account: AccountID("nobody"), instrument: InstrumentID(1)) == nil)
     }
+
+    /// The position table finds every (account, instrument) key across growth, including odd
+    /// account strings, and misses absent ones.
+    @Test func positionIndexFindsEveryKeyAcrossGrowth() {
+        var keys = ContiguousArray<PositionKey>()
+        let accounts = ["", "ü-é-ß", String(repeating: "acct-", count: 10)] + (0..<40).map { "ACC\($0)" }
+        for a in accounts { for i in 1...30 { keys.append(PositionKey(account: AccountID(a), instrument: InstrumentID(UInt32(i)))) } }
+        var index = PositionIndex()
+        var added = ContiguousArray<PositionKey>()
+        for (slot, key) in keys.enumerated() {
+            added.append(key)
+            index.insert(hash: PositionIndex.hash(key), slot: slot, keys: added)
+        }
+        #expect(index.count == keys.count)
+        for (slot, key) in keys.enumerated() { #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == slot) }
+        for a in ["ACC40", "X", "acct-"] {
+            let key = PositionKey(account: AccountID(a), instrument: InstrumentID(1))
+            #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == nil)
+        }
+        let key = PositionKey(account: AccountID("ACC1"), instrument: InstrumentID(31))
+        #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == nil)
+    }
 }
