@@ -1,7 +1,7 @@
 extension TradingState {
     /// Folds one journal event into the state. On a thrown ``FoldError`` nothing has changed.
-    public mutating func apply(_ event: __owned JournalEvent) throws(FoldError) {
-        switch event {
+    public mutating func apply(_ event: consuming JournalEvent) throws(FoldError) {
+        switch consume event {  // payloads move into the cases' bindings instead of being copied out
         case .instrumentDefined(let instrument, _):
             try define(instrument)
         case .orderIntent(let intent):
