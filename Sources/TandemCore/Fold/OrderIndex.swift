@@ -280,3 +280,26 @@ struct PositionIndex: Sendable {
         slots[i] = value
     }
 }
+
+/// Which instrument ids are defined: a bitset for ids below 65,536 (8 KB at most); larger ids are
+/// answered by the dictionary this set is derived from. Ids are only ever added (never undefined).
+struct InstrumentSet: Sendable {
+    private var bits: ContiguousArray<UInt64> = []
+    private var hasLarge = false
+
+    static let bitsetLimit: UInt32 = 1 << 16
+
+    mutating func insert(_ id: InstrumentID) {
+        guard id.rawValue < Self.bitsetLimit else { hasLarge = true; return }
+        let word = Int(id.rawValue) >> 6
+        if word >= bits.count { bits.append(contentsOf: repeatElement(0, count: word + 1 - bits.count)) }
+        bits[word] |= 1 << UInt64(id.rawValue & 63)
+    }
+
+    /// Whether `id` is defined; `instruments` is consulted only for ids outside the bitset.
+    @inline(__always) func contains(_ id: InstrumentID, _ instruments: [InstrumentID: Instrument]) -> Bool {
+        guard id.rawValue < Self.bitsetLimit else { return hasLarge && instruments.index(forKey: id) != nil }
+        let word = Int(id.rawValue) >> 6
+        return word < bits.count && bits[word] & (1 << UInt64(id.rawValue & 63)) != 0
+    }
+}

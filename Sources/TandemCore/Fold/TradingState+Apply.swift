@@ -71,6 +71,7 @@ extension TradingState {
         guard instrument.tickSize.units > 0, instrument.lotSize.units > 0 else {
             throw FoldError(.invalidInstrument, .instrumentDefined, "instrument \(instrument.id) \(instrument.symbol) needs a positive tick (\(instrument.tickSize)) and lot (\(instrument.lotSize))")
         }
+        definedInstruments.insert(instrument.id)
         instruments[instrument.id] = instrument
     }
 
@@ -80,7 +81,7 @@ extension TradingState {
         guard handle(of: request.clOrdID, hash: hash) == nil else {
             throw FoldError(.duplicateOrder, .orderIntent, "ClOrdID \(request.clOrdID) is already in use", clOrdID: request.clOrdID)
         }
-        guard instruments.index(forKey: request.instrument) != nil else {  // no copy of the Instrument
+        guard definedInstruments.contains(request.instrument, instruments) else {
             throw FoldError(.unknownInstrument, .orderIntent, "order \(request.clOrdID) names undefined instrument \(request.instrument)", clOrdID: request.clOrdID)
         }
         guard request.quantity.units > 0 else {
@@ -180,7 +181,7 @@ extension TradingState {
     private mutating func insert(_ order: __owned Order, hash: UInt64) {
         let handle = orderStore.count
         let open = !order.status.isFinal
-        orderStore.append(order)
+        orderStore.append(consume order)  // moved into the store, not copied
         orderPositions.append(-1)
         if orderIndex.isFull { orderIndex.grow(orderStore) }
         orderIndex.insert(hash: hash, handle: handle)

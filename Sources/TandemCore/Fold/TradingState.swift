@@ -29,6 +29,9 @@ public struct FixSequences: Sendable, Hashable {
 /// source. `snapshotBytes()` is a canonical encoding (keys sorted), so equal states give equal bytes.
 public struct TradingState: Sendable, Equatable {
     public internal(set) var instruments: [InstrumentID: Instrument] = [:]
+    /// Derived from `instruments` (updated where an id is added: `define` and snapshot restore):
+    /// which ids are defined, so each intent checks one bit instead of hashing into the dictionary.
+    var definedInstruments = InstrumentSet()
     /// Every order ever seen, final ones included (ClOrdIDs are never reused), in journal order.
     /// An order's position here is its handle.
     var orderStore: ContiguousArray<Order> = []

@@ -130,4 +130,21 @@ import Testing
         let key = PositionKey(account: AccountID("ACC1"), instrument: InstrumentID(31))
         #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == nil)
     }
+
+    /// The defined-instrument bitset agrees with the dictionary for small, boundary and large ids.
+    @Test func instrumentSetAgreesWithTheDictionary() {
+        let ids: [UInt32] = [0, 1, 63, 64, 65, 1_000, 65_535, 65_536, 1_000_000, .max]
+        var set = InstrumentSet()
+        var dict: [InstrumentID: Instrument] = [:]
+        for id in ids.enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {
+            let i = InstrumentID(id)
+            dict[i] = Instrument(id: i, symbol: "S\(id)", venue: "XNYS", tickSize: Price(units: 1), lotSize: Quantity(units: 1),
+                                 currency: .usd, calendar: "XNYS")
+            set.insert(i)
+        }
+        for id in ids + [2, 62, 66, 65_534, 65_537, 999_999] {
+            let i = InstrumentID(id)
+            #expect(set.contains(i, dict) == (dict[i] != nil), "id \(id)")
+        }
+    }
 }
