@@ -181,7 +181,7 @@ extension TradingState {
     private mutating func insert(_ order: __owned Order, hash: UInt64) {
         let handle = orderStore.count
         let open = !order.status.isFinal
-        orderStore.append(consume order)  // moved into the store, not copied
+        orderStore.append(order)
         orderPositions.append(-1)
         if orderIndex.isFull { orderIndex.grow(orderStore) }
         orderIndex.insert(hash: hash, handle: handle)
