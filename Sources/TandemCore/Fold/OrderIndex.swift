@@ -46,6 +46,19 @@ enum ClOrdIDHash {
         return whole & 0xFFFF_FFFF_0000_0000 | (prefix &+ (last & 0xF)) & 0xFFFF_FFFF
     }
 
+    /// Plain FNV-1a over all UTF-8 bytes of `s` (not mixed), made native first if not contiguous.
+    @inline(__always) static func fnv(_ s: String) -> UInt64 {
+        guard s.isContiguousUTF8 else {
+            var native = s
+            native.makeContiguousUTF8()
+            return fnv(native)
+        }
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        let utf8 = s.utf8.span
+        for i in utf8.indices { h = (h ^ UInt64(utf8[i])) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+
     @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
         var h = x
         h ^= h >> 33
@@ -213,5 +226,80 @@ struct OpenOrderIndex: Sendable {
         var i = Int(truncatingIfNeeded: slot >> 32) & mask
         while slots[i] != 0 { i = (i &+ 1) & mask }
         slots[i] = slot
+    }
+}
+
+/// (account, instrument) → position slot, for the fold's first fill of each order, corrections and
+/// ``TradingState/position(account:instrument:)``. Replaces a `[PositionKey: Int]` whose every lookup
+/// ran seeded SipHash over the account string: here the hash is the fixed FNV-1a + fmix64 of
+/// ``ClOrdIDHash`` over the account's UTF-8 bytes and the instrument id, keys are not stored (a
+/// candidate slot is confirmed against the key array the state keeps), and a slot is one `UInt32`
+/// (slot + 1; 0 = empty). Insert-only; load factor ≤ 1/2. Iteration order is never observed.
+struct PositionIndex: Sendable {
+    private var slots: ContiguousArray<UInt32>
+    private var mask: Int
+    private(set) var count = 0
+
+    init() {
+        slots = ContiguousArray(repeating: 0, count: 16)
+        mask = 15
+    }
+
+    @inline(__always) static func hash(_ key: PositionKey) -> UInt64 {
+        ClOrdIDHash.mix(ClOrdIDHash.fnv(key.account.rawValue) ^ UInt64(key.instrument.rawValue) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The slot of `key`, confirmed against `keys` (the state's keys by slot).
+    @inline(__always) func find(_ key: PositionKey, hash: UInt64, in keys: ContiguousArray<PositionKey>) -> Int? {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let s = slots[i]
+            if s == 0 { return nil }
+            let slot = Int(s) - 1
+            if keys[slot] == key { return slot }
+            i = (i &+ 1) & mask
+        }
+    }
+
+    /// Adds a slot for a key known to be absent; `keys` holds every key already added.
+    mutating func insert(hash: UInt64, slot: Int, keys: ContiguousArray<PositionKey>) {
+        precondition(slot >= 0 && slot < Int(UInt32.max), "position slot out of range")
+        if (count + 1) * 2 > slots.count {
+            let size = slots.count * 2
+            slots = ContiguousArray(repeating: 0, count: size)
+            mask = size - 1
+            for k in keys.indices where k != slot { place(Self.hash(keys[k]), UInt32(k + 1)) }
+        }
+        place(hash, UInt32(slot + 1))
+        count += 1
+    }
+
+    @inline(__always) private mutating func place(_ hash: UInt64, _ value: UInt32) {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while slots[i] != 0 { i = (i &+ 1) & mask }
+        slots[i] = value
+    }
+}
+
+/// Which instrument ids are defined: a bitset for ids below 65,536 (8 KB at most); larger ids are
+/// answered by the dictionary this set is derived from. Ids are only ever added (never undefined).
+struct InstrumentSet: Sendable {
+    private var bits: ContiguousArray<UInt64> = []
+    private var hasLarge = false
+
+    static let bitsetLimit: UInt32 = 1 << 16
+
+    mutating func insert(_ id: InstrumentID) {
+        guard id.rawValue < Self.bitsetLimit else { hasLarge = true; return }
+        let word = Int(id.rawValue) >> 6
+        if word >= bits.count { bits.append(contentsOf: repeatElement(0, count: word + 1 - bits.count)) }
+        bits[word] |= 1 << UInt64(id.rawValue & 63)
+    }
+
+    /// Whether `id` is defined; `instruments` is consulted only for ids outside the bitset.
+    @inline(__always) func contains(_ id: InstrumentID, _ instruments: [InstrumentID: Instrument]) -> Bool {
+        guard id.rawValue < Self.bitsetLimit else { return hasLarge && instruments.index(forKey: id) != nil }
+        let word = Int(id.rawValue) >> 6
+        return word < bits.count && bits[word] & (1 << UInt64(id.rawValue & 63)) != 0
     }
 }

@@ -1,7 +1,7 @@
 extension TradingState {
     /// Folds one journal event into the state. On a thrown ``FoldError`` nothing has changed.
-    public mutating func apply(_ event: __owned JournalEvent) throws(FoldError) {
-        switch event {
+    public mutating func apply(_ event: consuming JournalEvent) throws(FoldError) {
+        switch consume event {  // payloads move into the cases' bindings instead of being copied out
         case .instrumentDefined(let instrument, _):
             try define(instrument)
         case .orderIntent(let intent):
@@ -71,6 +71,7 @@ extension TradingState {
         guard instrument.tickSize.units > 0, instrument.lotSize.units > 0 else {
             throw FoldError(.invalidInstrument, .instrumentDefined, "instrument \(instrument.id) \(instrument.symbol) needs a positive tick (\(instrument.tickSize)) and lot (\(instrument.lotSize))")
         }
+        definedInstruments.insert(instrument.id)
         instruments[instrument.id] = instrument
     }
 
@@ -80,7 +81,7 @@ extension TradingState {
         guard handle(of: request.clOrdID, hash: hash) == nil else {
             throw FoldError(.duplicateOrder, .orderIntent, "ClOrdID \(request.clOrdID) is already in use", clOrdID: request.clOrdID)
         }
-        guard instruments[request.instrument] != nil else {
+        guard definedInstruments.contains(request.instrument, instruments) else {
             throw FoldError(.unknownInstrument, .orderIntent, "order \(request.clOrdID) names undefined instrument \(request.instrument)", clOrdID: request.clOrdID)
         }
         guard request.quantity.units > 0 else {
@@ -165,8 +166,7 @@ extension TradingState {
                 slot = cached
                 try trade(slot, direction: direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
             } else {
-                let request = orderStore[index].request
-                let key = PositionKey(account: request.account, instrument: request.instrument)
+                let key = PositionKey(account: orderStore[index].request.account, instrument: orderStore[index].request.instrument)
                 slot = try book(key, direction: direction, quantity: e.quantity, price: e.price, fee: e.fee, kind, e.clOrdID)
             }
             orderPositions[index] = Int32(truncatingIfNeeded: slot)
@@ -194,7 +194,7 @@ extension TradingState {
         _ key: PositionKey, direction: Int64, quantity: Quantity, price: Price, fee: Money?,
         _ kind: JournalEventKind, _ id: ClOrdID?
     ) throws(FoldError) -> Int {
-        if let slot = positionSlots[key] {
+        if let slot = positionSlot(key) {
             try trade(slot, direction: direction, quantity: quantity, price: price, fee: fee, kind, id)
             return slot
         }
@@ -224,11 +224,11 @@ extension TradingState {
     }
 
     private mutating func correct(_ c: ReconciliationCorrection) throws(FoldError) {
-        guard instruments[c.instrument] != nil else {
+        guard instruments.index(forKey: c.instrument) != nil else {
             throw FoldError(.unknownInstrument, .reconciliationCorrection, "correction names undefined instrument \(c.instrument)")
         }
         let key = PositionKey(account: c.account, instrument: c.instrument)
-        let current = positionSlots[key].map { positionStore[$0].netQuantity } ?? .zero
+        let current = positionSlot(key).map { positionStore[$0].netQuantity } ?? .zero
         let (delta, o) = c.quantity.units.subtractingReportingOverflow(current.units)
         guard !o, delta != .min else {
             throw FoldError(.arithmetic, .reconciliationCorrection, "correction of \(key) from \(current) to \(c.quantity) overflows")

@@ -86,6 +86,7 @@ extension TradingState {
             try r.ascending(previousInstrument, i.id, at: start)
             previousInstrument = i.id
             state.instruments[i.id] = i
+            state.definedInstruments.insert(i.id)
         }
 
         n = try r.count("orders", minimumItemSize: 52)

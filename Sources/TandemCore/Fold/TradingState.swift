@@ -29,6 +29,9 @@ public struct FixSequences: Sendable, Hashable {
 /// source. `snapshotBytes()` is a canonical encoding (keys sorted), so equal states give equal bytes.
 public struct TradingState: Sendable, Equatable {
     public internal(set) var instruments: [InstrumentID: Instrument] = [:]
+    /// Derived from `instruments` (updated where an id is added: `define` and snapshot restore):
+    /// which ids are defined, so each intent checks one bit instead of hashing into the dictionary.
+    var definedInstruments = InstrumentSet()
     /// Every order ever seen, final ones included (ClOrdIDs are never reused), in journal order.
     /// An order's position here is its handle.
     var orderStore: ContiguousArray<Order> = []
@@ -37,11 +40,11 @@ public struct TradingState: Sendable, Equatable {
     /// Only the orders that are not final → handle. Events on orders go here first; this table
     /// stays as small as the open-order count (cache-resident), however long the journal is.
     var openIndex = OpenOrderIndex()
-    /// Positions in creation order; `positionSlots` indexes them by key, and `orderPositions`
+    /// Positions in creation order; `positionIndex` indexes them by key, and `orderPositions`
     /// (parallel to `orderStore`, -1 until the order's first fill) caches each order's slot.
     var positionStore: ContiguousArray<Position> = []
     var positionKeys: ContiguousArray<PositionKey> = []
-    var positionSlots: [PositionKey: Int] = [:]
+    var positionIndex = PositionIndex()
     var orderPositions: ContiguousArray<Int32> = []
     public internal(set) var fixSessions: [String: FixSequences] = [:]
     public internal(set) var leader: Leader?
@@ -81,18 +84,23 @@ public struct TradingState: Sendable, Equatable {
     /// Content equality: the same orders by ClOrdID, regardless of storage order.
     public static func == (lhs: TradingState, rhs: TradingState) -> Bool {
         guard lhs.eventCount == rhs.eventCount, lhs.lastSnapshotSequence == rhs.lastSnapshotSequence,
-              lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positionSlots.count == rhs.positionSlots.count,
+              lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positionStore.count == rhs.positionStore.count,
               lhs.fixSessions == rhs.fixSessions, lhs.restrictions == rhs.restrictions,
               lhs.orderStore.count == rhs.orderStore.count, lhs.orderIndex.count == rhs.orderIndex.count,
               lhs.openIndex.count == rhs.openIndex.count
         else { return false }
         return lhs.positionKeys.indices.allSatisfy { slot in
-            rhs.positionSlots[lhs.positionKeys[slot]].map { rhs.positionStore[$0] == lhs.positionStore[slot] } ?? false
+            rhs.positionSlot(lhs.positionKeys[slot]).map { rhs.positionStore[$0] == lhs.positionStore[slot] } ?? false
         } && lhs.orderStore.allSatisfy { order in rhs.order(order.clOrdID) == order }
     }
 
     public func position(account: AccountID, instrument: InstrumentID) -> Position? {
-        positionSlots[PositionKey(account: account, instrument: instrument)].map { positionStore[$0] }
+        positionSlot(PositionKey(account: account, instrument: instrument)).map { positionStore[$0] }
+    }
+
+    /// The slot of the position `key` names, if it exists.
+    @inline(__always) func positionSlot(_ key: PositionKey) -> Int? {
+        positionIndex.find(key, hash: PositionIndex.hash(key), in: positionKeys)
     }
 
     /// Every position by key. Builds a dictionary (O(n)); prefer ``position(account:instrument:)``.
@@ -108,7 +116,7 @@ public struct TradingState: Sendable, Equatable {
         let slot = positionStore.count
         positionStore.append(position)
         positionKeys.append(key)
-        positionSlots[key] = slot
+        positionIndex.insert(hash: PositionIndex.hash(key), slot: slot, keys: positionKeys)
         return slot
     }
 

@@ -42,8 +42,16 @@ public struct Order: Sendable, Hashable {
     }
 
     public init(request: OrderRequest) {
-        self.init(request: request, status: .pendingNew, filledQuantity: .zero, filledValue: 0,
-                  statusBeforeRequest: nil, pendingReplace: nil, venueOrderID: nil, replaces: nil)
+        // Field by field rather than delegating: delegation built a temporary and copied it into self.
+        self.request = request
+        self.status = .pendingNew
+        self.statusBeforeRequest = nil
+        self.filledQuantity = .zero
+        self.venueOrderID = nil
+        self.filledValueHigh = 0
+        self.filledValueLow = 0
+        self.pendingReplaceBox = nil
+        self.replacesBox = nil
     }
 
     init(

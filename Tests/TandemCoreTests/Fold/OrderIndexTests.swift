@@ -108,4 +108,43 @@ import Testing
         for (key, p) in all { #expect(s.position(account: key.account, instrument: key.instrument) == p) }
         #expect(s.position(account: AccountID("nobody"), instrument: InstrumentID(1)) == nil)
     }
+
+    /// The position table finds every (account, instrument) key across growth, including odd
+    /// account strings, and misses absent ones.
+    @Test func positionIndexFindsEveryKeyAcrossGrowth() {
+        var keys = ContiguousArray<PositionKey>()
+        let accounts = ["", "ü-é-ß", String(repeating: "acct-", count: 10)] + (0..<40).map { "ACC\($0)" }
+        for a in accounts { for i in 1...30 { keys.append(PositionKey(account: AccountID(a), instrument: InstrumentID(UInt32(i)))) } }
+        var index = PositionIndex()
+        var added = ContiguousArray<PositionKey>()
+        for (slot, key) in keys.enumerated() {
+            added.append(key)
+            index.insert(hash: PositionIndex.hash(key), slot: slot, keys: added)
+        }
+        #expect(index.count == keys.count)
+        for (slot, key) in keys.enumerated() { #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == slot) }
+        for a in ["ACC40", "X", "acct-"] {
+            let key = PositionKey(account: AccountID(a), instrument: InstrumentID(1))
+            #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == nil)
+        }
+        let key = PositionKey(account: AccountID("ACC1"), instrument: InstrumentID(31))
+        #expect(index.find(key, hash: PositionIndex.hash(key), in: added) == nil)
+    }
+
+    /// The defined-instrument bitset agrees with the dictionary for small, boundary and large ids.
+    @Test func instrumentSetAgreesWithTheDictionary() {
+        let ids: [UInt32] = [0, 1, 63, 64, 65, 1_000, 65_535, 65_536, 1_000_000, .max]
+        var set = InstrumentSet()
+        var dict: [InstrumentID: Instrument] = [:]
+        for id in ids.enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) {
+            let i = InstrumentID(id)
+            dict[i] = Instrument(id: i, symbol: "S\(id)", venue: "XNYS", tickSize: Price(units: 1), lotSize: Quantity(units: 1),
+                                 currency: .usd, calendar: "XNYS")
+            set.insert(i)
+        }
+        for id in ids + [2, 62, 66, 65_534, 65_537, 999_999] {
+            let i = InstrumentID(id)
+            #expect(set.contains(i, dict) == (dict[i] != nil), "id \(id)")
+        }
+    }
 }
