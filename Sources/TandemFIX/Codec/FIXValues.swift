@@ -83,16 +83,22 @@ enum FIXValues {
         appendUInt(value.magnitude, to: &out)
     }
 
+    /// Writes the digits straight into the array's new tail: one capacity check per number, not per
+    /// digit, and only divisions by the constant 10 (which compile to multiplications).
     static func appendUInt(_ value: UInt, to out: inout [UInt8]) {
         if value < 10 { out.append(48 &+ UInt8(value)); return }
-        var count = 1
-        var probe = value / 10
-        while probe > 0 { count += 1; probe /= 10 }
-        let end = out.count + count
-        out.append(contentsOf: repeatElement(0, count: count))
+        var reversed = InlineArray<20, UInt8>(repeating: 0)
+        var count = 0
         var v = value
-        var p = end
-        while v > 0 { p -= 1; out[p] = 48 &+ UInt8(v % 10); v /= 10 }
+        while v > 0 {
+            reversed[count] = 48 &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+            count += 1
+        }
+        out.append(addingCapacity: count) { span in
+            var i = count
+            while i > 0 { i -= 1; span.append(reversed[i]) }
+        }
     }
 
     /// Canonical decimal text, as the core's `description` gives it, without building a String.
@@ -121,19 +127,21 @@ enum FIXValues {
         let (y, m, d) = civil(fromDays: day)
         let ms = Int(ns / 1_000_000)
         let sec = ms / 1000
-        append(y, width: 4, &out); append(m, width: 2, &out); append(d, width: 2, &out)
-        out.append(UInt8(ascii: "-"))
-        append(sec / 3600, width: 2, &out); out.append(UInt8(ascii: ":"))
-        append(sec / 60 % 60, width: 2, &out); out.append(UInt8(ascii: ":"))
-        append(sec % 60, width: 2, &out); out.append(UInt8(ascii: "."))
-        append(ms % 1000, width: 3, &out)
-    }
-
-    private static func append(_ v: Int, width: Int, _ out: inout [UInt8]) {
-        var div = 1
-        for _ in 1..<width { div *= 10 }
-        var v = v
-        while div > 0 { out.append(48 &+ UInt8(truncatingIfNeeded: v / div % 10)); v %= div; div /= 10 }
+        // 21 bytes, written in one go: `YYYYMMDD-HH:MM:SS.sss`.
+        out.append(addingCapacity: 21) { span in
+            func digits(_ v: Int, _ width: Int) {
+                var div = 1
+                for _ in 1..<width { div *= 10 }
+                var v = v
+                while div > 0 { span.append(48 &+ UInt8(truncatingIfNeeded: v / div % 10)); v %= div; div /= 10 }
+            }
+            digits(y, 4); digits(m, 2); digits(d, 2)
+            span.append(UInt8(ascii: "-"))
+            digits(sec / 3600, 2); span.append(UInt8(ascii: ":"))
+            digits(sec / 60 % 60, 2); span.append(UInt8(ascii: ":"))
+            digits(sec % 60, 2); span.append(UInt8(ascii: "."))
+            digits(ms % 1000, 3)
+        }
     }
 
     /// Accepts `YYYYMMDD-HH:MM:SS` with an optional fraction of 1–9 digits; nil on anything else.
