@@ -37,38 +37,11 @@ public struct NewOrderSingle: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        var id: String?, sym: String?, sideF: FIXField?, tt: Timestamp?, qty: Quantity?, typeF: FIXField?, tifF: FIXField?
-        var px: Price?, stop: Price?, expire: Timestamp?, acct: String?
-        for f in m.fields {
-            switch f.tag {
-            case 11: id = m.string(f)
-            case 1: acct = m.string(f)
-            case 55: sym = m.string(f)
-            case 54: sideF = f
-            case 60: tt = try m.timestamp(f)
-            case 38: qty = try m.fixedPoint(f)
-            case 40: typeF = f
-            case 44: px = try m.fixedPoint(f)
-            case 99: stop = try m.fixedPoint(f)
-            case 59: tifF = f
-            case 126: expire = try m.timestamp(f)
-            default: break
-            }
-        }
-        guard let id else { throw m.missing(11) }
-        guard let sym else { throw m.missing(55) }
-        guard let sideF else { throw m.missing(54) }
-        guard let tt else { throw m.missing(60) }
-        guard let qty else { throw m.missing(38) }
-        guard let typeF else { throw m.missing(40) }
-        clOrdID = ClOrdID(id)
-        account = acct.map(AccountID.init)
-        symbol = sym
-        side = try m.side(sideF)
-        transactTime = tt
-        orderQty = qty
-        orderType = try m.orderType(typeF, price: px, stopPx: stop)
-        timeInForce = try m.timeInForce(tifF, expireTime: expire)
+        let scan = try OrderFieldScan(m)
+        clOrdID = ClOrdID(try scan.required(scan.clOrdID, 11, m))
+        let order = try scan.order(in: m)
+        account = scan.account.map(AccountID.init)
+        (symbol, side, transactTime, orderQty, orderType, timeInForce) = order
     }
 
     public func encodeBody(into w: inout FIXWriter) {
@@ -184,41 +157,13 @@ public struct OrderCancelReplaceRequest: FIXMessageBody, Hashable {
     public var replaceRequest: ReplaceRequest { ReplaceRequest(newClOrdID: clOrdID, quantity: orderQty, type: orderType) }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        var orig: String?, id: String?, sym: String?, sideF: FIXField?, tt: Timestamp?, qty: Quantity?
-        var typeF: FIXField?, tifF: FIXField?, px: Price?, stop: Price?, expire: Timestamp?
-        for f in m.fields {
-            switch f.tag {
-            case 41: orig = m.string(f)
-            case 11: id = m.string(f)
-            case 37: orderID = m.string(f)
-            case 1: account = AccountID(m.string(f))
-            case 55: sym = m.string(f)
-            case 54: sideF = f
-            case 60: tt = try m.timestamp(f)
-            case 38: qty = try m.fixedPoint(f)
-            case 40: typeF = f
-            case 44: px = try m.fixedPoint(f)
-            case 99: stop = try m.fixedPoint(f)
-            case 59: tifF = f
-            case 126: expire = try m.timestamp(f)
-            default: break
-            }
-        }
-        guard let orig else { throw m.missing(41) }
-        guard let id else { throw m.missing(11) }
-        guard let sym else { throw m.missing(55) }
-        guard let sideF else { throw m.missing(54) }
-        guard let tt else { throw m.missing(60) }
-        guard let qty else { throw m.missing(38) }
-        guard let typeF else { throw m.missing(40) }
-        origClOrdID = ClOrdID(orig)
-        clOrdID = ClOrdID(id)
-        symbol = sym
-        side = try m.side(sideF)
-        transactTime = tt
-        orderQty = qty
-        orderType = try m.orderType(typeF, price: px, stopPx: stop)
-        timeInForce = try m.timeInForce(tifF, expireTime: expire)
+        let scan = try OrderFieldScan(m)
+        origClOrdID = ClOrdID(try scan.required(scan.origClOrdID, 41, m))
+        clOrdID = ClOrdID(try scan.required(scan.clOrdID, 11, m))
+        let order = try scan.order(in: m)
+        orderID = scan.orderID
+        account = scan.account.map(AccountID.init)
+        (symbol, side, transactTime, orderQty, orderType, timeInForce) = order
     }
 
     public func encodeBody(into w: inout FIXWriter) {
@@ -379,5 +324,54 @@ public struct OrderMassStatusRequest: FIXMessageBody, Hashable {
         w.append(585, massStatusReqType)
         if let account { w.append(1, account.rawValue) }
         if let symbol { w.append(55, symbol) }
+    }
+}
+
+/// The fields NewOrderSingle and OrderCancelReplaceRequest share, collected in one pass over the
+/// message; each parser then checks what it requires.
+struct OrderFieldScan {
+    var clOrdID: String?, origClOrdID: String?, orderID: String?, account: String?, symbol: String?
+    var side: FIXField?, transactTime: Timestamp?, quantity: Quantity?, type: FIXField?, timeInForce: FIXField?
+    var price: Price?, stopPrice: Price?, expireTime: Timestamp?
+
+    init(_ m: FIXMessage) throws(FIXError) {
+        for f in m.fields {
+            switch f.tag {
+            case 11: clOrdID = m.string(f)
+            case 41: origClOrdID = m.string(f)
+            case 37: orderID = m.string(f)
+            case 1: account = m.string(f)
+            case 55: symbol = m.string(f)
+            case 54: side = f
+            case 60: transactTime = try m.timestamp(f)
+            case 38: quantity = try m.fixedPoint(f)
+            case 40: type = f
+            case 44: price = try m.fixedPoint(f)
+            case 99: stopPrice = try m.fixedPoint(f)
+            case 59: timeInForce = f
+            case 126: expireTime = try m.timestamp(f)
+            default: break
+            }
+        }
+    }
+
+    func required<T>(_ value: T?, _ tag: Int, _ m: FIXMessage) throws(FIXError) -> T {
+        guard let value else { throw m.missing(tag) }
+        return value
+    }
+
+    /// Symbol, Side, TransactTime, OrderQty, the order type (with its prices) and time in force:
+    /// required in both messages, checked in this tag order.
+    func order(in m: FIXMessage) throws(FIXError)
+        -> (symbol: String, side: Side, transactTime: Timestamp, quantity: Quantity, type: OrderType, timeInForce: TimeInForce)
+    {
+        let symbol = try required(symbol, 55, m)
+        let side = try required(side, 54, m)
+        let transactTime = try required(transactTime, 60, m)
+        let quantity = try required(quantity, 38, m)
+        let type = try required(type, 40, m)
+        return (symbol, try m.side(side), transactTime, quantity,
+                try m.orderType(type, price: price, stopPx: stopPrice),
+                try m.timeInForce(timeInForce, expireTime: expireTime))
     }
 }
