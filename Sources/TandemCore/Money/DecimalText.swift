@@ -8,11 +8,20 @@ enum DecimalText {
     static func parse(_ text: String, scale: Int, type: StaticString) throws(ArithmeticError) -> Int64 {
         var contiguous = text
         contiguous.makeContiguousUTF8()
-        let result = contiguous.utf8.withContiguousStorageIfAvailable { parseUnits($0, scale: scale) }
-            ?? Parsed.failure(.invalidDecimal)
-        switch result {
+        switch parseUnits(contiguous.utf8.span, scale: scale) {
         case .success(let units): return units
         case .failure(let code): throw describe(code, text, scale, type)
+        }
+    }
+
+    /// The same grammar over ASCII bytes (a FIX field, a CSV cell), without building a String.
+    static func parse(_ bytes: Span<UInt8>, scale: Int, type: StaticString) throws(ArithmeticError) -> Int64 {
+        switch parseUnits(bytes, scale: scale) {
+        case .success(let units): return units
+        case .failure(let code):
+            var text: [UInt8] = []
+            for i in bytes.indices.prefix(65) { text.append(bytes[i]) }
+            throw describe(code, String(decoding: text, as: UTF8.self), scale, type)
         }
     }
 
@@ -31,7 +40,7 @@ enum DecimalText {
     /// Accumulates as a non-positive number so that `Int64.min` units parse.
     private enum Parsed { case success(Int64), failure(ArithmeticError.Code) }
 
-    private static func parseUnits(_ bytes: UnsafeBufferPointer<UInt8>, scale: Int) -> Parsed {
+    private static func parseUnits(_ bytes: Span<UInt8>, scale: Int) -> Parsed {
         var i = 0
         let n = bytes.count
         var negative = false
@@ -80,19 +89,45 @@ enum DecimalText {
 
     /// Canonical text: no trailing fractional zeros, no `.` for whole numbers, `-` only when negative.
     static func format(_ units: Int64, scale: Int) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        append(units, scale: scale, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the canonical text as ASCII in one capacity step: the digits are formed with divisions
+    /// by the constant 10 into a fixed buffer, then copied in order.
+    static func append(_ units: Int64, scale: Int, to out: inout [UInt8]) {
         let magnitude = units.magnitude
         let divisor = UInt64(powersOfTen[scale])
-        let whole = magnitude / divisor
+        var whole = magnitude / divisor
         var fraction = magnitude % divisor
-        var text = units < 0 ? "-" : ""
-        text += String(whole)
-        guard fraction != 0 else { return text }
-        var digits = scale
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
-        let fractionText = String(fraction)
-        text += "."
-        text += String(repeating: "0", count: digits - fractionText.utf8.count)
-        text += fractionText
-        return text
+        var fractionDigits = scale
+        while fraction != 0 && fraction % 10 == 0 { fraction /= 10; fractionDigits -= 1 }
+        // Reversed: fraction digits (with leading zeros), '.', whole digits, '-'. At most 1+19+1+18.
+        var reversed = InlineArray<40, UInt8>(repeating: 0)
+        var count = 0
+        if fraction != 0 {
+            for _ in 0..<fractionDigits {
+                reversed[count] = 48 &+ UInt8(truncatingIfNeeded: fraction % 10)
+                fraction /= 10
+                count += 1
+            }
+            reversed[count] = UInt8(ascii: ".")
+            count += 1
+        }
+        repeat {
+            reversed[count] = 48 &+ UInt8(truncatingIfNeeded: whole % 10)
+            whole /= 10
+            count += 1
+        } while whole > 0
+        if units < 0 {
+            reversed[count] = UInt8(ascii: "-")
+            count += 1
+        }
+        out.append(addingCapacity: count) { span in
+            var i = count
+            while i > 0 { i -= 1; span.append(reversed[i]) }
+        }
     }
 }

@@ -22,6 +22,17 @@ extension FixedPoint {
         self.init(units: try DecimalText.parse(text, scale: Self.scale, type: Self.typeName))
     }
 
+    /// Exactly parses ASCII decimal text from bytes (a FIX field, a CSV cell) without building a String;
+    /// same grammar and errors as `init(_:)`.
+    public init(decimalText bytes: Span<UInt8>) throws(ArithmeticError) {
+        self.init(units: try DecimalText.parse(bytes, scale: Self.scale, type: Self.typeName))
+    }
+
+    /// Appends the canonical decimal text (`description`) as ASCII bytes, without building a String.
+    public func appendDecimalText(to out: inout [UInt8]) {
+        DecimalText.append(units, scale: Self.scale, to: &out)
+    }
+
     /// The whole number `value`, checked.
     public init(whole value: Int64) throws(ArithmeticError) {
         let (units, overflow) = value.multipliedReportingOverflow(by: DecimalText.powersOfTen[Self.scale])

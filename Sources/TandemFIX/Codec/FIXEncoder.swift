@@ -68,7 +68,7 @@ public struct FIXWriter: Sendable {
 
     public mutating func append<T: FixedPoint>(_ tag: Int, _ value: T) {
         self.tag(tag)
-        FIXValues.appendUnits(value.units, scale: T.scale, to: &bytes)
+        value.appendDecimalText(to: &bytes)
         bytes.append(FIXValues.soh)
     }
 

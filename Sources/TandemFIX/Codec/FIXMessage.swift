@@ -82,10 +82,11 @@ public struct FIXMessage: Sendable {
     }
 
     public func fixedPoint<T: FixedPoint>(_ f: FIXField, as: T.Type = T.self) throws(FIXError) -> T {
-        guard let u = FIXValues.parseUnits(bytes, f.valueRange, scale: T.scale) else {
+        do {
+            return try T(decimalText: bytes.span.extracting(f.valueRange))
+        } catch {
             throw bad(f, "is not exact decimal text within \(T.typeName)'s \(T.scale) places and 64-bit range")
         }
-        return T(units: u)
     }
 
     public func timestamp(_ f: FIXField) throws(FIXError) -> Timestamp {

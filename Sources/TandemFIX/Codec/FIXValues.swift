@@ -33,51 +33,6 @@ enum FIXValues {
         return v
     }
 
-    /// Exact fixed-point units at `scale`; nil when not decimal text, out of range, or more precise than `scale`.
-    static func parseUnits(_ b: borrowing [UInt8], _ range: Range<Int>, scale: Int) -> Int64? {
-        var i = range.lowerBound
-        let n = range.upperBound
-        var negative = false
-        if i < n, b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
-        var acc: Int64 = 0  // accumulated non-positive so Int64.min parses
-        let intStart = i
-        while i < n, b[i] &- 48 < 10 {
-            let (m, o1) = acc.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.subtractingReportingOverflow(Int64(b[i] &- 48))
-            if o1 || o2 { return nil }
-            acc = s
-            i += 1
-        }
-        if i == intStart { return nil }
-        var frac = 0
-        if i < n {
-            guard b[i] == UInt8(ascii: ".") else { return nil }
-            i += 1
-            let start = i
-            while i < n, b[i] &- 48 < 10 {
-                let d = Int64(b[i] &- 48)
-                if frac < scale {
-                    let (m, o1) = acc.multipliedReportingOverflow(by: 10)
-                    let (s, o2) = m.subtractingReportingOverflow(d)
-                    if o1 || o2 { return nil }
-                    acc = s
-                    frac += 1
-                } else if d != 0 {
-                    return nil
-                }
-                i += 1
-            }
-            if i == start || i != n { return nil }
-        }
-        if frac < scale {
-            let (m, o) = acc.multipliedReportingOverflow(by: powersOfTen[scale - frac])
-            if o { return nil }
-            acc = m
-        }
-        if negative { return acc }
-        return acc == .min ? nil : -acc
-    }
-
     static func appendInt(_ value: Int, to out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         appendUInt(value.magnitude, to: &out)
@@ -98,25 +53,6 @@ enum FIXValues {
         out.append(addingCapacity: count) { span in
             var i = count
             while i > 0 { i -= 1; span.append(reversed[i]) }
-        }
-    }
-
-    /// Canonical decimal text, as the core's `description` gives it, without building a String.
-    static func appendUnits(_ units: Int64, scale: Int, to out: inout [UInt8]) {
-        if units < 0 { out.append(UInt8(ascii: "-")) }
-        let magnitude = units.magnitude
-        let divisor = UInt64(powersOfTen[scale])
-        appendUInt(UInt(magnitude / divisor), to: &out)
-        var fraction = magnitude % divisor
-        guard fraction != 0 else { return }
-        var digits = scale
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
-        out.append(UInt8(ascii: "."))
-        var div = UInt64(powersOfTen[digits - 1])
-        while div > 0 {
-            out.append(48 &+ UInt8(fraction / div))
-            fraction %= div
-            div /= 10
         }
     }
 
