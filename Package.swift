@@ -56,7 +56,7 @@ let package = Package(
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemJournal", "TandemFIX", argumentParser, logging, serviceLifecycle]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", argumentParser, logging, serviceLifecycle]
         ),
 
         .testTarget(

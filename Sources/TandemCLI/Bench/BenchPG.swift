@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TandemCrypto
 import TandemPostgres
 
 /// `tandem bench pg`: what the libpq face costs, against pgbench on the same server in the same run.
@@ -119,7 +120,7 @@ struct BenchPG: AsyncParsableCommand {
         let pipelined = Double(rows) / (clock.now - pipelineStart).seconds
 
         // COPY: the same rows, bytea in hex text form.
-        let hex = "\\x" + payload.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        let hex = "\\x" + payload.hexString
         let copyRows: [[String?]] = (0..<rows).map { [String($0), hex] }
         let copyStart = clock.now
         let loaded = try await db.copyFromStdin("COPY bench_copy (id, payload) FROM STDIN", rows: copyRows)
@@ -161,11 +162,5 @@ extension Duration {
     var seconds: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
     }
 }
