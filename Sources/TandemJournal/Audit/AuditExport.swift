@@ -117,20 +117,17 @@ extension AuditExporter {
     /// Reads, verifies and exports seqs `from...to`; verification starts at seq 1 so the exported rows
     /// are known to be on an intact chain. Calls `emit` per record, in journal order.
     public static func export(
-        _ conn: PGConnection, from: UInt64, to: UInt64?, batchSize: Int = 20_000, emit: (AuditRecord) -> Void
+        _ conn: PGConnection, from: UInt64, to: UInt64?, emit: (AuditRecord) -> Void
     ) throws(JournalError) {
         var verifier = ChainVerifier()
         var chain = HashChain()
         var exporter = AuditExporter()
-        let through = to ?? UInt64(Int64.max)
-        while verifier.head.seq < through {
-            let rows = try JournalReader.rows(conn, after: verifier.head.seq, through: through, limit: batchSize)
-            if rows.isEmpty { break }
-            for row in rows {
-                let event = try ReplayFolder.check(row, verifier: &verifier, chain: &chain)
-                let records = exporter.records(for: event, seq: row.seq, epoch: row.epoch)
-                if row.seq >= from { records.forEach(emit) }
-            }
+        // The replay's streamed cursor read: one ordered index scan, not a LIMIT batch per round
+        // (which, on a table without statistics, plans an external sort every time).
+        try JournalReader.forEachRow(conn, after: 0, through: to ?? UInt64(Int64.max)) { (row) throws(JournalError) in
+            let event = try ReplayFolder.check(row, verifier: &verifier, chain: &chain)
+            let records = exporter.records(for: event, seq: row.seq, epoch: row.epoch)
+            if row.seq >= from { records.forEach(emit) }
         }
     }
 }
