@@ -59,6 +59,9 @@ public struct EmbeddedPostgres: Sendable {
     public let binaries: PostgresBinaries
     /// True when `start` found this server already running and reused it.
     public let wasAlreadyRunning: Bool
+    /// How the server was started (settings, durability), so `restartBlocking` brings it back alike.
+    /// For a server found already running it is the persistent default.
+    let configuration: Configuration
     /// The bootstrap superuser of the cluster.
     public let user = "postgres"
 
@@ -106,7 +109,8 @@ public struct EmbeddedPostgres: Sendable {
         if !temporary, let running = runningPort(dataDirectory: data, binaries: binaries, runner: runner) {
             logger.info("reusing running PostgreSQL", metadata: ["pg.data": "\(data)", "pg.port": "\(running)"])
             return EmbeddedPostgres(
-                rootDirectory: root, port: running, isTemporary: false, binaries: binaries, wasAlreadyRunning: true)
+                rootDirectory: root, port: running, isTemporary: false, binaries: binaries, wasAlreadyRunning: true,
+                configuration: .persistent(at: root, port: running))
         }
 
         try prepareDirectory(root: root, temporary: temporary, runner: runner)
@@ -135,7 +139,8 @@ public struct EmbeddedPostgres: Sendable {
                 try startServer(
                     data: data, root: root, port: port, configuration: configuration, binaries: binaries, runner: runner)
                 let server = EmbeddedPostgres(
-                    rootDirectory: root, port: port, isTemporary: temporary, binaries: binaries, wasAlreadyRunning: false)
+                    rootDirectory: root, port: port, isTemporary: temporary, binaries: binaries, wasAlreadyRunning: false,
+                    configuration: configuration)
                 try server.waitUntilAccepting()
                 logger.info("PostgreSQL started", metadata: [
                     "pg.data": "\(data)", "pg.port": "\(port)", "pg.temporary": "\(temporary)",
@@ -326,7 +331,7 @@ public struct EmbeddedPostgres: Sendable {
         let runner = ProcessRunner.forCurrentUser()
         try EmbeddedPostgres.startServer(
             data: dataDirectory, root: rootDirectory, port: port,
-            configuration: Configuration(directory: rootDirectory, port: port, durability: .fast),
+            configuration: configuration,
             binaries: binaries, runner: runner)
         try waitUntilAccepting()
     }
@@ -364,7 +369,9 @@ public struct EmbeddedPostgres: Sendable {
                 .connectionFailed, "no PostgreSQL is running on \(root)/data; start it with `tandem db start`",
                 operation: "attach")
         }
-        return EmbeddedPostgres(rootDirectory: root, port: port, isTemporary: false, binaries: binaries, wasAlreadyRunning: true)
+        return EmbeddedPostgres(
+            rootDirectory: root, port: port, isTemporary: false, binaries: binaries, wasAlreadyRunning: true,
+            configuration: .persistent(at: root, port: port))
     }
 
     static func lastLines(_ text: String, _ count: Int) -> String {
