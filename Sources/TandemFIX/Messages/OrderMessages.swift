@@ -47,12 +47,8 @@ public struct NewOrderSingle: FIXMessageBody, Hashable {
     public func encodeBody(into w: inout FIXWriter) {
         w.append(11, clOrdID.rawValue)
         if let account { w.append(1, account.rawValue) }
-        w.append(55, symbol)
-        w.append(54, side)
-        w.append(60, transactTime)
-        w.append(38, orderQty)
-        w.append(orderType)
-        w.append(timeInForce)
+        w.appendOrder(symbol: symbol, side: side, transactTime: transactTime, quantity: orderQty,
+                      type: orderType, timeInForce: timeInForce)
     }
 }
 
@@ -171,12 +167,8 @@ public struct OrderCancelReplaceRequest: FIXMessageBody, Hashable {
         w.append(11, clOrdID.rawValue)
         if let orderID { w.append(37, orderID) }
         if let account { w.append(1, account.rawValue) }
-        w.append(55, symbol)
-        w.append(54, side)
-        w.append(60, transactTime)
-        w.append(38, orderQty)
-        w.append(orderType)
-        w.append(timeInForce)
+        w.appendOrder(symbol: symbol, side: side, transactTime: transactTime, quantity: orderQty,
+                      type: orderType, timeInForce: timeInForce)
     }
 }
 
@@ -373,5 +365,20 @@ struct OrderFieldScan {
         return (symbol, try m.side(side), transactTime, quantity,
                 try m.orderType(type, price: price, stopPx: stopPrice),
                 try m.timeInForce(timeInForce, expireTime: expireTime))
+    }
+}
+
+extension FIXWriter {
+    /// Symbol, Side, TransactTime, OrderQty, the order type and time in force: the block that
+    /// NewOrderSingle and OrderCancelReplaceRequest share (read back by `OrderFieldScan.order(in:)`).
+    mutating func appendOrder(
+        symbol: String, side: Side, transactTime: Timestamp, quantity: Quantity, type: OrderType, timeInForce: TimeInForce
+    ) {
+        append(55, symbol)
+        append(54, side)
+        append(60, transactTime)
+        append(38, quantity)
+        append(type)
+        append(timeInForce)
     }
 }
