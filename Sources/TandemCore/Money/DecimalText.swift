@@ -2,6 +2,7 @@
 ///
 /// Grammar: `-?[0-9]+(\.[0-9]+)?`. No exponent, whitespace, grouping or leading `+`; digits past
 /// the scale are accepted only when they are zeros, so parsing never rounds.
+@usableFromInline
 enum DecimalText {
     static let powersOfTen: [Int64] = (0...18).map { n in (0..<n).reduce(Int64(1)) { acc, _ in acc * 10 } }
 
@@ -15,6 +16,7 @@ enum DecimalText {
     }
 
     /// The same grammar over ASCII bytes (a FIX field, a CSV cell), without building a String.
+    @usableFromInline
     static func parse(_ bytes: Span<UInt8>, scale: Int, type: StaticString) throws(ArithmeticError) -> Int64 {
         switch parseUnits(bytes, scale: scale) {
         case .success(let units): return units
@@ -97,6 +99,7 @@ enum DecimalText {
 
     /// Appends the canonical text as ASCII in one capacity step: the digits are formed with divisions
     /// by the constant 10 into a fixed buffer, then copied in order.
+    @usableFromInline
     static func append(_ units: Int64, scale: Int, to out: inout [UInt8]) {
         let magnitude = units.magnitude
         let divisor = UInt64(powersOfTen[scale])

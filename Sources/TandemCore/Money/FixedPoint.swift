@@ -24,11 +24,13 @@ extension FixedPoint {
 
     /// Exactly parses ASCII decimal text from bytes (a FIX field, a CSV cell) without building a String;
     /// same grammar and errors as `init(_:)`.
+    @inlinable
     public init(decimalText bytes: Span<UInt8>) throws(ArithmeticError) {
         self.init(units: try DecimalText.parse(bytes, scale: Self.scale, type: Self.typeName))
     }
 
     /// Appends the canonical decimal text (`description`) as ASCII bytes, without building a String.
+    @inlinable
     public func appendDecimalText(to out: inout [UInt8]) {
         DecimalText.append(units, scale: Self.scale, to: &out)
     }
