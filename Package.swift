@@ -5,6 +5,9 @@ import PackageDescription
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
     name: "Tandem",
@@ -20,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C, behind system-library targets found through pkg-config.
@@ -44,8 +49,12 @@ let package = Package(
         // SHA-256 and HMAC-SHA-256 through OpenSSL's libcrypto: the one Swift face on COpenSSL.
         .target(name: "TandemCrypto", dependencies: ["COpenSSL"]),
 
-        // FIX 4.4: codec, typed messages, the sans-I/O session state machine and its store.
-        .target(name: "TandemFIX", dependencies: ["TandemCore"]),
+        // FIX 4.4: codec, typed messages, the sans-I/O session state machine and its store, and the
+        // SwiftNIO shell (initiator and acceptor over TCP) that drives it.
+        .target(name: "TandemFIX", dependencies: ["TandemCore", nioCore, nioPosix, logging, serviceLifecycle]),
+
+        // FIX test peers shared by the tests, the `tandem fix` peer commands and the FIX benchmark.
+        .target(name: "TandemFIXTestKit", dependencies: ["TandemFIX", "TandemCore", nioCore]),
 
         // The event journal on PostgreSQL: schema, fenced append, group commit, tail, replay, snapshots, audit.
         .target(
@@ -56,7 +65,7 @@ let package = Package(
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", argumentParser, logging, serviceLifecycle]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
         ),
 
         .testTarget(
@@ -68,7 +77,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TandemCryptoTests", dependencies: ["TandemCrypto"]),
-        .testTarget(name: "TandemFIXTests", dependencies: ["TandemFIX", "TandemCore"]),
+        .testTarget(name: "TandemFIXTests", dependencies: ["TandemFIX", "TandemFIXTestKit", "TandemCore", nioCore, nioPosix, logging, serviceLifecycle]),
         .testTarget(
             name: "TandemJournalTests",
             dependencies: ["TandemJournal", "TandemCore", "TandemPostgres", "TandemPostgresTestKit"]

@@ -84,6 +84,14 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
                 terminate("logout requested before logon completed", &out)
             case .disconnected, .logoutSent: break
             }
+        case .testRequestRequested(let id, let t):
+            now = t
+            if state == .active {
+                sendAdmin(TestRequest(testReqID: id), t, &out)
+                out.append(.event(.testRequestSent))
+            } else {
+                out.append(.event(.sendRefused(reason: "session is \(state), not logged on")))
+            }
         case .disconnected(let t):
             now = t
             if state != .disconnected { out.append(.event(.loggedOut(reason: "transport closed"))) }
@@ -194,6 +202,11 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     }
 
     private mutating func receivedLogon(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        if m.msgType == .logout, state == .logonSent {
+            // The acceptor refused our Logon; its text is the reason (wrong seq, duplicate session, credentials).
+            terminate("Logon refused by counterparty: \(m.string(58) ?? "no reason given")", &out)
+            return
+        }
         guard m.msgType == .logon else {
             logoutAndDisconnect("first message is \(m.msgType), not Logon", now, &out)
             return

@@ -95,5 +95,8 @@ public enum FIXSessionEvent: Sendable {
     case timerFired(FIXTime)
     case sendApplication(any FIXMessageBody, FIXTime)
     case logoutRequested(text: String?, FIXTime)
+    /// An operator's or the application's liveness probe: sends TestRequest(`id`) when logged on.
+    /// The answering Heartbeat arrives like any other; silence handling is unaffected.
+    case testRequestRequested(id: String, FIXTime)
     case disconnected(FIXTime)
 }

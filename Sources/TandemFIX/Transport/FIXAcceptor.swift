@@ -1,0 +1,190 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A FIX acceptor as a `Service`: listens, admits each connection to the session its Logon names,
+/// keeps one live connection per session, and keeps each session's store between connections.
+///
+/// A Logon for an unknown CompID pair, or for a session that already has a live connection, is
+/// answered with a Logout stating the reason and the connection is closed; the live session is
+/// untouched. Credentials, HeartBtInt and sequence checks are the session's (``FIXSession``).
+public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Listen address; loopback by default. Port 0 picks a free port (see ``listeningPort()``).
+        public var host: String
+        public var port: Int
+        /// One per session, role `.acceptor`: `senderCompID` is ours, `targetCompID` the initiator's.
+        public var sessions: [FIXSessionConfig]
+        public var faults: FIXFaultInjection
+
+        public init(host: String = "127.0.0.1", port: Int, sessions: [FIXSessionConfig], faults: FIXFaultInjection = .none) {
+            self.host = host
+            self.port = port
+            self.sessions = sessions
+            self.faults = faults
+        }
+    }
+
+    public typealias SessionKey = FIXAcceptorRegistry.SessionKey
+    public typealias ApplicationHandlers = @Sendable () -> [any ChannelHandler]
+
+    private struct State {
+        var registry = FIXAcceptorRegistry()
+        var stores: [SessionKey: Store]
+        var live: [SessionKey: any Channel] = [:]
+        var nextConnection: UInt64 = 1
+        var server: (any Channel)?
+        var shuttingDown = false
+    }
+
+    public let configuration: Configuration
+    public let events: AsyncStream<FIXEvent>
+    private let continuation: AsyncStream<FIXEvent>.Continuation
+    private let state: Mutex<State>
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let makeStore: @Sendable (FIXSessionConfig) -> Store
+    private let application: ApplicationHandlers
+    private let bound: EventLoopPromise<Int>
+
+    /// `stores` continues sessions persisted elsewhere; sessions without one start from `makeStore`.
+    public init(configuration: Configuration, stores: [SessionKey: Store] = [:],
+                makeStore: @escaping @Sendable (FIXSessionConfig) -> Store,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+                application: @escaping ApplicationHandlers = { [] }) {
+        self.configuration = configuration
+        self.state = Mutex(State(stores: stores))
+        self.group = group
+        self.logger = logger
+        self.makeStore = makeStore
+        self.application = application
+        self.bound = group.next().makePromise(of: Int.self)
+        (events, continuation) = AsyncStream.makeStream(of: FIXEvent.self, bufferingPolicy: .bufferingNewest(1 << 16))
+    }
+
+    /// The port the acceptor listens on, once it does; throws if binding failed.
+    public func listeningPort() async throws -> Int { try await bound.futureResult.get() }
+
+    public func isLoggedOn(_ key: SessionKey) -> Bool { state.withLock { $0.live[key] != nil } }
+
+    /// A session's store as of its last disconnect.
+    public func store(for key: SessionKey) -> Store? { state.withLock { $0.stores[key] } }
+
+    /// Sends an application message on a session's live connection.
+    public func send(_ body: any FIXMessageBody, to key: SessionKey) async throws {
+        guard let channel = state.withLock({ $0.live[key] }) else {
+            throw FIXTransportError(.notLoggedOn, "session has no live connection",
+                                    location: "\(key.acceptorCompID)<-\(key.initiatorCompID)")
+        }
+        try await channel.writeAndFlush(FIXOutbound.application(body)).get()
+    }
+
+    public func run() async throws {
+        defer { continuation.finish() }
+        let server: any Channel
+        do {
+            server = try await bootstrap().bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            let e = FIXTransportError(.bindFailed, "could not listen", cause: error,
+                                      location: "\(configuration.host):\(configuration.port)")
+            bound.fail(e)
+            throw e
+        }
+        let port = server.localAddress?.port ?? configuration.port
+        state.withLock { $0.server = server }
+        logger.info("FIX acceptor listening", metadata: ["fix.listen": "\(configuration.host):\(port)",
+                                                         "fix.sessions": "\(configuration.sessions.count)"])
+        bound.succeed(port)
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await server.closeFuture.get()
+            } onCancel: {
+                server.close(promise: nil)
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+        // Let live sessions finish their Logout exchange (bounded by the logout timeout) and hand
+        // back their stores, so `store(for:)` is current when `run()` returns.
+        let timeout = (configuration.sessions.map(\.logoutTimeout).max() ?? .seconds(2)) + .seconds(1)
+        let deadline = ContinuousClock.now + timeout
+        while state.withLock({ !$0.live.isEmpty }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Stops accepting, logs every live session out, and closes them after their logout timeout.
+    public func shutdown() {
+        let (server, live) = state.withLock { st in
+            st.shuttingDown = true
+            return (st.server, Array(st.live.values))
+        }
+        server?.close(promise: nil)
+        let timeout = configuration.sessions.map(\.logoutTimeout).max() ?? .seconds(2)
+        for channel in live {
+            channel.writeAndFlush(FIXOutbound.logout(text: "acceptor shutting down"), promise: nil)
+            channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds * 1_000_000_000))) {
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func bootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let connection = state.withLock { st -> UInt64 in
+                        defer { st.nextConnection += 1 }
+                        return st.nextConnection
+                    }
+                    var logger = self.logger
+                    logger[metadataKey: "fix.connection"] = "\(connection)"
+                    if let remote = channel.remoteAddress { logger[metadataKey: "fix.remote"] = "\(remote)" }
+                    let handler = FIXChannelHandler<Store>(
+                        resolve: { [self] logon in resolve(logon, connection: connection, channel: channel) },
+                        faults: configuration.faults, logger: logger
+                    ) { [self] end in
+                        ended(end, connection: connection)
+                    }
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(handler)
+                    try sync.addHandlers(application())
+                    try sync.addHandler(FIXEventBridge(continuation: continuation, key: nil))
+                }
+            }
+    }
+
+    private func resolve(_ logon: FIXMessage, connection: UInt64, channel: any Channel) -> FIXSessionResolution<Store> {
+        guard let initiator = logon.senderCompID, let acceptor = logon.targetCompID else {
+            return .refuse(reason: "Logon without SenderCompID(49) and TargetCompID(56)")
+        }
+        guard let config = configuration.sessions.first(where: { $0.senderCompID == acceptor && $0.targetCompID == initiator }) else {
+            return .refuse(reason: "no session \(initiator)->\(acceptor) is configured here")
+        }
+        return state.withLock { st in
+            if st.shuttingDown { return .refuse(reason: "acceptor shutting down") }
+            switch st.registry.admit(logon: logon, connection: connection) {
+            case .refused(let reason):
+                return .refuse(reason: reason)
+            case .admitted(let key):
+                st.live[key] = channel
+                return .accept(config, st.stores[key] ?? makeStore(config))
+            }
+        }
+    }
+
+    private func ended(_ end: FIXSessionEnd<Store>, connection: UInt64) {
+        state.withLock { st in
+            st.registry.release(connection: connection)
+            guard let config = end.config else { return }
+            let key = SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
+            if let store = end.store { st.stores[key] = store }
+            st.live[key] = nil
+        }
+    }
+}

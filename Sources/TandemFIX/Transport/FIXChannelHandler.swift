@@ -1,0 +1,362 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import NIOCore
+import TandemCore
+
+/// What an application writes into a FIX channel's pipeline (`channel.writeAndFlush(FIXOutbound…)`,
+/// or `context.write` from a handler behind the FIX handler). The write's promise succeeds once the
+/// message's bytes are handed to the socket and fails with a ``FIXTransportError`` when the session
+/// refuses it (not logged on, or an admin message type).
+public enum FIXOutbound: Sendable {
+    case application(any FIXMessageBody)
+    case logout(text: String?)
+    case testRequest(id: String)
+}
+
+/// Fired down the pipeline (`userInboundEventTriggered`) for every session event, after logging it.
+public struct FIXSessionNotice: Sendable {
+    public var session: FIXAcceptorRegistry.SessionKey?
+    public var event: SessionEvent
+}
+
+/// Deliberate faults, for drills and the gap tests: a dropped message is stored (if it is an
+/// application message) and its MsgSeqNum consumed, but its bytes are never written, exactly as if
+/// the network had lost it. Never set in production.
+public struct FIXFaultInjection: Sendable, Hashable {
+    /// 1-based ordinals of outbound application messages, counted over the connection.
+    public var dropApplicationMessages: Set<Int>
+    /// Outbound MsgSeqNums to drop, whatever the message (admin messages included).
+    public var dropSeqNums: Set<Int>
+    public init(dropApplicationMessages: Set<Int> = [], dropSeqNums: Set<Int> = []) {
+        self.dropApplicationMessages = dropApplicationMessages
+        self.dropSeqNums = dropSeqNums
+    }
+    public static let none = FIXFaultInjection()
+    var isEmpty: Bool { dropApplicationMessages.isEmpty && dropSeqNums.isEmpty }
+}
+
+/// How an acceptor connection finds its session from the first frame (the Logon).
+public enum FIXSessionResolution<Store: FIXSessionStore>: Sendable {
+    case accept(FIXSessionConfig, Store)
+    /// Answered with a Logout carrying `reason` (MsgSeqNum 1, outside any session) and closed.
+    case refuse(reason: String)
+}
+
+/// How a connection's session ended, handed to its owner so the next connection continues the sequence.
+public struct FIXSessionEnd<Store: FIXSessionStore>: Sendable {
+    /// Nil when no session was resolved (an acceptor connection refused or closed before its Logon).
+    public var config: FIXSessionConfig?
+    public var store: Store?
+    /// Whether the session reached the logged-on state on this connection.
+    public var wasLoggedOn: Bool
+}
+
+/// The per-connection shell around one ``FIXSession``: bytes in, the session's actions out.
+///
+/// Runs entirely on its channel's event loop, so an application handler placed after it can answer
+/// a delivered message inline (`context.write(FIXOutbound…)`) with no thread hop, which is what the
+/// round-trip latency depends on. Writes the application makes while the handler is carrying out a
+/// batch of actions are queued until that batch is done: MsgSeqNums are assigned in the order
+/// messages reach the socket.
+final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = FIXInbound
+    typealias OutboundIn = FIXOutbound
+    typealias OutboundOut = ByteBuffer
+
+    private enum Stage {
+        /// Acceptor: collecting bytes until the first whole frame names the session.
+        case awaitingFirstFrame([UInt8])
+        case running(FIXSession<Store>)
+        case closed
+    }
+
+    private var stage: Stage
+    private let resolve: (@Sendable (FIXMessage) -> FIXSessionResolution<Store>)?
+    private let ended: @Sendable (FIXSessionEnd<Store>) -> Void
+    private var wasLoggedOn = false
+    private let faults: FIXFaultInjection
+    private var logger: Logger
+    private var key: FIXAcceptorRegistry.SessionKey?
+    private var timer: Scheduled<Void>?
+    private var performing = false
+    private var pending: [(FIXOutbound, EventLoopPromise<Void>?)] = []
+    private var applicationSent = 0
+    private var context: ChannelHandlerContext?
+
+    /// An initiator connection: the session is known before connecting.
+    init(session: FIXSession<Store>, faults: FIXFaultInjection, logger: Logger,
+         ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
+        self.stage = .running(session)
+        self.resolve = nil
+        self.ended = ended
+        self.faults = faults
+        self.logger = logger
+        self.key = FIXAcceptorRegistry.SessionKey(initiatorCompID: session.config.senderCompID,
+                                                  acceptorCompID: session.config.targetCompID)
+        self.logger[metadataKey: "fix.session"] = "\(session.config.senderCompID)->\(session.config.targetCompID)"
+    }
+
+    /// An acceptor connection: `resolve` picks (or refuses) the session from the Logon.
+    init(resolve: @escaping @Sendable (FIXMessage) -> FIXSessionResolution<Store>, faults: FIXFaultInjection,
+         logger: Logger, ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
+        self.stage = .awaitingFirstFrame([])
+        self.resolve = resolve
+        self.ended = ended
+        self.faults = faults
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if case .running = stage { drive(.connected(FIXClock.now()), context: context) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        switch stage {
+        case .running(var session):
+            let actions = session.handle(.disconnected(FIXClock.now()))
+            stage = .closed
+            for case .event(let e) in actions { notice(e, context: context) }
+            failPending()
+            ended(FIXSessionEnd(config: session.config, store: session.store, wasLoggedOn: wasLoggedOn))
+        case .awaitingFirstFrame:
+            stage = .closed
+            ended(FIXSessionEnd(config: nil, store: nil, wasLoggedOn: false))
+        case .closed:
+            break
+        }
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        let bytes = Array(buffer.readableBytesView)
+        switch stage {
+        case .running:
+            drive(.received(bytes, FIXClock.now()), context: context)
+        case .awaitingFirstFrame(var collected):
+            collected.append(contentsOf: bytes)
+            firstFrame(collected, context: context)
+        case .closed:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.warning("FIX connection error; closing", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let command = unwrapOutboundIn(data)
+        if performing {
+            pending.append((command, promise))
+            return
+        }
+        outbound(command, promise: promise, context: context)
+    }
+
+    // MARK: Driving the session
+
+    private func outbound(_ command: FIXOutbound, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        guard case .running = stage else {
+            promise?.fail(FIXTransportError(.notLoggedOn, "no FIX session on this connection (it is \(stageName))"))
+            return
+        }
+        let now = FIXClock.now()
+        switch command {
+        case .application(let body): drive(.sendApplication(body, now), promise: promise, context: context)
+        case .logout(let text): drive(.logoutRequested(text: text, now), context: context); promise?.succeed()
+        case .testRequest(let id): drive(.testRequestRequested(id: id, now), promise: promise, context: context)
+        }
+    }
+
+    private var stageName: String {
+        switch stage {
+        case .awaitingFirstFrame: "awaiting Logon"
+        case .running(let s): "\(s.state)"
+        case .closed: "closed"
+        }
+    }
+
+    private func firstFrame(_ collected: [UInt8], context: ChannelHandlerContext) {
+        var splitter = FIXFrameSplitter()
+        splitter.append(collected)
+        var frame: [UInt8]?
+        while frame == nil, let next = splitter.next() {
+            if case .frame(let f) = next { frame = f }
+        }
+        guard let frame else {
+            if collected.count > 64 << 10 {
+                logger.warning("no FIX frame in the first 64 KiB; closing")
+                context.close(promise: nil)
+            }
+            stage = .awaitingFirstFrame(collected)
+            return
+        }
+        let logon: FIXMessage
+        do { logon = try FIXParser.parse(frame) } catch {
+            logger.warning("first frame does not parse; closing", metadata: ["error": "\(error)"])
+            stage = .closed
+            context.close(promise: nil)
+            return
+        }
+        guard let resolve else { return }
+        switch resolve(logon) {
+        case .refuse(let reason):
+            logger.warning("Logon refused", metadata: ["fix.sender": "\(logon.senderCompID ?? "?")",
+                                                       "fix.target": "\(logon.targetCompID ?? "?")", "reason": "\(reason)"])
+            var encoder = FIXEncoder()
+            let header = FIXHeader(senderCompID: logon.targetCompID ?? "?", targetCompID: logon.senderCompID ?? "?",
+                                   msgSeqNum: 1, sendingTime: FIXClock.now().utc)
+            let bytes = encoder.encode(Logout(text: reason), header: header)
+            stage = .closed
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        case .accept(let config, let store):
+            key = FIXAcceptorRegistry.SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
+            logger[metadataKey: "fix.session"] = "\(config.senderCompID)->\(config.targetCompID)"
+            stage = .running(FIXSession(config: config, store: store))
+            let now = FIXClock.now()
+            drive(.connected(now), context: context)
+            drive(.received(collected, now), context: context)
+        }
+    }
+
+    private func drive(_ event: FIXSessionEvent, promise: EventLoopPromise<Void>? = nil, context: ChannelHandlerContext) {
+        guard case .running(var session) = stage else {
+            promise?.fail(FIXTransportError(.notLoggedOn, "the FIX connection is closed"))
+            return
+        }
+        stage = .closed  // not reentrant while we hold the session
+        let actions = session.handle(event)
+        stage = .running(session)
+        perform(actions, promise: promise, context: context)
+    }
+
+    private func perform(_ actions: [FIXSessionAction], promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        let outer = !performing
+        performing = true
+        var promise = promise
+        var wrote = false
+        var disconnect: String?
+        for action in actions {
+            switch action {
+            case .send(let bytes):
+                if !faults.isEmpty, shouldDrop(bytes) {
+                    promise?.succeed()
+                    promise = nil
+                    continue
+                }
+                let buffer = context.channel.allocator.buffer(bytes: bytes)
+                context.write(wrapOutboundOut(buffer), promise: promise)
+                promise = nil
+                wrote = true
+            case .deliver(let inbound):
+                context.fireChannelRead(wrapInboundOut(inbound))
+            case .disconnect(let reason):
+                disconnect = reason
+            case .scheduleTimer(let at):
+                schedule(at: at, context: context)
+            case .event(let e):
+                if case .sendRefused(let reason) = e {
+                    promise?.fail(FIXTransportError(.sendRefused, reason))
+                    promise = nil
+                }
+                notice(e, context: context)
+            }
+        }
+        promise?.succeed()
+        if wrote { context.flush() }
+        if let disconnect {
+            logger.info("FIX session closing the connection", metadata: ["reason": "\(disconnect)"])
+            context.close(promise: nil)
+        }
+        guard outer else { return }
+        while !pending.isEmpty {
+            let (command, p) = pending.removeFirst()
+            performing = false
+            outbound(command, promise: p, context: context)
+            performing = true
+        }
+        performing = false
+    }
+
+    private func failPending() {
+        for (_, p) in pending { p?.fail(FIXTransportError(.notLoggedOn, "the FIX connection closed")) }
+        pending.removeAll()
+    }
+
+    private func shouldDrop(_ frame: [UInt8]) -> Bool {
+        // Only first transmissions are lost; a resend (PossDupFlag=Y) goes through.
+        guard let m = try? FIXParser.parse(frame), !m.possDupFlag else { return false }
+        var drop = false
+        if !m.msgType.isAdmin {
+            applicationSent += 1
+            drop = faults.dropApplicationMessages.contains(applicationSent)
+        }
+        if let seq = m.msgSeqNum, faults.dropSeqNums.contains(seq) { drop = true }
+        if drop {
+            logger.warning("fault injection: dropping an outbound message",
+                           metadata: ["fix.msgSeqNum": "\(m.msgSeqNum ?? 0)", "fix.msgType": "\(m.msgType)"])
+        }
+        return drop
+    }
+
+    private func schedule(at: Duration, context: ChannelHandlerContext) {
+        timer?.cancel()
+        let (seconds, attos) = at.components
+        let nanos = max(0, seconds * 1_000_000_000 + attos / 1_000_000_000)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(nanos))) { [self] in
+            timer = nil
+            guard let context = self.context else { return }
+            drive(.timerFired(FIXClock.now()), context: context)
+        }
+    }
+
+    private func notice(_ event: SessionEvent, context: ChannelHandlerContext) {
+        switch event {
+        case .loggedOn(let hb, let reset):
+            wasLoggedOn = true
+            logger.info("FIX logged on", metadata: ["fix.heartBtInt": "\(hb)", "fix.resetSeqNum": "\(reset)"])
+        case .loggedOut(let reason):
+            logger.info("FIX logged out", metadata: ["reason": "\(reason)"])
+        case .gapDetected(let expected, let received):
+            logger.warning("FIX inbound gap", metadata: ["fix.expected": "\(expected)", "fix.received": "\(received)"])
+        case .resendRequested(let b, let e):
+            logger.info("FIX ResendRequest sent", metadata: ["fix.begin": "\(b)", "fix.end": "\(e)"])
+        case .resent(let b, let e, let n, let g):
+            logger.info("FIX ResendRequest answered", metadata: ["fix.begin": "\(b)", "fix.end": "\(e)", "fix.resent": "\(n)", "fix.gapFills": "\(g)"])
+        case .rejectSent(let ref, let reason, let text):
+            logger.warning("FIX Reject sent", metadata: ["fix.refSeqNum": "\(ref)", "fix.reason": "\(reason)", "fix.text": "\(text)"])
+        case .garbledIgnored(let e):
+            logger.warning("FIX garbled frame ignored", metadata: ["error": "\(e)"])
+        case .sendRefused(let reason):
+            logger.debug("FIX send refused", metadata: ["reason": "\(reason)"])
+        case .gapFilled, .sequenceReset, .duplicateIgnored, .testRequestSent:
+            logger.debug("FIX session event", metadata: ["fix.event": "\(event)"])
+        }
+        context.fireUserInboundEventTriggered(FIXSessionNotice(session: key, event: event))
+    }
+}
+
+/// The shell's clock: UTC for SendingTime, NIO's monotonic uptime for heartbeats and timeouts.
+enum FIXClock {
+    static func now() -> FIXTime {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let utc = Timestamp(nanosecondsSinceEpoch: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+        return FIXTime(utc: utc, monotonic: .nanoseconds(Int64(NIODeadline.now().uptimeNanoseconds)))
+    }
+}

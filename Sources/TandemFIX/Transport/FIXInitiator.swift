@@ -1,0 +1,187 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A FIX initiator as a `Service`: connects, logs on, keeps the session, reconnects with backoff.
+///
+/// The session's store survives reconnects inside the service (each connection starts from the
+/// store the last one ended with), so a reconnect continues the sequence; hand a store in at
+/// `init` to continue a sequence persisted elsewhere (a failover). Application messages go out
+/// through ``send(_:)`` from any task, or inline from an application handler in the pipeline;
+/// everything received is also on ``events``. Graceful shutdown sends Logout and waits for the
+/// reply (or the logout timeout) before closing.
+public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var session: FIXSessionConfig
+        /// Reconnect backoff: 0, then `reconnectBase` doubling up to `reconnectCap` (``FIXSession/reconnectDelay(attempt:base:cap:)``).
+        public var reconnectBase: Duration
+        public var reconnectCap: Duration
+        public var connectTimeout: Duration
+        /// Reconnect after a session ends. False for one-shot tools: `run()` returns after the first session.
+        public var reconnect: Bool
+        public var faults: FIXFaultInjection
+
+        public init(host: String, port: Int, session: FIXSessionConfig, reconnectBase: Duration = .seconds(1),
+                    reconnectCap: Duration = .seconds(30), connectTimeout: Duration = .seconds(5),
+                    reconnect: Bool = true, faults: FIXFaultInjection = .none) {
+            self.host = host
+            self.port = port
+            self.session = session
+            self.reconnectBase = reconnectBase
+            self.reconnectCap = reconnectCap
+            self.connectTimeout = connectTimeout
+            self.reconnect = reconnect
+            self.faults = faults
+        }
+    }
+
+    /// Builds the application's handlers for each new connection; they sit between the FIX handler
+    /// and the event bridge, read ``FIXInbound`` and ``FIXSessionNotice``, and write ``FIXOutbound``.
+    public typealias ApplicationHandlers = @Sendable () -> [any ChannelHandler]
+
+    private struct State {
+        var store: Store
+        var channel: (any Channel)?
+        var shuttingDown = false
+        var connections = 0
+    }
+
+    public let configuration: Configuration
+    /// Connections, messages and session events, in order; finishes when `run()` returns.
+    public let events: AsyncStream<FIXEvent>
+    private let continuation: AsyncStream<FIXEvent>.Continuation
+    private let state: Mutex<State>
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let application: ApplicationHandlers
+
+    public init(configuration: Configuration, store: Store, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                logger: Logger, application: @escaping ApplicationHandlers = { [] }) {
+        self.configuration = configuration
+        self.state = Mutex(State(store: store))
+        self.group = group
+        var logger = logger
+        logger[metadataKey: "fix.peer"] = "\(configuration.host):\(configuration.port)"
+        self.logger = logger
+        self.application = application
+        (events, continuation) = AsyncStream.makeStream(of: FIXEvent.self, bufferingPolicy: .bufferingNewest(1 << 16))
+    }
+
+    /// The store as of the last disconnect (the live one is inside the connection).
+    public var store: Store { state.withLock { $0.store } }
+
+    /// How many TCP connections have been made so far.
+    public var connectionCount: Int { state.withLock { $0.connections } }
+
+    /// Sends an application message on the live session; throws ``FIXTransportError`` when there is none.
+    public func send(_ body: any FIXMessageBody) async throws {
+        guard let channel = state.withLock({ $0.channel }) else {
+            throw FIXTransportError(.notLoggedOn, "not connected", location: "\(configuration.host):\(configuration.port)")
+        }
+        try await channel.writeAndFlush(FIXOutbound.application(body)).get()
+    }
+
+    /// Sends a TestRequest on the live session (a liveness probe).
+    public func testRequest(id: String) async throws {
+        guard let channel = state.withLock({ $0.channel }) else {
+            throw FIXTransportError(.notLoggedOn, "not connected", location: "\(configuration.host):\(configuration.port)")
+        }
+        try await channel.writeAndFlush(FIXOutbound.testRequest(id: id)).get()
+    }
+
+    /// Starts an orderly Logout; `run()` then returns (no reconnect).
+    public func logout(text: String? = nil) {
+        let channel = state.withLock { st -> (any Channel)? in
+            st.shuttingDown = true
+            return st.channel
+        }
+        guard let channel else { return }
+        channel.writeAndFlush(FIXOutbound.logout(text: text), promise: nil)
+        let timeout = configuration.session.logoutTimeout
+        channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds * 1_000_000_000))) {
+            channel.close(promise: nil)
+        }
+    }
+
+    public func run() async throws {
+        defer { continuation.finish() }
+        await withGracefulShutdownHandler {
+            var attempt = 0
+            while !Task.isCancelled, !state.withLock({ $0.shuttingDown }) {
+                let delay = FIXSession<Store>.reconnectDelay(attempt: attempt, base: configuration.reconnectBase,
+                                                             cap: configuration.reconnectCap)
+                if delay > .zero {
+                    logger.info("FIX reconnecting after backoff", metadata: ["fix.attempt": "\(attempt)", "fix.delay": "\(delay)"])
+                    if !(await sleepUnlessStopping(delay)) { break }
+                }
+                var loggedOn = false
+                do {
+                    let channel = try await connect()
+                    loggedOn = try await withTaskCancellationHandler {
+                        try await channel.closeFuture.get()
+                        state.withLock { $0.channel = nil }
+                        return lastEndLoggedOn.withLock { $0 }
+                    } onCancel: {
+                        channel.close(promise: nil)
+                    }
+                } catch {
+                    logger.warning("FIX connect failed", metadata: ["error": "\(error)"])
+                }
+                if !configuration.reconnect { break }
+                attempt = loggedOn ? 0 : attempt + 1
+            }
+        } onGracefulShutdown: {
+            self.logout(text: "shutting down")
+        }
+    }
+
+    private let lastEndLoggedOn = Mutex(false)
+
+    private func sleepUnlessStopping(_ delay: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let until = clock.now + delay
+        while clock.now < until {
+            if Task.isCancelled || state.withLock({ $0.shuttingDown }) { return false }
+            try? await Task.sleep(for: min(.milliseconds(100), until - clock.now))
+        }
+        return !state.withLock { $0.shuttingDown }
+    }
+
+    private func connect() async throws -> any Channel {
+        let store = state.withLock { $0.store }
+        let config = configuration
+        let logger = self.logger
+        let continuation = self.continuation
+        let application = self.application
+        let timeout = TimeAmount.nanoseconds(Int64(config.connectTimeout.components.seconds * 1_000_000_000
+                                                   + config.connectTimeout.components.attoseconds / 1_000_000_000))
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(timeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = FIXChannelHandler(session: FIXSession(config: config.session, store: store),
+                                                    faults: config.faults, logger: logger) { [self] end in
+                        lastEndLoggedOn.withLock { $0 = end.wasLoggedOn }
+                        if let s = end.store { state.withLock { $0.store = s } }
+                    }
+                    let key = FIXAcceptorRegistry.SessionKey(initiatorCompID: config.session.senderCompID,
+                                                             acceptorCompID: config.session.targetCompID)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(handler)
+                    try sync.addHandlers(application())
+                    try sync.addHandler(FIXEventBridge(continuation: continuation, key: key))
+                }
+            }
+        let channel = try await bootstrap.connect(host: config.host, port: config.port).get()
+        state.withLock {
+            $0.channel = channel
+            $0.connections += 1
+        }
+        return channel
+    }
+}
