@@ -34,6 +34,8 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     private var scheduled: Duration?
     /// Messages above a gap, delivered once the gap is filled.
     private var queued: [Int: FIXMessage] = [:]
+    /// Seqs of queued ResendRequests that were answered on arrival, so they are not answered twice.
+    private var answeredEarly: Set<Int> = []
     /// The last seq a pending ResendRequest covers (the message that revealed the gap, minus one).
     private var resendThrough: Int?
 
@@ -133,6 +135,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         state = .disconnected
         splitter = FIXFrameSplitter()
         queued = [:]
+        answeredEarly = []
         resendThrough = nil
         testRequestSentAt = nil
         stateDeadline = nil
@@ -273,7 +276,10 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
                 return
             }
             queued[seq] = m
-            if m.msgType == .resendRequest, let r = try? ResendRequest(parsing: m) { answerResend(r, now, &out) }
+            if m.msgType == .resendRequest, let r = try? ResendRequest(parsing: m) {
+                answerResend(r, now, &out)
+                answeredEarly.insert(seq)
+            }
             if resendThrough == nil { requestResend(expected: expected, received: seq, now, &out) }
             return
         }
@@ -291,6 +297,10 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
 
     private mutating func drainQueue(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
         while state != .disconnected, let next = queued.removeValue(forKey: store.nextTargetSeq) {
+            if answeredEarly.remove(store.nextTargetSeq) != nil {
+                store.nextTargetSeq += 1  // a ResendRequest already answered when it arrived
+                continue
+            }
             dispatch(next, store.nextTargetSeq, now, &out)
         }
         if let through = resendThrough, store.nextTargetSeq > through {

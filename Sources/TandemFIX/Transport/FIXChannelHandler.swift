@@ -352,8 +352,8 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 }
 
 /// The shell's clock: UTC for SendingTime, NIO's monotonic uptime for heartbeats and timeouts.
-enum FIXClock {
-    static func now() -> FIXTime {
+public enum FIXClock {
+    public static func now() -> FIXTime {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let utc = Timestamp(nanosecondsSinceEpoch: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))

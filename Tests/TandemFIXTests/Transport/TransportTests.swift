@@ -51,6 +51,22 @@ struct TransportTests {
         }
     }
 
+    @Test("both sides lose a message at once: each recovers, each ResendRequest is answered once")
+    func crossedGaps() async throws {
+        try await withPair(initiatorFaults: FIXFaultInjection(dropApplicationMessages: [3]),
+                           acceptorFaults: FIXFaultInjection(dropApplicationMessages: [2])) { pair in
+            for n in 1...5 { try await pair.initiator.send(limitOrder(n)) }
+            try await pair.initiatorLog.eventually("5 fills") { $0.messages().count == 5 }
+            try await pair.acceptorLog.eventually("5 orders") { $0.messages().count == 5 }
+            #expect(pair.initiatorLog.messages().map(\.clOrdID) == ["C1", "C2", "C3", "C4", "C5"])
+            #expect(pair.acceptorLog.messages().map(\.clOrdID) == ["C1", "C2", "C3", "C4", "C5"])
+            let answered = { (log: EventLog) in log.sessionEvents().filter { if case .resent = $0 { true } else { false } }.count }
+            let requested = { (log: EventLog) in log.sessionEvents().filter { if case .resendRequested = $0 { true } else { false } }.count }
+            #expect(answered(pair.initiatorLog) == requested(pair.acceptorLog))
+            #expect(answered(pair.acceptorLog) == requested(pair.initiatorLog))
+        }
+    }
+
     @Test("restart keeping the store: the next logon continues the sequence; without it: Logout 'too low'")
     func restartKeepsStore() async throws {
         let acceptor = makeAcceptor()
@@ -190,8 +206,9 @@ struct TCPPair {
 }
 
 /// An acceptor and a logged-on initiator; both stopped when `body` returns or throws.
-func withPair(initiatorFaults: FIXFaultInjection = .none, _ body: (TCPPair) async throws -> Void) async throws {
-    let acceptor = makeAcceptor()
+func withPair(initiatorFaults: FIXFaultInjection = .none, acceptorFaults: FIXFaultInjection = .none,
+              _ body: (TCPPair) async throws -> Void) async throws {
+    let acceptor = makeAcceptor(faults: acceptorFaults)
     try await runningAcceptor(acceptor) { port, acceptorLog in
         let initiator = makeInitiator(port: port, reconnect: false, faults: initiatorFaults)
         let log = EventLog(initiator.events)
