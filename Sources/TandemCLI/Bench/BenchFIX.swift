@@ -1,11 +1,13 @@
 import ArgumentParser
+import Foundation
 import TandemCore
 import TandemFIX
 
 /// `tandem bench fix`: FIX 4.4 parse (frame → typed message) and encode throughput on one core.
 ///
 /// Best of `--runs` per figure. The headline figures are the slower of ExecutionReport and
-/// NewOrderSingle. The loopback round trip needs the NIO shell and is not measured yet.
+/// NewOrderSingle. The round trip is NewOrderSingle → ExecutionReport between our initiator and
+/// acceptor over loopback TCP (``FIXRoundTrip``), one order outstanding at a time.
 struct BenchFIX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fix", abstract: "Measure FIX 4.4 parse and encode throughput.")
 
@@ -18,8 +20,11 @@ struct BenchFIX: AsyncParsableCommand {
     @Option(help: "Repetitions; the best is reported.")
     var runs = 3
 
+    @Option(name: .customLong("round-trips"), help: "Loopback NewOrderSingle → ExecutionReport round trips to time (after a warm-up of a tenth as many).")
+    var roundTrips = 100_000
+
     func run() async throws {
-        guard messages > 0, runs > 0 else { throw ValidationError("--messages and --runs must be positive") }
+        guard messages > 0, runs > 0, roundTrips > 0 else { throw ValidationError("--messages, --runs and --round-trips must be positive") }
         let t = Timestamp(nanosecondsSinceEpoch: 1_700_000_000_123_000_000)
         let px = try Price("101.25")
         let er = ExecutionReport(orderID: "O123456", clOrdID: ClOrdID("C1000001"), execID: "E99887766", execType: .trade,
@@ -79,6 +84,7 @@ struct BenchFIX: AsyncParsableCommand {
         let parseNOS = try parseRate(nos, as: NewOrderSingle.self)
         let encodeER = encodeRate(er)
         let encodeNOS = encodeRate(nos)
+        let rt = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10))
         let figures: [(String, Double)] = [
             ("parse_msgs_per_s", min(parseER, parseNOS)),
             ("encode_msgs_per_s", min(encodeER, encodeNOS)),
@@ -87,10 +93,19 @@ struct BenchFIX: AsyncParsableCommand {
             ("encode_execution_report_per_s", encodeER),
             ("encode_new_order_single_per_s", encodeNOS),
         ]
+        let latency: [(String, Double)] = [
+            ("roundtrip_p50_us", rt.p50Micros), ("roundtrip_p99_us", rt.p99Micros),
+            ("roundtrip_p999_us", rt.p999Micros), ("roundtrip_max_us", rt.maxMicros),
+        ]
+        let us = { (v: Double) in String(format: "%.1f", v) }
         if json {
-            print("{" + figures.map { "\"\($0.0)\": \(Int($0.1))" }.joined(separator: ", ") + ", \"messages\": \(messages)}")
+            print("{" + figures.map { "\"\($0.0)\": \(Int($0.1))" }.joined(separator: ", ")
+                  + ", " + latency.map { "\"\($0.0)\": \(us($0.1))" }.joined(separator: ", ")
+                  + ", \"messages\": \(messages), \"round_trips\": \(rt.count)}")
         } else {
             for (k, v) in figures { print("\(k): \(Int(v))") }
+            for (k, v) in latency { print("\(k): \(us(v))") }
+            print("round_trips: \(rt.count)")
         }
     }
 }
