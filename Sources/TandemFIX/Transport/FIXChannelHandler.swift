@@ -68,14 +68,13 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     typealias OutboundIn = FIXOutbound
     typealias OutboundOut = ByteBuffer
 
-    private enum Stage {
-        /// Acceptor: collecting bytes until the first whole frame names the session.
-        case awaitingFirstFrame([UInt8])
-        case running(FIXSession<Store>)
-        case closed
-    }
-
-    private var stage: Stage
+    /// The session, once known. Kept out of any enum and moved out (`take()`) while it handles an
+    /// event, so it and its store are uniquely referenced: a `switch` over an enum holding it keeps
+    /// a second reference for the switch's duration, and the store's message log would then be
+    /// copied on every send (measured: O(n) per message).
+    private var session: FIXSession<Store>?
+    /// Acceptor: bytes collected until the first whole frame names the session.
+    private var firstBytes: [UInt8]?
     private let resolve: (@Sendable (FIXMessage) -> FIXSessionResolution<Store>)?
     private let ended: @Sendable (FIXSessionEnd<Store>) -> Void
     private var wasLoggedOn = false
@@ -91,7 +90,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     /// An initiator connection: the session is known before connecting.
     init(session: FIXSession<Store>, faults: FIXFaultInjection, logger: Logger,
          ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
-        self.stage = .running(session)
+        self.session = session
         self.resolve = nil
         self.ended = ended
         self.faults = faults
@@ -104,7 +103,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     /// An acceptor connection: `resolve` picks (or refuses) the session from the Logon.
     init(resolve: @escaping @Sendable (FIXMessage) -> FIXSessionResolution<Store>, faults: FIXFaultInjection,
          logger: Logger, ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
-        self.stage = .awaitingFirstFrame([])
+        self.firstBytes = []
         self.resolve = resolve
         self.ended = ended
         self.faults = faults
@@ -115,40 +114,31 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelActive(context: ChannelHandlerContext) {
-        if case .running = stage { drive(.connected(FIXClock.now()), context: context) }
+        if session != nil { drive(.connected(FIXClock.now()), context: context) }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
-        switch stage {
-        case .running(var session):
+        if var session = session.take() {
             let actions = session.handle(.disconnected(FIXClock.now()))
-            stage = .closed
             for case .event(let e) in actions { notice(e, context: context) }
             failPending()
             ended(FIXSessionEnd(config: session.config, store: session.store, wasLoggedOn: wasLoggedOn))
-        case .awaitingFirstFrame:
-            stage = .closed
+        } else if firstBytes.take() != nil {
             ended(FIXSessionEnd(config: nil, store: nil, wasLoggedOn: false))
-        case .closed:
-            break
         }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        let bytes = Array(buffer.readableBytesView)
-        switch stage {
-        case .running:
-            drive(.received(bytes, FIXClock.now()), context: context)
-        case .awaitingFirstFrame(var collected):
-            collected.append(contentsOf: bytes)
+        if session != nil {
+            drive(.received(Array(buffer.readableBytesView), FIXClock.now()), context: context)
+        } else if var collected = firstBytes.take() {
+            collected.append(contentsOf: buffer.readableBytesView)
             firstFrame(collected, context: context)
-        case .closed:
-            break
         }
     }
 
@@ -169,7 +159,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     // MARK: Driving the session
 
     private func outbound(_ command: FIXOutbound, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
-        guard case .running = stage else {
+        guard session != nil else {
             promise?.fail(FIXTransportError(.notLoggedOn, "no FIX session on this connection (it is \(stageName))"))
             return
         }
@@ -182,11 +172,8 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     }
 
     private var stageName: String {
-        switch stage {
-        case .awaitingFirstFrame: "awaiting Logon"
-        case .running(let s): "\(s.state)"
-        case .closed: "closed"
-        }
+        if let state = session?.state { return "\(state)" }
+        return firstBytes != nil ? "awaiting Logon" : "closed"
     }
 
     private func firstFrame(_ collected: [UInt8], context: ChannelHandlerContext) {
@@ -201,13 +188,12 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 logger.warning("no FIX frame in the first 64 KiB; closing")
                 context.close(promise: nil)
             }
-            stage = .awaitingFirstFrame(collected)
+            firstBytes = collected
             return
         }
         let logon: FIXMessage
         do { logon = try FIXParser.parse(frame) } catch {
             logger.warning("first frame does not parse; closing", metadata: ["error": "\(error)"])
-            stage = .closed
             context.close(promise: nil)
             return
         }
@@ -220,14 +206,13 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             let header = FIXHeader(senderCompID: logon.targetCompID ?? "?", targetCompID: logon.senderCompID ?? "?",
                                    msgSeqNum: 1, sendingTime: FIXClock.now().utc)
             let bytes = encoder.encode(Logout(text: reason), header: header)
-            stage = .closed
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))).assumeIsolated().whenComplete { _ in
                 context.close(promise: nil)
             }
         case .accept(let config, let store):
             key = FIXAcceptorRegistry.SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
             logger[metadataKey: "fix.session"] = "\(config.senderCompID)->\(config.targetCompID)"
-            stage = .running(FIXSession(config: config, store: store))
+            session = FIXSession(config: config, store: store)
             let now = FIXClock.now()
             drive(.connected(now), context: context)
             drive(.received(collected, now), context: context)
@@ -235,13 +220,12 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     }
 
     private func drive(_ event: FIXSessionEvent, promise: EventLoopPromise<Void>? = nil, context: ChannelHandlerContext) {
-        guard case .running(var session) = stage else {
+        guard var session = session.take() else {
             promise?.fail(FIXTransportError(.notLoggedOn, "the FIX connection is closed"))
             return
         }
-        stage = .closed  // not reentrant while we hold the session
         let actions = session.handle(event)
-        stage = .running(session)
+        self.session = consume session
         perform(actions, promise: promise, context: context)
     }
 
