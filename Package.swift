@@ -56,6 +56,10 @@ let package = Package(
         // FIX test peers shared by the tests, the `tandem fix` peer commands and the FIX benchmark.
         .target(name: "TandemFIXTestKit", dependencies: ["TandemFIX", "TandemCore", nioCore]),
 
+        // Market data: the venue feed's wire format, its publisher and the client feed handler
+        // (A/B arbitration, gap recovery), sans-I/O, with their NIO shells.
+        .target(name: "TandemMarketData", dependencies: ["TandemCore", nioCore, nioPosix, logging, serviceLifecycle]),
+
         // The event journal on PostgreSQL: schema, fenced append, group commit, tail, replay, snapshots, audit.
         .target(
             name: "TandemJournal",
@@ -77,6 +81,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TandemCryptoTests", dependencies: ["TandemCrypto"]),
+        .testTarget(name: "TandemMarketDataTests", dependencies: ["TandemMarketData", "TandemCore", nioCore, nioPosix, logging]),
         .testTarget(name: "TandemFIXTests", dependencies: ["TandemFIX", "TandemFIXTestKit", "TandemCore", nioCore, nioPosix, logging, serviceLifecycle]),
         .testTarget(
             name: "TandemJournalTests",
