@@ -62,6 +62,9 @@ let package = Package(
             dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", logging, serviceLifecycle]
         ),
 
+        // The venue simulator's matching engine: price-time-priority books, sans-I/O (no clock, no randomness).
+        .target(name: "TandemVenue", dependencies: ["TandemCore"]),
+
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
