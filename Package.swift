@@ -86,6 +86,10 @@ let package = Package(
             dependencies: ["TandemJournal", "TandemCore", "TandemPostgres", "TandemPostgresTestKit"]
         ),
         .testTarget(
+            name: "TandemVenueTests",
+            dependencies: ["TandemVenue", "TandemCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
             name: "TandemPostgresTests",
             dependencies: ["TandemPostgres", "TandemPostgresTestKit", logging]
         ),
