@@ -68,7 +68,7 @@ let package = Package(
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemVenue", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
         ),
 
         .testTarget(
