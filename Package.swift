@@ -66,10 +66,13 @@ let package = Package(
             dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", logging, serviceLifecycle]
         ),
 
+        // The venue simulator's matching engine: price-time-priority books, sans-I/O (no clock, no randomness).
+        .target(name: "TandemVenue", dependencies: ["TandemCore"]),
+
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
         ),
 
         .testTarget(
@@ -86,6 +89,10 @@ let package = Package(
         .testTarget(
             name: "TandemJournalTests",
             dependencies: ["TandemJournal", "TandemCore", "TandemPostgres", "TandemPostgresTestKit"]
+        ),
+        .testTarget(
+            name: "TandemVenueTests",
+            dependencies: ["TandemVenue", "TandemCore", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "TandemPostgresTests",
