@@ -66,8 +66,9 @@ let package = Package(
             dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", logging, serviceLifecycle]
         ),
 
-        // The venue simulator's matching engine: price-time-priority books, sans-I/O (no clock, no randomness).
-        .target(name: "TandemVenue", dependencies: ["TandemCore"]),
+        // The venue simulator: the matching engine (price-time-priority books, sans-I/O, no clock, no
+        // randomness) and, in Venue/, the FIX-facing venue core, synthetic market and `tandem venue` service.
+        .target(name: "TandemVenue", dependencies: ["TandemCore", "TandemFIX", "TandemMarketData", nioCore, logging, serviceLifecycle]),
 
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
@@ -92,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemVenueTests",
-            dependencies: ["TandemVenue", "TandemCore", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["TandemVenue", "TandemCore", "TandemFIX", "TandemMarketData", logging, .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(
             name: "TandemPostgresTests",

@@ -10,7 +10,7 @@ struct Tandem: AsyncParsableCommand {
             Start with `tandem db start` to run a private local PostgreSQL, and `tandem bench pg --json` \
             to measure it. See README.md and docs/ for the architecture and operations.
             """,
-        subcommands: [DB.self, Bench.self, Journal.self, Audit.self, FIXCommand.self]
+        subcommands: [DB.self, Bench.self, Journal.self, Audit.self, FIXCommand.self, VenueProcess.self]
     )
 }
 
@@ -18,6 +18,6 @@ struct Tandem: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Tandem's speed. Build with `-c release` for figures worth recording.",
-        subcommands: [BenchPG.self, BenchCore.self, BenchJournal.self, BenchFIX.self]
+        subcommands: [BenchPG.self, BenchCore.self, BenchJournal.self, BenchFIX.self, BenchVenue.self]
     )
 }

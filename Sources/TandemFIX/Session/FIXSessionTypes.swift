@@ -57,6 +57,11 @@ public struct FIXSessionConfig: Sendable, Hashable {
 public struct FIXInbound: Sendable {
     public var message: FIXMessage
     public var typed: FIXTypedMessage
+
+    public init(message: FIXMessage, typed: FIXTypedMessage) {
+        self.message = message
+        self.typed = typed
+    }
 }
 
 /// What happened, for logs and metrics; the shell need not act on these.

@@ -81,6 +81,15 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         try await channel.writeAndFlush(FIXOutbound.application(body)).get()
     }
 
+    /// Writes an application message on a session's live connection without waiting for it;
+    /// false when the session has none. Calls from one thread reach the wire in call order.
+    @discardableResult
+    public func write(_ body: any FIXMessageBody, to key: SessionKey) -> Bool {
+        guard let channel = state.withLock({ $0.live[key] }) else { return false }
+        channel.writeAndFlush(FIXOutbound.application(body), promise: nil)
+        return true
+    }
+
     public func run() async throws {
         defer { continuation.finish() }
         let server: any Channel

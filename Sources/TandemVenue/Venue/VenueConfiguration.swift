@@ -1,0 +1,89 @@
+import TandemCore
+
+/// `tandem venue`'s configuration (JSON). Every field has a default, so `{}` is a working venue
+/// with the demo's instruments and sessions; see docs/venue.md.
+public struct VenueConfiguration: Sendable, Hashable, Codable {
+    public struct InstrumentConfig: Sendable, Hashable, Codable {
+        public var id: UInt32
+        public var symbol: String
+        public var tickSize: String
+        public var lotSize: String
+        /// Basis points, up to two decimals; negative is a rebate.
+        public var makerFeeBps: String?
+        public var takerFeeBps: String?
+        /// Where the synthetic market starts its mid price.
+        public var referencePrice: String
+    }
+
+    public struct MarketConfig: Sendable, Hashable, Codable {
+        public var enabled: Bool
+        public var seed: UInt64
+        /// Milliseconds between synthetic-market steps.
+        public var stepMillis: Int
+        /// Per-step volatility of the mid, in ticks (the standard deviation of a step's move).
+        public var volatilityTicks: Int
+        /// Quoted spread, in ticks.
+        public var spreadTicks: Int
+        /// Price levels quoted on each side.
+        public var depth: Int
+        /// Size of each quote, in lots.
+        public var quoteLots: Int
+        /// Chance (percent) per step that a noise trader sends a marketable order.
+        public var takerPercent: Int
+    }
+
+    /// Our CompID on every session.
+    public var compID: String = "VENUE"
+    public var host: String = "127.0.0.1"
+    public var fixPort: Int = 9878
+    public var feedRecoveryPort: Int = 9879
+    public var heartBtIntSeconds: Int = 5
+    public var instruments: [InstrumentConfig] = [
+        InstrumentConfig(id: 1, symbol: "ACME", tickSize: "0.01", lotSize: "1", makerFeeBps: "-0.2", takerFeeBps: "0.3", referencePrice: "100.00"),
+        InstrumentConfig(id: 2, symbol: "GLOBX", tickSize: "0.05", lotSize: "10", makerFeeBps: "0", takerFeeBps: "0.5", referencePrice: "42.50"),
+    ]
+    public var sessions: [VenueSession] = [
+        VenueSession(compID: "TANDEM", role: .orderEntry, account: "TANDEM-1", cancelOnDisconnect: false),
+        VenueSession(compID: "TANDEM-DC", role: .dropCopy),
+        VenueSession(compID: "TANDEM-RISK", role: .risk),
+    ]
+    public var market = MarketConfig(enabled: true, seed: 42, stepMillis: 50, volatilityTicks: 2, spreadTicks: 2, depth: 5,
+                                     quoteLots: 100, takerPercent: 20)
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = VenueConfiguration()
+        compID = try c.decodeIfPresent(String.self, forKey: .compID) ?? d.compID
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+        fixPort = try c.decodeIfPresent(Int.self, forKey: .fixPort) ?? d.fixPort
+        feedRecoveryPort = try c.decodeIfPresent(Int.self, forKey: .feedRecoveryPort) ?? d.feedRecoveryPort
+        heartBtIntSeconds = try c.decodeIfPresent(Int.self, forKey: .heartBtIntSeconds) ?? d.heartBtIntSeconds
+        instruments = try c.decodeIfPresent([InstrumentConfig].self, forKey: .instruments) ?? d.instruments
+        sessions = try c.decodeIfPresent([VenueSession].self, forKey: .sessions) ?? d.sessions
+        market = try c.decodeIfPresent(MarketConfig.self, forKey: .market) ?? d.market
+    }
+
+    /// The matching engine's configuration; errors name the instrument and field.
+    public func engineConfig() throws -> MatchingEngineConfig {
+        var out: [VenueInstrument] = []
+        for i in instruments {
+            func field<T>(_ name: String, _ parse: () throws -> T) throws -> T {
+                do { return try parse() } catch {
+                    throw VenueConfigError(instrument: InstrumentID(i.id), message: "instruments[\(i.symbol)].\(name): \(error)")
+                }
+            }
+            let tick = try field("tickSize") { try Price(i.tickSize) }
+            let lot = try field("lotSize") { try Quantity(i.lotSize) }
+            let maker = try field("makerFeeBps") { try FeeRate(basisPoints: i.makerFeeBps ?? "0") }
+            let taker = try field("takerFeeBps") { try FeeRate(basisPoints: i.takerFeeBps ?? "0") }
+            _ = try field("referencePrice") { try Price(i.referencePrice) }
+            let instrument = Instrument(id: InstrumentID(i.id), symbol: i.symbol, venue: compID, tickSize: tick, lotSize: lot, currency: .usd)
+            out.append(VenueInstrument(instrument, fees: FeeSchedule(maker: maker, taker: taker)))
+        }
+        let config = MatchingEngineConfig(instruments: out)
+        try config.validate()
+        return config
+    }
+}

@@ -1,0 +1,293 @@
+import TandemCore
+import TandemFIX
+import TandemMarketData
+
+/// A FIX session the venue accepts, and what it may do.
+public struct VenueSession: Sendable, Hashable, Codable {
+    public enum Role: String, Sendable, Hashable, Codable {
+        /// Sends orders; gets execution reports for its own orders.
+        case orderEntry = "order-entry"
+        /// Sends nothing; gets a copy of every execution report of every order-entry session.
+        case dropCopy = "drop-copy"
+        /// The kill switch: blocks/unblocks an order-entry session and cancels its orders.
+        case risk
+    }
+
+    /// The initiator's CompID (its SenderCompID).
+    public var compID: String
+    public var role: Role
+    /// Account for orders that carry none.
+    public var account: String?
+    /// Cancel the session's resting orders when it disconnects.
+    public var cancelOnDisconnect: Bool?
+
+    public init(compID: String, role: Role, account: String? = nil, cancelOnDisconnect: Bool? = nil) {
+        self.compID = compID
+        self.role = role
+        self.account = account
+        self.cancelOnDisconnect = cancelOnDisconnect
+    }
+}
+
+/// The kill-switch message on the risk session: a user-defined FIX message (MsgType `UKS`), since
+/// FIX 4.4 has no standard one. Tags: 20001 target session CompID, 20002 action (`BLOCK`,
+/// `UNBLOCK`, `CANCEL_ALL`), 20003 request id. Answered with `UKR` echoing the three tags plus
+/// 20004 result (`OK` or the reason) and 20005 orders canceled.
+public enum KillSwitch {
+    public static let request = MsgType(wireValue: "UKS")
+    public static let response = MsgType(wireValue: "UKR")
+    public enum Action: String, Sendable, Hashable { case block = "BLOCK", unblock = "UNBLOCK", cancelAll = "CANCEL_ALL" }
+
+    public static func message(target: String, action: Action, requestID: String) -> RawMessageBody {
+        RawMessageBody(msgType: request, fields: [(20001, target), (20002, action.rawValue), (20003, requestID)])
+    }
+}
+
+/// What the venue must send after an input: FIX messages by the initiator's CompID, feed messages.
+public struct VenueOutput: Sendable {
+    public var fix: [(to: String, body: any FIXMessageBody)] = []
+    public var feed: [FeedMessage] = []
+    public init() {}
+}
+
+/// The venue simulator's logic, sans-I/O: FIX in (by session), the matching engine, FIX and feed
+/// out. The process shell (`tandem venue`) owns the sockets, the clock and the state file.
+public struct VenueCore: Sendable {
+    public private(set) var engine: MatchingEngine
+    public let sessions: [String: VenueSession]
+    private let symbols: [String: InstrumentID]
+    private let names: [InstrumentID: String]
+    private var execSeq: UInt64 = 0
+    /// The order being entered, so a rejection can echo its Symbol, Side and OrderQty (FIX requires them).
+    private var incoming: NewOrderSingle?
+    /// Σ price × quantity of each order's fills (1e-16 units), for AvgPx.
+    private var notional: [OrderID: Int128] = [:]
+
+    public init(engine: MatchingEngine, instruments: [(id: InstrumentID, symbol: String)], sessions: [VenueSession]) {
+        self.engine = engine
+        self.symbols = Dictionary(instruments.map { ($0.symbol, $0.id) }, uniquingKeysWith: { a, _ in a })
+        self.names = Dictionary(instruments.map { ($0.id, $0.symbol) }, uniquingKeysWith: { a, _ in a })
+        self.sessions = Dictionary(sessions.map { ($0.compID, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    public func symbol(_ id: InstrumentID) -> String { names[id] ?? "#\(id.rawValue)" }
+
+    /// A command from inside the venue (the synthetic market's agents, the end of day).
+    public mutating func handle(_ command: VenueCommand, at time: Timestamp) -> VenueOutput {
+        var out = VenueOutput()
+        route(engine.handle(command, at: time), at: time, &out)
+        return out
+    }
+
+    /// An application message from the session `compID`.
+    public mutating func received(_ inbound: FIXInbound, from compID: String, at time: Timestamp) -> VenueOutput {
+        var out = VenueOutput()
+        guard let session = sessions[compID] else { return out }
+        let sid = SessionID(compID)
+        switch (session.role, inbound.typed) {
+        case (.orderEntry, .newOrderSingle(let nos)):
+            guard let instrument = symbols[nos.symbol] else {
+                out.fix.append((compID, reject(nos, reason: 1, text: "unknown symbol \(nos.symbol)")))
+                return out
+            }
+            let account = nos.account ?? AccountID(session.account ?? compID)
+            let order = NewOrder(clOrdID: nos.clOrdID, session: sid, account: account, instrument: instrument, side: nos.side,
+                                 type: nos.orderType, timeInForce: nos.timeInForce, quantity: nos.orderQty)
+            incoming = nos
+            route(engine.handle(.newOrder(order), at: time), at: time, &out)
+            incoming = nil
+        case (.orderEntry, .orderCancelRequest(let c)):
+            route(engine.handle(.cancel(CancelOrder(session: sid, origClOrdID: c.origClOrdID, clOrdID: c.clOrdID)), at: time), at: time, &out)
+        case (.orderEntry, .orderCancelReplaceRequest(let r)):
+            let replace = ReplaceOrder(session: sid, origClOrdID: r.origClOrdID, clOrdID: r.clOrdID, quantity: r.orderQty, type: r.orderType)
+            route(engine.handle(.replace(replace), at: time), at: time, &out)
+        case (.orderEntry, .orderStatusRequest(let s)):
+            if let report = engine.order(session: sid, clOrdID: s.clOrdID) {
+                out.fix.append((compID, statusReport(report, time)))
+            } else {
+                out.fix.append((compID, ExecutionReport(orderID: "NONE", clOrdID: s.clOrdID, execID: nextExecID(), execType: .orderStatus,
+                                                        ordStatus: .rejected, symbol: s.symbol, side: s.side, leavesQty: .zero,
+                                                        cumQty: .zero, avgPx: .zero, ordRejReason: 5, text: "unknown order")))
+            }
+        case (.orderEntry, .orderMassStatusRequest(let m)):
+            let request = MassStatusRequest(requestID: m.massStatusReqID, session: sid, scope: .session(sid),
+                                            instrument: m.symbol.flatMap { symbols[$0] })
+            route(engine.handle(.massStatus(request), at: time), at: time, &out)
+        case (.risk, .unknown(let m)) where m.msgType == KillSwitch.request:
+            killSwitch(m, from: compID, at: time, &out)
+        default:
+            out.fix.append((compID, BusinessMessageReject(refSeqNum: inbound.message.msgSeqNum, refMsgType: inbound.message.msgType.wireValue,
+                                                          businessRejectReason: 3, text: "\(inbound.message.msgType) is not accepted on a \(session.role.rawValue) session")))
+        }
+        return out
+    }
+
+    /// The session disconnected: cancel its resting orders if configured so.
+    public mutating func disconnected(_ compID: String, at time: Timestamp) -> VenueOutput {
+        var out = VenueOutput()
+        guard let s = sessions[compID], s.role == .orderEntry, s.cancelOnDisconnect == true else { return out }
+        let sid = SessionID(compID)
+        let cancel = MassCancel(requestID: "COD-\(compID)", session: sid, scope: .session(sid), reason: .requested)
+        route(engine.handle(.cancelAll(cancel), at: time), at: time, &out)
+        return out
+    }
+
+    // MARK: Kill switch
+
+    private mutating func killSwitch(_ m: FIXMessage, from compID: String, at time: Timestamp, _ out: inout VenueOutput) {
+        var fields: [Int: String] = [:]
+        for tag in [20001, 20002, 20003] { fields[tag] = m.string(tag) }
+        let target = fields[20001] ?? ""
+        let requestID = fields[20003] ?? ""
+        var result = "OK"
+        var canceled = 0
+        if sessions[target]?.role != .orderEntry {
+            result = "no order-entry session \(target)"
+        } else if let action = fields[20002].flatMap(KillSwitch.Action.init(rawValue:)) {
+            let sid = SessionID(target)
+            switch action {
+            case .block, .cancelAll:
+                if action == .block { route(engine.handle(.setSessionBlocked(sid, blocked: true), at: time), at: time, &out) }
+                let cancel = MassCancel(requestID: requestID, session: SessionID(compID), scope: .session(sid), reason: .killSwitch)
+                let events = engine.handle(.cancelAll(cancel), at: time)
+                canceled = events.count { if case .canceled = $0 { true } else { false } }
+                route(events, at: time, &out)
+            case .unblock:
+                route(engine.handle(.setSessionBlocked(sid, blocked: false), at: time), at: time, &out)
+            }
+        } else {
+            result = "action must be BLOCK, UNBLOCK or CANCEL_ALL"
+        }
+        out.fix.append((compID, RawMessageBody(msgType: KillSwitch.response, fields: [
+            (20001, target), (20002, fields[20002] ?? ""), (20003, requestID), (20004, result), (20005, "\(canceled)"),
+        ])))
+    }
+
+    // MARK: Engine events → FIX and feed
+
+    private mutating func route(_ events: [VenueEvent], at time: Timestamp, _ out: inout VenueOutput) {
+        for event in events {
+            switch event {
+            case .accepted(let a):
+                report(a.ref, ExecutionReport(orderID: "\(a.ref.orderID)", clOrdID: a.ref.clOrdID, execID: nextExecID(), execType: .new,
+                                              ordStatus: .new, account: a.ref.account, symbol: symbol(a.instrument), side: a.side,
+                                              orderQty: a.quantity, price: a.type.limitPrice, leavesQty: a.quantity, cumQty: .zero,
+                                              avgPx: .zero, transactTime: time), &out)
+            case .rejected(let r):
+                rejected(r, at: time, &out)
+            case .fill(let f):
+                for (side, other) in [(f.maker, f.taker), (f.taker, f.maker)] {
+                    _ = other
+                    let id = side.ref.orderID
+                    notional[id, default: 0] += Int128(f.price.units) * Int128(f.quantity.units)
+                    let avg = Price(units: Int64(notional[id]! / Int128(max(1, side.cumulativeQuantity.units))))
+                    let done = side.leavesQuantity.units == 0
+                    report(side.ref, ExecutionReport(orderID: "\(id)", clOrdID: side.ref.clOrdID, execID: nextExecID(), execType: .trade,
+                                                     ordStatus: done ? .filled : .partiallyFilled, account: side.ref.account,
+                                                     symbol: symbol(f.instrument), side: side.side, leavesQty: side.leavesQuantity,
+                                                     cumQty: side.cumulativeQuantity, avgPx: avg, lastQty: f.quantity, lastPx: f.price,
+                                                     transactTime: time, text: "fee \(side.fee)"), &out)
+                    if done { notional[id] = nil }
+                }
+                out.feed.append(.trade(f.instrument, aggressor: f.aggressor, price: f.price, quantity: f.quantity, at: time))
+            case .canceled(let c):
+                notional[c.ref.orderID] = nil
+                report(c.ref, ExecutionReport(orderID: "\(c.ref.orderID)", clOrdID: c.requestClOrdID ?? c.ref.clOrdID,
+                                              origClOrdID: c.requestClOrdID == nil ? nil : c.ref.clOrdID, execID: nextExecID(),
+                                              execType: .canceled, ordStatus: .canceled, account: c.ref.account, symbol: symbol(c.instrument),
+                                              side: c.side, leavesQty: .zero, cumQty: c.cumulativeQuantity, avgPx: .zero,
+                                              transactTime: time, text: c.reason.description), &out)
+            case .replaced(let r):
+                report(r.ref, ExecutionReport(orderID: "\(r.ref.orderID)", clOrdID: r.ref.clOrdID, origClOrdID: r.origClOrdID,
+                                              execID: nextExecID(), execType: .replaced,
+                                              ordStatus: r.cumulativeQuantity.units > 0 ? .partiallyFilled : .new,
+                                              account: r.ref.account, symbol: symbol(r.instrument), side: r.side, orderQty: r.quantity,
+                                              price: r.type.limitPrice, leavesQty: r.leavesQuantity, cumQty: r.cumulativeQuantity,
+                                              avgPx: .zero, transactTime: time), &out)
+            case .massStatus(let m):
+                for o in m.orders { out.fix.append((m.session.rawValue, statusReport(o, time))) }
+            case .book(let u):
+                out.feed.append(feedMessage(u, at: time))
+            case .triggered, .massCanceled, .sessionBlocked:
+                break
+            }
+        }
+    }
+
+    private func feedMessage(_ u: BookUpdate, at time: Timestamp) -> FeedMessage {
+        switch u.change {
+        case .added(let id, let q): .add(u.instrument, order: id.rawValue, u.side, price: u.price, quantity: q, at: time)
+        case .modified(let id, let q): .modify(u.instrument, order: id.rawValue, u.side, price: u.price, remaining: q, at: time)
+        case .deleted(let id): .delete(u.instrument, order: id.rawValue, u.side, price: u.price, at: time)
+        case .executed(let id, _, let remaining, _, _):
+            remaining.units == 0
+                ? .delete(u.instrument, order: id.rawValue, u.side, price: u.price, at: time)
+                : .modify(u.instrument, order: id.rawValue, u.side, price: u.price, remaining: remaining, at: time)
+        }
+    }
+
+    private mutating func rejected(_ r: Rejection, at time: Timestamp, _ out: inout VenueOutput) {
+        let to = r.session.rawValue
+        switch r.command {
+        case .newOrder:
+            let nos = incoming?.clOrdID == r.clOrdID ? incoming : nil
+            let report = ExecutionReport(orderID: r.orderID.map { "\($0)" } ?? "NONE", clOrdID: r.clOrdID, execID: nextExecID(),
+                                         execType: .rejected, ordStatus: .rejected, account: nos?.account, symbol: nos?.symbol ?? "?",
+                                         side: nos?.side ?? .buy, orderQty: nos?.orderQty, leavesQty: .zero,
+                                         cumQty: .zero, avgPx: .zero, transactTime: time, ordRejReason: ordRejReason(r.reason),
+                                         text: r.reason.description)
+            out.fix.append((to, report))
+            copyToDropCopies(report, &out)
+        case .cancel, .replace:
+            out.fix.append((to, OrderCancelReject(orderID: r.orderID.map { "\($0)" } ?? "NONE", clOrdID: r.clOrdID,
+                                                  origClOrdID: r.origClOrdID ?? r.clOrdID, ordStatus: .rejected,
+                                                  respondingToReplace: r.command == .replace,
+                                                  cxlRejReason: r.reason == .unknownOrder ? 1 : (r.reason == .tooLateToCancel ? 0 : 99),
+                                                  text: r.reason.description)))
+        case .massCancel, .massStatus:
+            break
+        }
+    }
+
+    private func ordRejReason(_ r: RejectReason) -> Int {
+        switch r {
+        case .unknownInstrument: 1
+        case .duplicateClOrdID: 6
+        case .quantityAboveMaximum: 3
+        case .unknownOrder: 5
+        case .sessionBlocked: 99
+        default: 99
+        }
+    }
+
+    private func report(_ ref: OrderRef, _ er: ExecutionReport, _ out: inout VenueOutput) {
+        guard sessions[ref.session.rawValue] != nil else { return }  // the synthetic market's own orders
+        out.fix.append((ref.session.rawValue, er))
+        copyToDropCopies(er, &out)
+    }
+
+    private func copyToDropCopies(_ er: ExecutionReport, _ out: inout VenueOutput) {
+        for s in sessions.values.sorted(by: { $0.compID < $1.compID }) where s.role == .dropCopy {
+            out.fix.append((s.compID, er))
+        }
+    }
+
+    private func statusReport(_ o: OrderStatusReport, _ time: Timestamp) -> ExecutionReport {
+        ExecutionReport(orderID: "\(o.ref.orderID)", clOrdID: o.ref.clOrdID, execID: "STATUS", execType: .orderStatus, ordStatus: o.status,
+                        account: o.ref.account, symbol: symbol(o.instrument), side: o.side, orderQty: o.quantity, price: o.type.limitPrice,
+                        leavesQty: o.leavesQuantity, cumQty: o.cumulativeQuantity,
+                        avgPx: notional[o.ref.orderID].map { Price(units: Int64($0 / Int128(max(1, o.cumulativeQuantity.units)))) } ?? .zero,
+                        transactTime: time)
+    }
+
+    private mutating func nextExecID() -> String {
+        execSeq += 1
+        return "X\(execSeq)"
+    }
+}
+
+private func reject(_ nos: NewOrderSingle, reason: Int, text: String) -> ExecutionReport {
+    ExecutionReport(orderID: "NONE", clOrdID: nos.clOrdID, execID: "REJ-\(nos.clOrdID)", execType: .rejected, ordStatus: .rejected,
+                    account: nos.account, symbol: nos.symbol, side: nos.side, orderQty: nos.orderQty, leavesQty: .zero, cumQty: .zero,
+                    avgPx: .zero, ordRejReason: reason, text: text)
+}
