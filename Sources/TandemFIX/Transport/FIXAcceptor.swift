@@ -90,6 +90,14 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         return true
     }
 
+    /// Closes a session's live connection at once (no Logout): a network failure, for drills.
+    @discardableResult
+    public func disconnect(_ key: SessionKey) -> Bool {
+        guard let channel = state.withLock({ $0.live[key] }) else { return false }
+        channel.close(promise: nil)
+        return true
+    }
+
     public func run() async throws {
         defer { continuation.finish() }
         let server: any Channel

@@ -29,24 +29,46 @@ public struct VenueSession: Sendable, Hashable, Codable {
     }
 }
 
-/// The kill-switch message on the risk session: a user-defined FIX message (MsgType `UKS`), since
-/// FIX 4.4 has no standard one. Tags: 20001 target session CompID, 20002 action (`BLOCK`,
-/// `UNBLOCK`, `CANCEL_ALL`), 20003 request id. Answered with `UKR` echoing the three tags plus
-/// 20004 result (`OK` or the reason) and 20005 orders canceled.
+/// The control message on the risk session: a user-defined FIX message (MsgType `UKS`), since
+/// FIX 4.4 has no standard kill switch. Tags: 20001 target session CompID, 20002 action, 20003
+/// request id, 20006 feed lines (`A`, `B` or `AB`), 20007 a count or percentage. Answered with `UKR`
+/// echoing 20001-20003 plus 20004 result (`OK` or the reason) and 20005 orders canceled.
+///
+/// Actions: the kill switch (`BLOCK`, `UNBLOCK`, `CANCEL_ALL` a session) and run-time faults for
+/// drills (`DISCONNECT` a session, `REJECT_PERCENT` of a session's new orders, `FEED_DROP` the
+/// next 20007 packets on the lines in 20006, `FEED_PAUSE`, `FEED_RESUME`).
 public enum KillSwitch {
     public static let request = MsgType(wireValue: "UKS")
     public static let response = MsgType(wireValue: "UKR")
-    public enum Action: String, Sendable, Hashable { case block = "BLOCK", unblock = "UNBLOCK", cancelAll = "CANCEL_ALL" }
-
-    public static func message(target: String, action: Action, requestID: String) -> RawMessageBody {
-        RawMessageBody(msgType: request, fields: [(20001, target), (20002, action.rawValue), (20003, requestID)])
+    public enum Action: String, Sendable, Hashable, CaseIterable {
+        case block = "BLOCK", unblock = "UNBLOCK", cancelAll = "CANCEL_ALL"
+        case disconnect = "DISCONNECT", rejectPercent = "REJECT_PERCENT"
+        case feedDrop = "FEED_DROP", feedPause = "FEED_PAUSE", feedResume = "FEED_RESUME"
     }
+
+    /// `lines`: "A", "B" or "AB" for FEED_DROP.
+    public static func message(target: String, action: Action, requestID: String, lines: String? = nil, count: Int? = nil) -> RawMessageBody {
+        // FIX forbids empty values: an empty target (the feed actions need none) is left out.
+        var fields: [(tag: Int, value: String)] = target.isEmpty ? [] : [(20001, target)]
+        fields += [(20002, action.rawValue), (20003, requestID)]
+        if let lines { fields.append((20006, lines)) }
+        if let count { fields.append((20007, "\(count)")) }
+        return RawMessageBody(msgType: request, fields: fields)
+    }
+}
+
+/// What the shell must do beyond sending messages (faults and disconnects from the risk session).
+public enum VenueControl: Sendable, Hashable {
+    case disconnect(compID: String)
+    case feedDrop(FeedLine, count: Int)
+    case feedPaused(Bool)
 }
 
 /// What the venue must send after an input: FIX messages by the initiator's CompID, feed messages.
 public struct VenueOutput: Sendable {
     public var fix: [(to: String, body: any FIXMessageBody)] = []
     public var feed: [FeedMessage] = []
+    public var control: [VenueControl] = []
     public init() {}
 }
 
@@ -58,6 +80,10 @@ public struct VenueCore: Sendable {
     private let symbols: [String: InstrumentID]
     private let names: [InstrumentID: String]
     private var execSeq: UInt64 = 0
+    /// Fault injection: the percentage of a session's new orders rejected, and the running credit
+    /// that spreads them exactly (every order adds p; at 100 one is rejected).
+    private var rejectPercent: [String: Int] = [:]
+    private var rejectCredit: [String: Int] = [:]
     /// The order being entered, so a rejection can echo its Symbol, Side and OrderQty (FIX requires them).
     private var incoming: NewOrderSingle?
     /// Σ price × quantity of each order's fills (1e-16 units), for AvgPx.
@@ -93,6 +119,16 @@ public struct VenueCore: Sendable {
             let account = nos.account ?? AccountID(session.account ?? compID)
             let order = NewOrder(clOrdID: nos.clOrdID, session: sid, account: account, instrument: instrument, side: nos.side,
                                  type: nos.orderType, timeInForce: nos.timeInForce, quantity: nos.orderQty)
+            if let p = rejectPercent[compID] {
+                rejectCredit[compID, default: 0] += p
+                if rejectCredit[compID]! >= 100 {
+                    rejectCredit[compID]! -= 100
+                    let report = reject(nos, reason: 99, text: "rejected by fault injection (REJECT_PERCENT \(p))")
+                    out.fix.append((compID, report))
+                    copyToDropCopies(report, &out)
+                    return out
+                }
+            }
             incoming = nos
             route(engine.handle(.newOrder(order), at: time), at: time, &out)
             incoming = nil
@@ -135,32 +171,58 @@ public struct VenueCore: Sendable {
     // MARK: Kill switch
 
     private mutating func killSwitch(_ m: FIXMessage, from compID: String, at time: Timestamp, _ out: inout VenueOutput) {
-        var fields: [Int: String] = [:]
-        for tag in [20001, 20002, 20003] { fields[tag] = m.string(tag) }
-        let target = fields[20001] ?? ""
-        let requestID = fields[20003] ?? ""
+        let target = m.string(20001) ?? ""
+        let requestID = m.string(20003) ?? ""
+        let count = m.string(20007).flatMap { Int($0) }
         var result = "OK"
         var canceled = 0
-        if sessions[target]?.role != .orderEntry {
+        let isOrderEntry = sessions[target]?.role == .orderEntry
+        let sid = SessionID(target)
+        let action = m.string(20002).flatMap(KillSwitch.Action.init(rawValue:))
+        let needsOrderEntry: Set<KillSwitch.Action> = [.block, .cancelAll, .unblock, .rejectPercent]
+        switch action {
+        case nil:
+            result = "action must be one of \(KillSwitch.Action.allCases.map(\.rawValue).joined(separator: ", "))"
+        case let a? where needsOrderEntry.contains(a) && !isOrderEntry:
             result = "no order-entry session \(target)"
-        } else if let action = fields[20002].flatMap(KillSwitch.Action.init(rawValue:)) {
-            let sid = SessionID(target)
-            switch action {
-            case .block, .cancelAll:
-                if action == .block { route(engine.handle(.setSessionBlocked(sid, blocked: true), at: time), at: time, &out) }
-                let cancel = MassCancel(requestID: requestID, session: SessionID(compID), scope: .session(sid), reason: .killSwitch)
-                let events = engine.handle(.cancelAll(cancel), at: time)
-                canceled = events.count { if case .canceled = $0 { true } else { false } }
-                route(events, at: time, &out)
-            case .unblock:
-                route(engine.handle(.setSessionBlocked(sid, blocked: false), at: time), at: time, &out)
+        case .block?, .cancelAll?:
+            if m.string(20002) == KillSwitch.Action.block.rawValue {
+                route(engine.handle(.setSessionBlocked(sid, blocked: true), at: time), at: time, &out)
             }
-        } else {
-            result = "action must be BLOCK, UNBLOCK or CANCEL_ALL"
+            let cancel = MassCancel(requestID: requestID, session: SessionID(compID), scope: .session(sid), reason: .killSwitch)
+            let events = engine.handle(.cancelAll(cancel), at: time)
+            canceled = events.count { if case .canceled = $0 { true } else { false } }
+            route(events, at: time, &out)
+        case .unblock?:
+            route(engine.handle(.setSessionBlocked(sid, blocked: false), at: time), at: time, &out)
+        case .rejectPercent?:
+            if let p = count, (0...100).contains(p) {
+                rejectPercent[target] = p == 0 ? nil : p
+                rejectCredit[target] = 0
+            } else {
+                result = "REJECT_PERCENT needs 20007 = 0...100"
+            }
+        case .disconnect?:
+            if sessions[target] == nil { result = "no session \(target)" } else { out.control.append(.disconnect(compID: target)) }
+        case .feedDrop?:
+            let lines: [FeedLine] = switch m.string(20006) {
+            case "A": [.a]
+            case "B": [.b]
+            case "AB": [.a, .b]
+            default: []
+            }
+            if !lines.isEmpty, let n = count, n > 0 {
+                for line in lines { out.control.append(.feedDrop(line, count: n)) }
+            } else {
+                result = "FEED_DROP needs 20006 = A, B or AB and 20007 > 0"
+            }
+        case .feedPause?:
+            out.control.append(.feedPaused(true))
+        case .feedResume?:
+            out.control.append(.feedPaused(false))
         }
-        out.fix.append((compID, RawMessageBody(msgType: KillSwitch.response, fields: [
-            (20001, target), (20002, fields[20002] ?? ""), (20003, requestID), (20004, result), (20005, "\(canceled)"),
-        ])))
+        let echo: [(tag: Int, value: String)] = [(20001, target), (20002, m.string(20002) ?? ""), (20003, requestID)].filter { !$0.value.isEmpty }
+        out.fix.append((compID, RawMessageBody(msgType: KillSwitch.response, fields: echo + [(20004, result), (20005, "\(canceled)")])))
     }
 
     // MARK: Engine events → FIX and feed

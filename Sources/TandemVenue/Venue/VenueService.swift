@@ -58,6 +58,14 @@ public final class VenueService: Service, Sendable {
                 acceptor.write(message, to: .init(initiatorCompID: to, acceptorCompID: configuration.compID))
             }
             if !out.feed.isEmpty { feed.publish(out.feed, at: now) }
+            for c in out.control {
+                logger.warning("venue fault/control", metadata: ["venue.control": "\(c)"])
+                switch c {
+                case .disconnect(let compID): acceptor.disconnect(.init(initiatorCompID: compID, acceptorCompID: configuration.compID))
+                case .feedDrop(let line, let n): feed.updateFaults { $0.dropNext[line, default: 0] += n }
+                case .feedPaused(let paused): feed.updateFaults { $0.paused = paused }
+                }
+            }
         }
     }
 

@@ -90,6 +90,32 @@ struct VenueCoreTests {
         #expect(again.first?.execType == .new)
     }
 
+    @Test("run-time faults from the risk session: REJECT_PERCENT rejects exactly that share, DISCONNECT and feed faults go to the shell, bad requests say why")
+    func faults() throws {
+        var core = try makeCore()
+        func control(_ action: KillSwitch.Action, target: String = "TANDEM", lines: String? = nil, count: Int? = nil) throws -> VenueOutput {
+            core.received(try inbound(KillSwitch.message(target: target, action: action, requestID: "F", lines: lines, count: count)),
+                          from: "TANDEM-RISK", at: Self.t)
+        }
+        func result(_ out: VenueOutput) -> String? {
+            (out.fix.first { $0.to == "TANDEM-RISK" }?.body as? RawMessageBody)?.fields.first { $0.tag == 20004 }?.value
+        }
+        #expect(result(try control(.rejectPercent, count: 25)) == "OK")
+        var rejected = 0
+        for n in 0..<20 {
+            let r = reports(core.received(try inbound(try order("R\(n)", .buy, "90.00")), from: "TANDEM", at: Self.t), to: "TANDEM")
+            if r.first?.execType == .rejected { rejected += 1 }
+        }
+        #expect(rejected == 5)
+        let d = try control(.disconnect)
+        #expect(d.control == [.disconnect(compID: "TANDEM")])
+        #expect(try control(.feedDrop, lines: "B", count: 3).control == [.feedDrop(.b, count: 3)])
+        #expect(try control(.feedDrop, lines: "AB", count: 1).control == [.feedDrop(.a, count: 1), .feedDrop(.b, count: 1)])
+        #expect(try control(.feedPause).control == [.feedPaused(true)])
+        #expect(result(try control(.feedDrop, lines: nil, count: 3))?.contains("needs") == true)
+        #expect(result(try control(.block, target: "NOBODY"))?.contains("no order-entry session") == true)
+    }
+
     @Test("orders on a drop-copy or risk session are refused with a BusinessMessageReject")
     func wrongSessionRole() throws {
         var core = try makeCore()

@@ -68,6 +68,18 @@ struct VenueServiceTests {
         }
         let counters = try await feed.counters()
         #expect(counters.malformed == 0)
+
+        // Feed faults from the risk session: packets lost on both lines are recovered by the client.
+        let gapsBefore = counters.gaps
+        try await risk.send(KillSwitch.message(target: "", action: .feedDrop, requestID: "F1", lines: "AB", count: 2))
+        try await until("a recovered gap") {
+            let c = try await feed.counters()
+            return c.gaps > gapsBefore && c.retransmitRecoveries + c.snapshotRecoveries >= c.gaps
+        }
+        #expect(riskLog.raw.contains { $0.string(20003) == "F1" && $0.string(20004) == "OK" })
+        // DISCONNECT drops the trader's connection without a Logout.
+        try await risk.send(KillSwitch.message(target: "TANDEM", action: .disconnect, requestID: "D1"))
+        try await until("trader disconnected") { traderLog.disconnected }
         for i in [trader, dropCopy, risk] { i.logout() }
     }
 }
@@ -84,6 +96,7 @@ final class Collected: Sendable {
     }
     deinit { task.cancel() }
 
+    var disconnected: Bool { box.m.withLock { $0.contains { if case .disconnected = $0.kind { true } else { false } } } }
     var loggedOn: Bool { box.m.withLock { $0.contains { if case .session(.loggedOn) = $0.kind { true } else { false } } } }
     var reports: [ExecutionReport] {
         box.m.withLock { $0.compactMap { if case .message(let m) = $0.kind, case .executionReport(let r) = m.typed { r } else { nil } } }
