@@ -65,8 +65,12 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        var oid: String?, eid: String?, et: ExecType?, st: OrderStatus?, sym: String?, sideF: FIXField?
-        var leaves: Quantity?, cum: Quantity?, avg: Price?
+        // Locals, then one memberwise init: assigning `self`'s fields in the loop made the compiler
+        // build the value in a temporary and copy it out (retaining and releasing every String).
+        var oid: String?, clOrdID: ClOrdID?, origClOrdID: ClOrdID?, eid: String?, et: ExecType?, st: OrderStatus?
+        var account: AccountID?, sym: String?, sideF: FIXField?, orderQty: Quantity?, price: Price?
+        var leaves: Quantity?, cum: Quantity?, avg: Price?, lastQty: Quantity?, lastPx: Price?
+        var transactTime: Timestamp?, ordRejReason: Int?, text: String?
         for f in m.fields {
             switch f.tag {
             case 37: oid = m.string(f)
@@ -100,15 +104,11 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         guard let leaves else { throw m.missing(151) }
         guard let cum else { throw m.missing(14) }
         guard let avg else { throw m.missing(6) }
-        orderID = oid
-        execID = eid
-        execType = et
-        ordStatus = st
-        symbol = sym
-        side = try m.side(sideF)
-        leavesQty = leaves
-        cumQty = cum
-        avgPx = avg
+        let side = try m.side(sideF)
+        self.init(orderID: oid, clOrdID: clOrdID, origClOrdID: origClOrdID, execID: eid, execType: et, ordStatus: st,
+                  account: account, symbol: sym, side: side, orderQty: orderQty, price: price,
+                  leavesQty: leaves, cumQty: cum, avgPx: avg, lastQty: lastQty, lastPx: lastPx,
+                  transactTime: transactTime, ordRejReason: ordRejReason, text: text)
     }
 
     public func encodeBody(into w: inout FIXWriter) {
