@@ -180,13 +180,13 @@ enum DecimalText {
     }
 
     /// Writes the canonical text into `out`, which must have room for it (at most 21 bytes).
-    /// The length is counted first, then the digits are filled in from the right with divisions by
-    /// the constant 10 (which compile to multiplications).
+    /// Digits are formed with divisions by constants (which compile to multiplications), eight at a
+    /// time in a register, and appended in order: no scratch buffer to clear, no second pass.
     @inlinable
     static func write(_ units: Int64, scale: Int, to out: inout OutputSpan<UInt8>) {
         let magnitude = units.magnitude
         let divisor = UInt64(pow10(scale))
-        var whole = magnitude / divisor
+        let whole = magnitude / divisor
         var fraction = magnitude % divisor
         var fractionDigits = scale
         if fraction == 0 {
@@ -194,29 +194,46 @@ enum DecimalText {
         } else {
             while fraction % 10 == 0 { fraction /= 10; fractionDigits -= 1 }
         }
+        if units < 0 { out.append(UInt8(ascii: "-")) }
         var wholeDigits = 1
-        var w = whole
-        while w >= 10 { w /= 10; wholeDigits += 1 }
-        let sign = units < 0 ? 1 : 0
-        let length = sign + wholeDigits + (fractionDigits > 0 ? fractionDigits + 1 : 0)
-        let start = out.count
-        out.append(repeating: UInt8(ascii: "0"), count: length)
-        var text = out.mutableSpan
-        var i = start + length
+        var bound: UInt64 = 10
+        while wholeDigits < 20, whole >= bound { wholeDigits += 1; bound &*= 10 }
+        writeDigits(whole, count: wholeDigits, to: &out)
         if fractionDigits > 0 {
-            for _ in 0..<fractionDigits {
-                i -= 1
-                text[i] = 48 &+ UInt8(truncatingIfNeeded: fraction % 10)
-                fraction /= 10
-            }
-            i -= 1
-            text[i] = UInt8(ascii: ".")
+            out.append(UInt8(ascii: "."))
+            writeDigits(fraction, count: fractionDigits, to: &out)
         }
-        repeat {
-            i -= 1
-            text[i] = 48 &+ UInt8(truncatingIfNeeded: whole % 10)
-            whole /= 10
-        } while whole > 0
-        if sign == 1 { text[start] = UInt8(ascii: "-") }
+    }
+
+    /// Exactly `count` (1…20) decimal digits of `v`, most significant first, zero-padded.
+    @inlinable @inline(__always)
+    static func writeDigits(_ v: UInt64, count: Int, to out: inout OutputSpan<UInt8>) {
+        if count <= 8 {
+            writeDigitWord(v, count: count, to: &out)
+        } else if count <= 16 {
+            writeDigitWord(v / 100_000_000, count: count - 8, to: &out)
+            writeDigitWord(v % 100_000_000, count: 8, to: &out)
+        } else {
+            let high = v / 10_000_000_000_000_000, low = v % 10_000_000_000_000_000
+            writeDigitWord(high, count: count - 16, to: &out)
+            writeDigitWord(low / 100_000_000, count: 8, to: &out)
+            writeDigitWord(low % 100_000_000, count: 8, to: &out)
+        }
+    }
+
+    /// `count` (1…8) digits of `v` (< 10^count) built in one word, least significant digit first
+    /// into the high end, so the word's bytes from the low end are the text in order.
+    @inlinable @inline(__always)
+    static func writeDigitWord(_ v: UInt64, count: Int, to out: inout OutputSpan<UInt8>) {
+        var v = v
+        var word: UInt64 = 0
+        for _ in 0..<count {
+            word = word &<< 8 | (48 &+ v % 10)
+            v /= 10
+        }
+        for _ in 0..<count {
+            out.append(UInt8(truncatingIfNeeded: word))
+            word &>>= 8
+        }
     }
 }
