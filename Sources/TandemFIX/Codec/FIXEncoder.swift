@@ -77,8 +77,21 @@ public struct FIXWriter: Sendable {
     }
 
     public mutating func append(_ tag: Int, _ value: Timestamp) {
-        field(tag, maxValueLength: FIXValues.timestampLength) { out in FIXValues.writeTimestamp(value, to: &out) }
+        let (day, nanoOfDay) = FIXValues.utcDay(value)
+        if day != cachedDay {
+            cachedDate = FIXValues.dateWord(day: day)
+            cachedDay = day
+        }
+        let date = cachedDate
+        field(tag, maxValueLength: FIXValues.timestampLength) { out in
+            FIXValues.writeTimestamp(date: date, nanoOfDay: nanoOfDay, to: &out)
+        }
     }
+
+    /// The last day written and its `YYYYMMDD`: consecutive messages on a connection share the
+    /// date, so the calendar conversion runs once a day, not per timestamp.
+    private var cachedDay: Int64 = .min
+    private var cachedDate: UInt64 = 0
 
     public mutating func removeAll() { bytes.removeAll(keepingCapacity: true) }
 

@@ -28,13 +28,13 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
                 price: Price? = nil, leavesQty: Quantity, cumQty: Quantity, avgPx: Price, lastQty: Quantity? = nil,
                 lastPx: Price? = nil, transactTime: Timestamp? = nil, ordRejReason: Int? = nil, text: String? = nil) {
         self.orderID = orderID
-        self.clOrdID = clOrdID
-        self.origClOrdID = origClOrdID
+        self.clOrdID = consume clOrdID
+        self.origClOrdID = consume origClOrdID
         self.execID = execID
         self.execType = execType
         self.ordStatus = ordStatus
-        self.account = account
-        self.symbol = symbol
+        self.account = consume account
+        self.symbol = consume symbol
         self.side = side
         self.orderQty = orderQty
         self.price = price
@@ -45,7 +45,7 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         self.lastPx = lastPx
         self.transactTime = transactTime
         self.ordRejReason = ordRejReason
-        self.text = text
+        self.text = consume text
     }
 
     /// The core order event this report means, or nil for reports that move no state
@@ -105,10 +105,25 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         guard let cum else { throw m.missing(14) }
         guard let avg else { throw m.missing(6) }
         let side = try m.side(sideF)
-        self.init(orderID: oid, clOrdID: clOrdID, origClOrdID: origClOrdID, execID: eid, execType: et, ordStatus: st,
-                  account: account, symbol: sym, side: side, orderQty: orderQty, price: price,
-                  leavesQty: leaves, cumQty: cum, avgPx: avg, lastQty: lastQty, lastPx: lastPx,
-                  transactTime: transactTime, ordRejReason: ordRejReason, text: text)
+        self.orderID = consume oid
+        self.clOrdID = consume clOrdID
+        self.origClOrdID = consume origClOrdID
+        self.execID = consume eid
+        self.execType = et
+        self.ordStatus = st
+        self.account = consume account
+        self.symbol = consume sym
+        self.side = side
+        self.orderQty = orderQty
+        self.price = price
+        self.leavesQty = leaves
+        self.cumQty = cum
+        self.avgPx = avg
+        self.lastQty = lastQty
+        self.lastPx = lastPx
+        self.transactTime = transactTime
+        self.ordRejReason = ordRejReason
+        self.text = consume text
     }
 
     public func encodeBody(into w: inout FIXWriter) {
