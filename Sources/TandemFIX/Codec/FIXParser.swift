@@ -79,11 +79,10 @@ public enum FIXParser {
     ///
     /// The SOH positions of 64 bytes at a time are found first, as a bit mask built from eight-byte
     /// words; each field then runs from the previous SOH to the next one, so finding a field's end
-    /// does not wait on reading its tag, and consecutive fields overlap in the CPU. A field whose tag
-    /// is 1–7 digits followed by `=` in its first word is read from that word; anything else — long
-    /// tags, every malformed field — is re-read byte by byte by ``field(_:at:trailer:)``, which
-    /// gives the exact error. The frame runs 7 bytes past `trailer` (`10=nnn␁`), so a word loaded
-    /// at any body offset lies inside it.
+    /// does not wait on reading its tag. A field whose tag is 1–4 digits followed by `=` is read
+    /// from its first word; anything else — longer tags, every malformed field — is re-read byte by
+    /// byte by ``field(_:at:trailer:)``, which gives the exact error. The frame runs 7 bytes past
+    /// `trailer` (`10=nnn␁`), so a word loaded at any body offset lies inside it.
     @inline(__always)
     private static func tokenize(_ frame: Span<UInt8>, from start: Int, trailer: Int, into out: inout OutputSpan<FIXField>) throws(FIXError) {
         var p = start
@@ -94,25 +93,25 @@ public enum FIXParser {
             while ends == 0, chunk < trailer {
                 base = chunk
                 ends = sohMask(frame, at: chunk, limit: trailer)
-                chunk += 64
+                chunk &+= 64
             }
             guard ends != 0 else { break }  // no SOH left: `field` below throws the exact fault
-            let end = base + ends.trailingZeroBitCount
+            let end = base &+ ends.trailingZeroBitCount
             ends &= ends &- 1
             let w = FIXWord.load(frame, p)
-            let eq = FIXWord.firstByte(w, equalTo: FIXValues.equals)
-            if eq > 0, eq < 8, p + eq + 1 < end, FIXWord.allDigits(w, count: eq) {
-                let tag = FIXWord.digitsValue(w, count: eq)
+            let digits = FIXWord.leadingDigits(w)
+            if UInt(bitPattern: digits &- 1) < 4, FIXWord.byte(w, digits) == FIXValues.equals, p &+ digits &+ 1 < end {
+                let tag = FIXWord.fourDigitsValue(w, count: digits)
                 if tag > 0 {
-                    out.append(FIXField(tag: tag, value: (p + eq + 1)..<end))
-                    p = end + 1
+                    out.append(FIXField(tag: tag, value: (p &+ digits &+ 1)..<end))
+                    p = end &+ 1
                     continue
                 }
             }
             let f = try field(frame, at: p, trailer: trailer)
             assert(Int(f.end) == end)
             out.append(f)
-            p = end + 1
+            p = end &+ 1
         }
         if p < trailer { out.append(try field(frame, at: p, trailer: trailer)) }
     }

@@ -249,12 +249,28 @@ enum FIXWord {
 
     static let ones: UInt64 = 0x0101_0101_0101_0101
 
-    /// Index (0–7) of the first byte equal to `c`, or 8. The zero-byte test can misfire only above
-    /// a real match (through its borrow), so the lowest flagged byte is exact.
+    /// Byte `i` (0–7) of the word.
     @inline(__always)
-    static func firstByte(_ w: UInt64, equalTo c: UInt8) -> Int {
-        let x = w ^ (ones &* UInt64(c))
-        return ((x &- ones) & ~x & 0x8080_8080_8080_8080).trailingZeroBitCount >> 3
+    static func byte(_ w: UInt64, _ i: Int) -> UInt8 { UInt8(truncatingIfNeeded: w &>> UInt64(i &* 8)) }
+
+    /// How many bytes at the start of the word are ASCII digits (0–8). `x = b ^ '0'` is 0–9
+    /// exactly for digits; adding 0x76 to its low seven bits sets bit 7 for 10–127, and `| x`
+    /// catches 128–255, with no carry between bytes.
+    @inline(__always)
+    static func leadingDigits(_ w: UInt64) -> Int {
+        let x = w ^ 0x3030_3030_3030_3030
+        let nonDigit = (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
+        return nonDigit.trailingZeroBitCount &>> 3
+    }
+
+    /// The value of the first `count` (1–4) bytes, all digits: shifted up within 32 bits so the
+    /// missing leading digits read as zeros, then pairs, then the four (Lemire's conversion).
+    @inline(__always)
+    static func fourDigitsValue(_ w: UInt64, count: Int) -> Int {
+        var v = UInt32(truncatingIfNeeded: w) &<< UInt32(truncatingIfNeeded: 32 &- 8 &* count)
+        v = ((v & 0x0F0F_0F0F) &* 2561) &>> 8
+        v = ((v & 0x00FF_00FF) &* 6_553_601) &>> 16
+        return Int(v)
     }
 
     /// Bit j set where byte j equals `c`, exactly (no carries between bytes: each byte's low seven
@@ -267,15 +283,6 @@ enum FIXWord {
         return ((flags >> 7) &* 0x0102_0408_1020_4080) >> 56
     }
 
-    /// Whether the first `count` (1–7) bytes are ASCII digits: high nibble 3, low nibble ≤ 9.
-    @inline(__always)
-    static func allDigits(_ w: UInt64, count: Int) -> Bool {
-        let m: UInt64 = (1 &<< UInt64(8 * count)) &- 1
-        let a = w & m
-        let high = 0xF0F0_F0F0_F0F0_F0F0 & m, threes = 0x3030_3030_3030_3030 & m
-        return a & high == threes && (a &+ (0x0606_0606_0606_0606 & m)) & high == threes
-    }
-
     /// The value of eight digit bytes (Lemire's conversion: pairs, then quads, then the whole).
     @inline(__always)
     static func eightDigitsValue(_ w: UInt64) -> Int {
@@ -285,11 +292,4 @@ enum FIXWord {
         return Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: v))
     }
 
-    /// The value of the first `count` (1–7) bytes, all digits: shifted up so the missing leading
-    /// digits read as zeros, then combined pairwise (Lemire's eight-digit conversion).
-    @inline(__always)
-    static func digitsValue(_ w: UInt64, count: Int) -> Int {
-        let m: UInt64 = (1 &<< UInt64(8 * count)) &- 1
-        return eightDigitsValue((w & m) &<< UInt64(8 * (8 - count)))
-    }
 }

@@ -91,3 +91,39 @@ import TandemCore
 extension Array where Element == UInt8 {
     fileprivate func firstIndex(of b: UInt8, after i: Int) -> Int { self[i...].firstIndex(of: b)! }
 }
+
+/// The word tricks the parser relies on, against byte-by-byte references.
+@Suite struct FIXWordTests {
+    static func word(_ bytes: [UInt8]) -> UInt64 {
+        bytes.prefix(8).enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+
+    @Test func everyTagOfOneToFourDigits() {
+        for count in 1...4 {
+            var limit = 1
+            for _ in 0..<count { limit *= 10 }
+            for v in 0..<limit {
+                var text = String(v)
+                while text.utf8.count < count { text = "0" + text }
+                let w = Self.word(Array((text + "=abcdefgh").utf8))
+                #expect(FIXWord.leadingDigits(w) == count)
+                #expect(FIXWord.byte(w, count) == FIXValues.equals)
+                #expect(FIXWord.fourDigitsValue(w, count: count) == v)
+            }
+        }
+    }
+
+    @Test func randomWords() {
+        var rng = SplitMix(state: 0xB17E5)
+        let interesting: [UInt8] = [0, 1, 0x2F, 0x30, 0x39, 0x3A, 0x3D, 0x7F, 0x80, 0xB0, 0xB9, 0xFF]
+        for _ in 0..<200_000 {
+            let bytes = (0..<8).map { _ in rng.next() % 2 == 0 ? interesting[Int(rng.next() % 12)] : UInt8(truncatingIfNeeded: rng.next()) }
+            let w = Self.word(bytes)
+            #expect(FIXWord.leadingDigits(w) == (bytes.firstIndex { !(0x30...0x39).contains($0) } ?? 8))
+            var soh: UInt64 = 0
+            for (i, b) in bytes.enumerated() where b == 1 { soh |= 1 << UInt64(i) }
+            #expect(FIXWord.matchBits(w, 1) == soh)
+            for i in 0..<8 { #expect(FIXWord.byte(w, i) == bytes[i]) }
+        }
+    }
+}
