@@ -1,16 +1,21 @@
 import TandemCore
 
 /// ExecutionReport(8).
+///
+/// The text fields (OrderID, ClOrdID, OrigClOrdID, ExecID, Account, Symbol, Text) are kept as
+/// ``FIXText`` — short ASCII values inline, no `String` — and handed out as `String`s (or the
+/// core's ID types) when read: parsing a report builds no `String`, reading one of those
+/// properties builds it then (about 20 ns, each read).
 public struct ExecutionReport: FIXMessageBody, Hashable {
     public var msgType: MsgType { .executionReport }
-    public var orderID: String
-    public var clOrdID: ClOrdID?
-    public var origClOrdID: ClOrdID?
-    public var execID: String
+    var orderIDText: FIXText
+    var clOrdIDText: FIXText?
+    var origClOrdIDText: FIXText?
+    var execIDText: FIXText
     public var execType: ExecType
     public var ordStatus: OrderStatus
-    public var account: AccountID?
-    public var symbol: String
+    var accountText: FIXText?
+    var symbolText: FIXText
     public var side: Side
     public var orderQty: Quantity?
     public var price: Price?
@@ -21,20 +26,60 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     public var lastPx: Price?
     public var transactTime: Timestamp?
     public var ordRejReason: Int?
-    public var text: String?
+    var textText: FIXText?
+
+    public var orderID: String {
+        get { orderIDText.string }
+        set { orderIDText = FIXText(newValue) }
+    }
+    public var clOrdID: ClOrdID? {
+        get { clOrdIDText.map { ClOrdID($0.string) } }
+        set { clOrdIDText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var origClOrdID: ClOrdID? {
+        get { origClOrdIDText.map { ClOrdID($0.string) } }
+        set { origClOrdIDText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var execID: String {
+        get { execIDText.string }
+        set { execIDText = FIXText(newValue) }
+    }
+    public var account: AccountID? {
+        get { accountText.map { AccountID($0.string) } }
+        set { accountText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var symbol: String {
+        get { symbolText.string }
+        set { symbolText = FIXText(newValue) }
+    }
+    public var text: String? {
+        get { textText?.string }
+        set { textText = newValue.map(FIXText.init) }
+    }
 
     public init(orderID: String, clOrdID: ClOrdID?, origClOrdID: ClOrdID? = nil, execID: String, execType: ExecType,
                 ordStatus: OrderStatus, account: AccountID? = nil, symbol: String, side: Side, orderQty: Quantity? = nil,
                 price: Price? = nil, leavesQty: Quantity, cumQty: Quantity, avgPx: Price, lastQty: Quantity? = nil,
                 lastPx: Price? = nil, transactTime: Timestamp? = nil, ordRejReason: Int? = nil, text: String? = nil) {
-        self.orderID = orderID
-        self.clOrdID = consume clOrdID
-        self.origClOrdID = consume origClOrdID
-        self.execID = execID
+        self.init(orderID: FIXText(orderID), clOrdID: clOrdID.map { FIXText($0.rawValue) },
+                  origClOrdID: origClOrdID.map { FIXText($0.rawValue) }, execID: FIXText(execID), execType: execType,
+                  ordStatus: ordStatus, account: account.map { FIXText($0.rawValue) }, symbol: FIXText(symbol), side: side,
+                  orderQty: orderQty, price: price, leavesQty: leavesQty, cumQty: cumQty, avgPx: avgPx, lastQty: lastQty,
+                  lastPx: lastPx, transactTime: transactTime, ordRejReason: ordRejReason, text: text.map(FIXText.init))
+    }
+
+    init(orderID: FIXText, clOrdID: FIXText?, origClOrdID: FIXText?, execID: FIXText, execType: ExecType,
+         ordStatus: OrderStatus, account: FIXText?, symbol: FIXText, side: Side, orderQty: Quantity?,
+         price: Price?, leavesQty: Quantity, cumQty: Quantity, avgPx: Price, lastQty: Quantity?,
+         lastPx: Price?, transactTime: Timestamp?, ordRejReason: Int?, text: FIXText?) {
+        orderIDText = orderID
+        clOrdIDText = clOrdID
+        origClOrdIDText = origClOrdID
+        execIDText = execID
         self.execType = execType
         self.ordStatus = ordStatus
-        self.account = consume account
-        self.symbol = consume symbol
+        accountText = account
+        symbolText = symbol
         self.side = side
         self.orderQty = orderQty
         self.price = price
@@ -45,7 +90,7 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         self.lastPx = lastPx
         self.transactTime = transactTime
         self.ordRejReason = ordRejReason
-        self.text = consume text
+        textText = text
     }
 
     /// The core order event this report means, or nil for reports that move no state
@@ -65,22 +110,20 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        // Locals, then one memberwise init: assigning `self`'s fields in the loop made the compiler
-        // build the value in a temporary and copy it out (retaining and releasing every String).
-        var oid: String?, clOrdID: ClOrdID?, origClOrdID: ClOrdID?, eid: String?, et: ExecType?, st: OrderStatus?
-        var account: AccountID?, sym: String?, sideF: FIXField?, orderQty: Quantity?, price: Price?
+        var oid: FIXText?, clOrdID: FIXText?, origClOrdID: FIXText?, eid: FIXText?, et: ExecType?, st: OrderStatus?
+        var account: FIXText?, sym: FIXText?, sideF: FIXField?, orderQty: Quantity?, price: Price?
         var leaves: Quantity?, cum: Quantity?, avg: Price?, lastQty: Quantity?, lastPx: Price?
-        var transactTime: Timestamp?, ordRejReason: Int?, text: String?
+        var transactTime: Timestamp?, ordRejReason: Int?, text: FIXText?
         for f in m.fields {
             switch f.tag {
-            case 37: oid = m.string(f)
-            case 11: clOrdID = ClOrdID(m.string(f))
-            case 41: origClOrdID = ClOrdID(m.string(f))
-            case 17: eid = m.string(f)
+            case 37: oid = m.text(f)
+            case 11: clOrdID = m.text(f)
+            case 41: origClOrdID = m.text(f)
+            case 17: eid = m.text(f)
             case 150: et = try m.execType(f)
             case 39: st = try m.ordStatus(f)
-            case 1: account = AccountID(m.string(f))
-            case 55: sym = m.string(f)
+            case 1: account = m.text(f)
+            case 55: sym = m.text(f)
             case 54: sideF = f
             case 38: orderQty = try m.fixedPoint(f)
             case 44: price = try m.fixedPoint(f)
@@ -91,7 +134,7 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
             case 31: lastPx = try m.fixedPoint(f)
             case 60: transactTime = try m.timestamp(f)
             case 103: ordRejReason = try m.int(f)
-            case 58: text = m.string(f)
+            case 58: text = m.text(f)
             default: break
             }
         }
@@ -104,37 +147,21 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         guard let leaves else { throw m.missing(151) }
         guard let cum else { throw m.missing(14) }
         guard let avg else { throw m.missing(6) }
-        let side = try m.side(sideF)
-        self.orderID = consume oid
-        self.clOrdID = consume clOrdID
-        self.origClOrdID = consume origClOrdID
-        self.execID = consume eid
-        self.execType = et
-        self.ordStatus = st
-        self.account = consume account
-        self.symbol = consume sym
-        self.side = side
-        self.orderQty = orderQty
-        self.price = price
-        self.leavesQty = leaves
-        self.cumQty = cum
-        self.avgPx = avg
-        self.lastQty = lastQty
-        self.lastPx = lastPx
-        self.transactTime = transactTime
-        self.ordRejReason = ordRejReason
-        self.text = consume text
+        self.init(orderID: oid, clOrdID: clOrdID, origClOrdID: origClOrdID, execID: eid, execType: et, ordStatus: st,
+                  account: account, symbol: sym, side: try m.side(sideF), orderQty: orderQty, price: price,
+                  leavesQty: leaves, cumQty: cum, avgPx: avg, lastQty: lastQty, lastPx: lastPx,
+                  transactTime: transactTime, ordRejReason: ordRejReason, text: text)
     }
 
     public func encodeBody(into w: inout FIXWriter) {
-        w.append(37, orderID)
-        if let clOrdID { w.append(11, clOrdID.rawValue) }
-        if let origClOrdID { w.append(41, origClOrdID.rawValue) }
-        w.append(17, execID)
+        w.append(37, orderIDText)
+        if let clOrdIDText { w.append(11, clOrdIDText) }
+        if let origClOrdIDText { w.append(41, origClOrdIDText) }
+        w.append(17, execIDText)
         w.append(150, execType)
         w.append(39, ordStatus)
-        if let account { w.append(1, account.rawValue) }
-        w.append(55, symbol)
+        if let accountText { w.append(1, accountText) }
+        w.append(55, symbolText)
         w.append(54, side)
         if let orderQty { w.append(38, orderQty) }
         if let price { w.append(44, price) }
@@ -145,6 +172,6 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         if let lastPx { w.append(31, lastPx) }
         if let transactTime { w.append(60, transactTime) }
         if let ordRejReason { w.append(103, ordRejReason) }
-        if let text { w.append(58, text) }
+        if let textText { w.append(58, textText) }
     }
 }
