@@ -19,6 +19,11 @@ struct FIXText: Sendable, Hashable, CustomStringConvertible {
 
     static let inlineCapacity = 15
 
+    /// The empty text.
+    static var empty: FIXText { FIXText(inline: 0, 0) }
+
+    private init(inline low: UInt64, _ high: UInt64) { storage = .inline(low: low, high: high) }
+
     init(_ string: String) { storage = Self.storage(string) }
 
     /// Inline when ASCII and at most 15 bytes, so a given text has one representation.

@@ -110,47 +110,45 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        var oid: FIXText?, clOrdID: FIXText?, origClOrdID: FIXText?, eid: FIXText?, et: ExecType?, st: OrderStatus?
-        var account: FIXText?, sym: FIXText?, sideF: FIXField?, orderQty: Quantity?, price: Price?
-        var leaves: Quantity?, cum: Quantity?, avg: Price?, lastQty: Quantity?, lastPx: Price?
-        var transactTime: Timestamp?, ordRejReason: Int?, text: FIXText?
+        // Straight into `self`, starting from placeholders: collecting into optionals and building
+        // the value at the end made the compiler copy the whole report (and every text in it) once more.
+        self.init(orderID: FIXText.empty, clOrdID: nil, origClOrdID: nil, execID: FIXText.empty, execType: .new,
+                  ordStatus: .new, account: nil, symbol: FIXText.empty, side: .buy, orderQty: nil, price: nil,
+                  leavesQty: .zero, cumQty: .zero, avgPx: .zero, lastQty: nil, lastPx: nil, transactTime: nil,
+                  ordRejReason: nil, text: nil)
+        var present: UInt16 = 0
+        var sideF = FIXField(tag: 0, value: 0..<0)
         for f in m.fields {
             switch f.tag {
-            case 37: oid = m.text(f)
-            case 11: clOrdID = m.text(f)
-            case 41: origClOrdID = m.text(f)
-            case 17: eid = m.text(f)
-            case 150: et = try m.execType(f)
-            case 39: st = try m.ordStatus(f)
-            case 1: account = m.text(f)
-            case 55: sym = m.text(f)
-            case 54: sideF = f
+            case 37: orderIDText = m.text(f); present |= 1
+            case 11: clOrdIDText = m.text(f)
+            case 41: origClOrdIDText = m.text(f)
+            case 17: execIDText = m.text(f); present |= 2
+            case 150: execType = try m.execType(f); present |= 4
+            case 39: ordStatus = try m.ordStatus(f); present |= 8
+            case 1: accountText = m.text(f)
+            case 55: symbolText = m.text(f); present |= 16
+            case 54: sideF = f; present |= 32
             case 38: orderQty = try m.fixedPoint(f)
             case 44: price = try m.fixedPoint(f)
-            case 151: leaves = try m.fixedPoint(f)
-            case 14: cum = try m.fixedPoint(f)
-            case 6: avg = try m.fixedPoint(f)
+            case 151: leavesQty = try m.fixedPoint(f); present |= 64
+            case 14: cumQty = try m.fixedPoint(f); present |= 128
+            case 6: avgPx = try m.fixedPoint(f); present |= 256
             case 32: lastQty = try m.fixedPoint(f)
             case 31: lastPx = try m.fixedPoint(f)
             case 60: transactTime = try m.timestamp(f)
             case 103: ordRejReason = try m.int(f)
-            case 58: text = m.text(f)
+            case 58: textText = m.text(f)
             default: break
             }
         }
-        guard let oid else { throw m.missing(37) }
-        guard let eid else { throw m.missing(17) }
-        guard let et else { throw m.missing(150) }
-        guard let st else { throw m.missing(39) }
-        guard let sym else { throw m.missing(55) }
-        guard let sideF else { throw m.missing(54) }
-        guard let leaves else { throw m.missing(151) }
-        guard let cum else { throw m.missing(14) }
-        guard let avg else { throw m.missing(6) }
-        self.init(orderID: oid, clOrdID: clOrdID, origClOrdID: origClOrdID, execID: eid, execType: et, ordStatus: st,
-                  account: account, symbol: sym, side: try m.side(sideF), orderQty: orderQty, price: price,
-                  leavesQty: leaves, cumQty: cum, avgPx: avg, lastQty: lastQty, lastPx: lastPx,
-                  transactTime: transactTime, ordRejReason: ordRejReason, text: text)
+        if present != 511 {
+            for (bit, tag) in [(1, 37), (2, 17), (4, 150), (8, 39), (16, 55), (32, 54), (64, 151), (128, 14), (256, 6)]
+            where present & UInt16(bit) == 0 {
+                throw m.missing(tag)
+            }
+        }
+        side = try m.side(sideF)
     }
 
     public func encodeBody(into w: inout FIXWriter) {

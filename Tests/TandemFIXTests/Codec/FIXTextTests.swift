@@ -58,3 +58,28 @@ import TandemCore
         #expect(nosBack == nos && nosBack.clOrdID == ClOrdID("C-0001") && nosBack.account == nil && nosBack.symbol == "BRK.B")
     }
 }
+
+/// ExecutionReport's reading order of faults: a bad field in wire order first, then the first
+/// missing required tag (37, 17, 150, 39, 55, 54, 151, 14, 6), then Side's value.
+@Suite struct ExecutionReportFaultOrderTests {
+    static let head = "35=8|49=V|56=T|34=2|52=20231114-22:13:20|"
+    static let full = "37=O|17=E|150=F|39=1|55=S|54=1|151=0|14=1|6=1|"
+
+    func fault(_ body: String) -> FIXError? {
+        do { _ = try ExecutionReport(parsing: FIXParser.parse(rawFrame(Self.head + body))); return nil } catch { return error }
+    }
+
+    @Test func faultsAreReportedInTheReferenceOrder() throws {
+        #expect(fault(Self.full) == nil)
+        #expect(fault("37=O|150=F|39=1|55=S|54=1|6=1|")?.tag == 17)
+        #expect(fault("17=E|150=F|39=1|55=S|54=1|151=0|14=1|6=1|")?.tag == 37)
+        let bad = fault("38=1e3|" + Self.full.replacingOccurrences(of: "37=O|", with: ""))
+        #expect(bad?.code == .badValue && bad?.tag == 38)
+        let sideLast = fault("37=O|17=E|150=F|39=1|55=S|54=9|151=0|14=1|")
+        #expect(sideLast?.code == .missingRequiredTag && sideLast?.tag == 6)
+        let side = fault(Self.full.replacingOccurrences(of: "54=1|", with: "54=9|"))
+        #expect(side?.code == .badValue && side?.tag == 54)
+        let twice = try ExecutionReport(parsing: FIXParser.parse(rawFrame(Self.head + Self.full + "55=T|11=A|11=B|")))
+        #expect(twice.symbol == "T" && twice.clOrdID == ClOrdID("B"))
+    }
+}
