@@ -35,6 +35,17 @@ extension FixedPoint {
         DecimalText.append(units, scale: Self.scale, to: &out)
     }
 
+    /// The longest canonical decimal text of any fixed-point value: `-`, 19 digits and `.`.
+    public static var maxDecimalTextLength: Int { 21 }
+
+    /// Writes the canonical decimal text into `out`, which must have ``maxDecimalTextLength`` bytes
+    /// free (it traps otherwise, like any `OutputSpan` overflow). For writers that reserve a whole
+    /// field at once.
+    @inlinable
+    public func appendDecimalText(to out: inout OutputSpan<UInt8>) {
+        DecimalText.write(units, scale: Self.scale, to: &out)
+    }
+
     /// The whole number `value`, checked.
     public init(whole value: Int64) throws(ArithmeticError) {
         let (units, overflow) = value.multipliedReportingOverflow(by: DecimalText.powersOfTen[Self.scale])
@@ -102,8 +113,8 @@ extension FixedPoint {
 /// A price per unit of an instrument, at 8 decimal places (range ±92,233,720,368.54775807).
 /// Prices may be negative (spreads, some futures).
 public struct Price: FixedPoint {
-    public static let scale = 8
-    public static let typeName: StaticString = "Price"
+    @inlinable public static var scale: Int { 8 }
+    @inlinable public static var typeName: StaticString { "Price" }
     public var units: Int64
     @inlinable public init(units: Int64) { self.units = units }
 }
@@ -111,8 +122,8 @@ public struct Price: FixedPoint {
 /// A quantity of an instrument (shares, contracts, coins), at 8 decimal places.
 /// Order and fill quantities are positive; position quantities are signed (negative is short).
 public struct Quantity: FixedPoint {
-    public static let scale = 8
-    public static let typeName: StaticString = "Quantity"
+    @inlinable public static var scale: Int { 8 }
+    @inlinable public static var typeName: StaticString { "Quantity" }
     public var units: Int64
     @inlinable public init(units: Int64) { self.units = units }
 }

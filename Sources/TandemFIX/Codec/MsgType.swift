@@ -73,3 +73,33 @@ public enum MsgType: Sendable, Hashable, CustomStringConvertible {
         return Dictionary(uniqueKeysWithValues: all.map { ($0.wireValue, $0) })
     }()
 }
+
+extension FIXWriter {
+    /// MsgType(35) from its one or two known characters, without building the `wireValue` String.
+    mutating func append(_ tag: Int, _ type: MsgType) {
+        let c: UInt8
+        switch type {
+        case .heartbeat: c = UInt8(ascii: "0")
+        case .testRequest: c = UInt8(ascii: "1")
+        case .resendRequest: c = UInt8(ascii: "2")
+        case .reject: c = UInt8(ascii: "3")
+        case .sequenceReset: c = UInt8(ascii: "4")
+        case .logout: c = UInt8(ascii: "5")
+        case .logon: c = UInt8(ascii: "A")
+        case .executionReport: c = UInt8(ascii: "8")
+        case .orderCancelReject: c = UInt8(ascii: "9")
+        case .newOrderSingle: c = UInt8(ascii: "D")
+        case .orderCancelRequest: c = UInt8(ascii: "F")
+        case .orderCancelReplaceRequest: c = UInt8(ascii: "G")
+        case .orderStatusRequest: c = UInt8(ascii: "H")
+        case .businessMessageReject: c = UInt8(ascii: "j")
+        case .orderMassStatusRequest:
+            field(tag, maxValueLength: 2) { out in out.append(UInt8(ascii: "A")); out.append(UInt8(ascii: "F")) }
+            return
+        case .other(let s):
+            append(tag, s)
+            return
+        }
+        append(tag, char: c)
+    }
+}

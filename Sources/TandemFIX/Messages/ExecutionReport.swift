@@ -1,16 +1,21 @@
 import TandemCore
 
 /// ExecutionReport(8).
+///
+/// The text fields (OrderID, ClOrdID, OrigClOrdID, ExecID, Account, Symbol, Text) are kept as
+/// ``FIXText`` — short ASCII values inline, no `String` — and handed out as `String`s (or the
+/// core's ID types) when read: parsing a report builds no `String`, reading one of those
+/// properties builds it then (about 20 ns, each read).
 public struct ExecutionReport: FIXMessageBody, Hashable {
     public var msgType: MsgType { .executionReport }
-    public var orderID: String
-    public var clOrdID: ClOrdID?
-    public var origClOrdID: ClOrdID?
-    public var execID: String
+    var orderIDText: FIXText
+    var clOrdIDText: FIXText?
+    var origClOrdIDText: FIXText?
+    var execIDText: FIXText
     public var execType: ExecType
     public var ordStatus: OrderStatus
-    public var account: AccountID?
-    public var symbol: String
+    var accountText: FIXText?
+    var symbolText: FIXText
     public var side: Side
     public var orderQty: Quantity?
     public var price: Price?
@@ -21,20 +26,60 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     public var lastPx: Price?
     public var transactTime: Timestamp?
     public var ordRejReason: Int?
-    public var text: String?
+    var textText: FIXText?
+
+    public var orderID: String {
+        get { orderIDText.string }
+        set { orderIDText = FIXText(newValue) }
+    }
+    public var clOrdID: ClOrdID? {
+        get { clOrdIDText.map { ClOrdID($0.string) } }
+        set { clOrdIDText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var origClOrdID: ClOrdID? {
+        get { origClOrdIDText.map { ClOrdID($0.string) } }
+        set { origClOrdIDText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var execID: String {
+        get { execIDText.string }
+        set { execIDText = FIXText(newValue) }
+    }
+    public var account: AccountID? {
+        get { accountText.map { AccountID($0.string) } }
+        set { accountText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var symbol: String {
+        get { symbolText.string }
+        set { symbolText = FIXText(newValue) }
+    }
+    public var text: String? {
+        get { textText?.string }
+        set { textText = newValue.map(FIXText.init) }
+    }
 
     public init(orderID: String, clOrdID: ClOrdID?, origClOrdID: ClOrdID? = nil, execID: String, execType: ExecType,
                 ordStatus: OrderStatus, account: AccountID? = nil, symbol: String, side: Side, orderQty: Quantity? = nil,
                 price: Price? = nil, leavesQty: Quantity, cumQty: Quantity, avgPx: Price, lastQty: Quantity? = nil,
                 lastPx: Price? = nil, transactTime: Timestamp? = nil, ordRejReason: Int? = nil, text: String? = nil) {
-        self.orderID = orderID
-        self.clOrdID = clOrdID
-        self.origClOrdID = origClOrdID
-        self.execID = execID
+        self.init(orderID: FIXText(orderID), clOrdID: clOrdID.map { FIXText($0.rawValue) },
+                  origClOrdID: origClOrdID.map { FIXText($0.rawValue) }, execID: FIXText(execID), execType: execType,
+                  ordStatus: ordStatus, account: account.map { FIXText($0.rawValue) }, symbol: FIXText(symbol), side: side,
+                  orderQty: orderQty, price: price, leavesQty: leavesQty, cumQty: cumQty, avgPx: avgPx, lastQty: lastQty,
+                  lastPx: lastPx, transactTime: transactTime, ordRejReason: ordRejReason, text: text.map(FIXText.init))
+    }
+
+    init(orderID: FIXText, clOrdID: FIXText?, origClOrdID: FIXText?, execID: FIXText, execType: ExecType,
+         ordStatus: OrderStatus, account: FIXText?, symbol: FIXText, side: Side, orderQty: Quantity?,
+         price: Price?, leavesQty: Quantity, cumQty: Quantity, avgPx: Price, lastQty: Quantity?,
+         lastPx: Price?, transactTime: Timestamp?, ordRejReason: Int?, text: FIXText?) {
+        orderIDText = orderID
+        clOrdIDText = clOrdID
+        origClOrdIDText = origClOrdID
+        execIDText = execID
         self.execType = execType
         self.ordStatus = ordStatus
-        self.account = account
-        self.symbol = symbol
+        accountText = account
+        symbolText = symbol
         self.side = side
         self.orderQty = orderQty
         self.price = price
@@ -45,7 +90,7 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         self.lastPx = lastPx
         self.transactTime = transactTime
         self.ordRejReason = ordRejReason
-        self.text = text
+        textText = text
     }
 
     /// The core order event this report means, or nil for reports that move no state
@@ -65,61 +110,56 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        var oid: String?, eid: String?, et: ExecType?, st: OrderStatus?, sym: String?, sideF: FIXField?
-        var leaves: Quantity?, cum: Quantity?, avg: Price?
+        // Straight into `self`, starting from placeholders: collecting into optionals and building
+        // the value at the end made the compiler copy the whole report (and every text in it) once more.
+        self.init(orderID: FIXText.empty, clOrdID: nil, origClOrdID: nil, execID: FIXText.empty, execType: .new,
+                  ordStatus: .new, account: nil, symbol: FIXText.empty, side: .buy, orderQty: nil, price: nil,
+                  leavesQty: .zero, cumQty: .zero, avgPx: .zero, lastQty: nil, lastPx: nil, transactTime: nil,
+                  ordRejReason: nil, text: nil)
+        var present: UInt16 = 0
+        var sideF = FIXField(tag: 0, value: 0..<0)
         for f in m.fields {
             switch f.tag {
-            case 37: oid = m.string(f)
-            case 11: clOrdID = ClOrdID(m.string(f))
-            case 41: origClOrdID = ClOrdID(m.string(f))
-            case 17: eid = m.string(f)
-            case 150: et = try m.execType(f)
-            case 39: st = try m.ordStatus(f)
-            case 1: account = AccountID(m.string(f))
-            case 55: sym = m.string(f)
-            case 54: sideF = f
+            case 37: orderIDText = m.text(f); present |= 1
+            case 11: clOrdIDText = m.text(f)
+            case 41: origClOrdIDText = m.text(f)
+            case 17: execIDText = m.text(f); present |= 2
+            case 150: execType = try m.execType(f); present |= 4
+            case 39: ordStatus = try m.ordStatus(f); present |= 8
+            case 1: accountText = m.text(f)
+            case 55: symbolText = m.text(f); present |= 16
+            case 54: sideF = f; present |= 32
             case 38: orderQty = try m.fixedPoint(f)
             case 44: price = try m.fixedPoint(f)
-            case 151: leaves = try m.fixedPoint(f)
-            case 14: cum = try m.fixedPoint(f)
-            case 6: avg = try m.fixedPoint(f)
+            case 151: leavesQty = try m.fixedPoint(f); present |= 64
+            case 14: cumQty = try m.fixedPoint(f); present |= 128
+            case 6: avgPx = try m.fixedPoint(f); present |= 256
             case 32: lastQty = try m.fixedPoint(f)
             case 31: lastPx = try m.fixedPoint(f)
             case 60: transactTime = try m.timestamp(f)
             case 103: ordRejReason = try m.int(f)
-            case 58: text = m.string(f)
+            case 58: textText = m.text(f)
             default: break
             }
         }
-        guard let oid else { throw m.missing(37) }
-        guard let eid else { throw m.missing(17) }
-        guard let et else { throw m.missing(150) }
-        guard let st else { throw m.missing(39) }
-        guard let sym else { throw m.missing(55) }
-        guard let sideF else { throw m.missing(54) }
-        guard let leaves else { throw m.missing(151) }
-        guard let cum else { throw m.missing(14) }
-        guard let avg else { throw m.missing(6) }
-        orderID = oid
-        execID = eid
-        execType = et
-        ordStatus = st
-        symbol = sym
+        if present != 511 {
+            for (bit, tag) in [(1, 37), (2, 17), (4, 150), (8, 39), (16, 55), (32, 54), (64, 151), (128, 14), (256, 6)]
+            where present & UInt16(bit) == 0 {
+                throw m.missing(tag)
+            }
+        }
         side = try m.side(sideF)
-        leavesQty = leaves
-        cumQty = cum
-        avgPx = avg
     }
 
     public func encodeBody(into w: inout FIXWriter) {
-        w.append(37, orderID)
-        if let clOrdID { w.append(11, clOrdID.rawValue) }
-        if let origClOrdID { w.append(41, origClOrdID.rawValue) }
-        w.append(17, execID)
+        w.append(37, orderIDText)
+        if let clOrdIDText { w.append(11, clOrdIDText) }
+        if let origClOrdIDText { w.append(41, origClOrdIDText) }
+        w.append(17, execIDText)
         w.append(150, execType)
         w.append(39, ordStatus)
-        if let account { w.append(1, account.rawValue) }
-        w.append(55, symbol)
+        if let accountText { w.append(1, accountText) }
+        w.append(55, symbolText)
         w.append(54, side)
         if let orderQty { w.append(38, orderQty) }
         if let price { w.append(44, price) }
@@ -130,6 +170,6 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
         if let lastPx { w.append(31, lastPx) }
         if let transactTime { w.append(60, transactTime) }
         if let ordRejReason { w.append(103, ordRejReason) }
-        if let text { w.append(58, text) }
+        if let textText { w.append(58, textText) }
     }
 }

@@ -55,7 +55,7 @@ public struct RawMessageBody: FIXMessageBody, Hashable {
     /// Every body field after the standard header, verbatim.
     public init(parsing m: FIXMessage) throws(FIXError) {
         msgType = m.msgType
-        storage = m.fields.dropFirst().filter { !FIXEncoder.headerTags.contains($0.tag) }
+        storage = m.fields.dropFirst().filter { !FIXEncoder.isHeaderTag($0.tag) }
             .map { Pair(tag: $0.tag, value: m.string($0)) }
     }
 

@@ -1,22 +1,38 @@
 import TandemCore
 
 /// NewOrderSingle(D). Symbol(55) is the venue's name; mapping it to an `InstrumentID` is the caller's.
+///
+/// ClOrdID, Account and Symbol are kept as ``FIXText`` (short ASCII inline, no `String`) and
+/// handed out as the core's ID types and `String` when read, as in ``ExecutionReport``.
 public struct NewOrderSingle: FIXMessageBody, Hashable {
     public var msgType: MsgType { .newOrderSingle }
-    public var clOrdID: ClOrdID
-    public var account: AccountID?
-    public var symbol: String
+    var clOrdIDText: FIXText
+    var accountText: FIXText?
+    var symbolText: FIXText
     public var side: Side
     public var transactTime: Timestamp
     public var orderQty: Quantity
     public var orderType: OrderType
     public var timeInForce: TimeInForce
 
+    public var clOrdID: ClOrdID {
+        get { ClOrdID(clOrdIDText.string) }
+        set { clOrdIDText = FIXText(newValue.rawValue) }
+    }
+    public var account: AccountID? {
+        get { accountText.map { AccountID($0.string) } }
+        set { accountText = newValue.map { FIXText($0.rawValue) } }
+    }
+    public var symbol: String {
+        get { symbolText.string }
+        set { symbolText = FIXText(newValue) }
+    }
+
     public init(clOrdID: ClOrdID, account: AccountID?, symbol: String, side: Side, transactTime: Timestamp,
                 orderQty: Quantity, orderType: OrderType, timeInForce: TimeInForce) {
-        self.clOrdID = clOrdID
-        self.account = account
-        self.symbol = symbol
+        clOrdIDText = FIXText(clOrdID.rawValue)
+        accountText = account.map { FIXText($0.rawValue) }
+        symbolText = FIXText(symbol)
         self.side = side
         self.transactTime = transactTime
         self.orderQty = orderQty
@@ -38,16 +54,16 @@ public struct NewOrderSingle: FIXMessageBody, Hashable {
 
     public init(parsing m: FIXMessage) throws(FIXError) {
         let scan = try OrderFieldScan(m)
-        clOrdID = ClOrdID(try scan.required(scan.clOrdID, 11, m))
+        clOrdIDText = try scan.required(scan.clOrdID, 11, m)
         let order = try scan.order(in: m)
-        account = scan.account.map(AccountID.init)
-        (symbol, side, transactTime, orderQty, orderType, timeInForce) = order
+        accountText = scan.account
+        (symbolText, side, transactTime, orderQty, orderType, timeInForce) = order
     }
 
     public func encodeBody(into w: inout FIXWriter) {
-        w.append(11, clOrdID.rawValue)
-        if let account { w.append(1, account.rawValue) }
-        w.appendOrder(symbol: symbol, side: side, transactTime: transactTime, quantity: orderQty,
+        w.append(11, clOrdIDText)
+        if let accountText { w.append(1, accountText) }
+        w.appendOrder(symbol: symbolText, side: side, transactTime: transactTime, quantity: orderQty,
                       type: orderType, timeInForce: timeInForce)
     }
 }
@@ -154,12 +170,13 @@ public struct OrderCancelReplaceRequest: FIXMessageBody, Hashable {
 
     public init(parsing m: FIXMessage) throws(FIXError) {
         let scan = try OrderFieldScan(m)
-        origClOrdID = ClOrdID(try scan.required(scan.origClOrdID, 41, m))
-        clOrdID = ClOrdID(try scan.required(scan.clOrdID, 11, m))
+        origClOrdID = ClOrdID(try scan.required(scan.origClOrdID, 41, m).string)
+        clOrdID = ClOrdID(try scan.required(scan.clOrdID, 11, m).string)
         let order = try scan.order(in: m)
-        orderID = scan.orderID
-        account = scan.account.map(AccountID.init)
-        (symbol, side, transactTime, orderQty, orderType, timeInForce) = order
+        orderID = scan.orderID?.string
+        account = scan.account.map { AccountID($0.string) }
+        symbol = order.symbol.string
+        (side, transactTime, orderQty, orderType, timeInForce) = (order.side, order.transactTime, order.quantity, order.type, order.timeInForce)
     }
 
     public func encodeBody(into w: inout FIXWriter) {
@@ -167,7 +184,7 @@ public struct OrderCancelReplaceRequest: FIXMessageBody, Hashable {
         w.append(11, clOrdID.rawValue)
         if let orderID { w.append(37, orderID) }
         if let account { w.append(1, account.rawValue) }
-        w.appendOrder(symbol: symbol, side: side, transactTime: transactTime, quantity: orderQty,
+        w.appendOrder(symbol: FIXText(symbol), side: side, transactTime: transactTime, quantity: orderQty,
                       type: orderType, timeInForce: timeInForce)
     }
 }
@@ -322,18 +339,18 @@ public struct OrderMassStatusRequest: FIXMessageBody, Hashable {
 /// The fields NewOrderSingle and OrderCancelReplaceRequest share, collected in one pass over the
 /// message; each parser then checks what it requires.
 struct OrderFieldScan {
-    var clOrdID: String?, origClOrdID: String?, orderID: String?, account: String?, symbol: String?
+    var clOrdID: FIXText?, origClOrdID: FIXText?, orderID: FIXText?, account: FIXText?, symbol: FIXText?
     var side: FIXField?, transactTime: Timestamp?, quantity: Quantity?, type: FIXField?, timeInForce: FIXField?
     var price: Price?, stopPrice: Price?, expireTime: Timestamp?
 
     init(_ m: FIXMessage) throws(FIXError) {
         for f in m.fields {
             switch f.tag {
-            case 11: clOrdID = m.string(f)
-            case 41: origClOrdID = m.string(f)
-            case 37: orderID = m.string(f)
-            case 1: account = m.string(f)
-            case 55: symbol = m.string(f)
+            case 11: clOrdID = m.text(f)
+            case 41: origClOrdID = m.text(f)
+            case 37: orderID = m.text(f)
+            case 1: account = m.text(f)
+            case 55: symbol = m.text(f)
             case 54: side = f
             case 60: transactTime = try m.timestamp(f)
             case 38: quantity = try m.fixedPoint(f)
@@ -355,7 +372,7 @@ struct OrderFieldScan {
     /// Symbol, Side, TransactTime, OrderQty, the order type (with its prices) and time in force:
     /// required in both messages, checked in this tag order.
     func order(in m: FIXMessage) throws(FIXError)
-        -> (symbol: String, side: Side, transactTime: Timestamp, quantity: Quantity, type: OrderType, timeInForce: TimeInForce)
+        -> (symbol: FIXText, side: Side, transactTime: Timestamp, quantity: Quantity, type: OrderType, timeInForce: TimeInForce)
     {
         let symbol = try required(symbol, 55, m)
         let side = try required(side, 54, m)
@@ -372,7 +389,7 @@ extension FIXWriter {
     /// Symbol, Side, TransactTime, OrderQty, the order type and time in force: the block that
     /// NewOrderSingle and OrderCancelReplaceRequest share (read back by `OrderFieldScan.order(in:)`).
     mutating func appendOrder(
-        symbol: String, side: Side, transactTime: Timestamp, quantity: Quantity, type: OrderType, timeInForce: TimeInForce
+        symbol: FIXText, side: Side, transactTime: Timestamp, quantity: Quantity, type: OrderType, timeInForce: TimeInForce
     ) {
         append(55, symbol)
         append(54, side)
