@@ -84,7 +84,8 @@ struct BenchFIX: AsyncParsableCommand {
         let parseNOS = try parseRate(nos, as: NewOrderSingle.self)
         let encodeER = encodeRate(er)
         let encodeNOS = encodeRate(nos)
-        let rt = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10))
+        let rt = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: false)
+        let rtSame = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true)
         let figures: [(String, Double)] = [
             ("parse_msgs_per_s", min(parseER, parseNOS)),
             ("encode_msgs_per_s", min(encodeER, encodeNOS)),
@@ -96,6 +97,7 @@ struct BenchFIX: AsyncParsableCommand {
         let latency: [(String, Double)] = [
             ("roundtrip_p50_us", rt.p50Micros), ("roundtrip_p99_us", rt.p99Micros),
             ("roundtrip_p999_us", rt.p999Micros), ("roundtrip_max_us", rt.maxMicros),
+            ("roundtrip_same_loop_p50_us", rtSame.p50Micros), ("roundtrip_same_loop_p99_us", rtSame.p99Micros),
         ]
         let us = { (v: Double) in String(format: "%.1f", v) }
         if json {

@@ -19,8 +19,9 @@ enum FIXRoundTrip {
         var count: Int
     }
 
-    static func measure(roundTrips: Int, warmup: Int) async throws -> Result {
-        let group = MultiThreadedEventLoopGroup.singleton
+    /// `sameLoop`: both ends on one event loop (no cross-thread wake-up per leg), else one each.
+    static func measure(roundTrips: Int, warmup: Int, sameLoop: Bool) async throws -> Result {
+        let group: any EventLoopGroup = sameLoop ? MultiThreadedEventLoopGroup.singleton.next() : MultiThreadedEventLoopGroup.singleton
         let logger = Logger(label: "tandem.bench.fix", factory: { _ in SwiftLogNoOpLogHandler() })
         let acceptor = FIXAcceptor<InMemoryFIXStore>(
             configuration: .init(port: 0, sessions: [FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE")]),
