@@ -15,7 +15,9 @@ struct TransportTests {
     func roundTrip() async throws {
         try await withPair { pair in
             for n in 1...3 { try await pair.initiator.send(limitOrder(n)) }
+            // Each side's events reach its log through its own stream: wait for both, then compare.
             try await pair.initiatorLog.eventually("3 execution reports") { $0.messages().count == 3 }
+            try await pair.acceptorLog.eventually("3 orders") { $0.messages().count == 3 }
             #expect(pair.initiatorLog.messages().map(\.clOrdID) == ["C1", "C2", "C3"])
             #expect(pair.acceptorLog.messages().map(\.clOrdID) == ["C1", "C2", "C3"])
         }
@@ -32,7 +34,9 @@ struct TransportTests {
             #expect(received[1].inbound.message.field(122) != nil, "a resend carries OrigSendingTime")
             #expect(pair.acceptorLog.sessionEvents().contains { if case .gapDetected(3, 4) = $0 { true } else { false } })
             // The acceptor asks from 3 to infinity (EndSeqNo 0), so C2 and C3 are both resent; C3's second copy is a duplicate.
-            #expect(pair.initiatorLog.sessionEvents().contains { if case .resent(3, _, 2, 0) = $0 { true } else { false } })
+            try await pair.initiatorLog.eventually("the resend") { log in
+                log.sessionEvents().contains { if case .resent(3, _, 2, 0) = $0 { true } else { false } }
+            }
             try await pair.initiatorLog.eventually("3 fills") { $0.messages().count == 3 }
         }
     }
@@ -46,7 +50,9 @@ struct TransportTests {
             try await pair.initiator.send(limitOrder(2))
             try await pair.acceptorLog.eventually("2 orders") { $0.messages().count == 2 }
             #expect(pair.acceptorLog.messages().map(\.clOrdID) == ["C1", "C2"])
-            #expect(pair.initiatorLog.sessionEvents().contains { if case .resent(2, _, 2, let fills) = $0 { fills >= 1 } else { false } })
+            try await pair.initiatorLog.eventually("the resend with a GapFill") { log in
+                log.sessionEvents().contains { if case .resent(2, _, 2, let fills) = $0 { fills >= 1 } else { false } }
+            }
             #expect(pair.acceptorLog.sessionEvents().contains { if case .resendRequested(2, _) = $0 { true } else { false } })
         }
     }
@@ -62,6 +68,7 @@ struct TransportTests {
             #expect(pair.acceptorLog.messages().map(\.clOrdID) == ["C1", "C2", "C3", "C4", "C5"])
             let answered = { (log: EventLog) in log.sessionEvents().filter { if case .resent = $0 { true } else { false } }.count }
             let requested = { (log: EventLog) in log.sessionEvents().filter { if case .resendRequested = $0 { true } else { false } }.count }
+            try await Task.sleep(for: .milliseconds(200))  // let both event streams drain
             #expect(answered(pair.initiatorLog) == requested(pair.acceptorLog))
             #expect(answered(pair.acceptorLog) == requested(pair.initiatorLog))
         }
@@ -90,6 +97,7 @@ struct TransportTests {
                 try await secondLog.eventually("a fill") { $0.messages().count == 1 }
                 second.logout()
             }
+            try await acceptorLog.eventually("3 orders at the acceptor") { $0.messages().count == 3 }
             #expect(!acceptorLog.sessionEvents().contains { if case .gapDetected = $0 { true } else { false } })
             #expect(acceptorLog.messages().map(\.clOrdID) == ["C1", "C2", "C3"])
 
@@ -163,6 +171,7 @@ struct TransportTests {
                 try await log.eventually("second logon") { $0.loggedOnCount == 2 }
                 try await initiator.send(limitOrder(2))
                 try await log.eventually("a second fill") { $0.messages().count == 2 }
+                try await secondLog.eventually("C2 at the restarted acceptor") { $0.messages().count == 1 }
                 #expect(secondLog.messages().map(\.clOrdID) == ["C2"])
                 #expect(!secondLog.sessionEvents().contains { if case .gapDetected = $0 { true } else { false } })
             }

@@ -58,7 +58,7 @@ struct VenueServiceTests {
         try await trader.send(NewOrderSingle(clOrdID: ClOrdID("BID2"), account: nil, symbol: "ACME", side: .buy, transactTime: t,
                                              orderQty: try Quantity("5"), orderType: .limit(try Price("1.00")), timeInForce: .day))
         try await until("step 7") { traderLog.reports.contains { $0.clOrdID?.rawValue == "BID2" && $0.execType == .rejected } }
-        #expect(riskLog.raw.contains { $0.msgType.wireValue == "UKR" && $0.string(20004) == "OK" })
+        try await until("the kill switch acknowledged") { riskLog.raw.contains { $0.msgType.wireValue == "UKR" && $0.string(20004) == "OK" } }
 
         // The feed client's book catches up with the venue's (the market keeps moving: compare at one seq).
         try await until("step 8") {
@@ -76,7 +76,7 @@ struct VenueServiceTests {
             let c = try await feed.counters()
             return c.gaps > gapsBefore && c.retransmitRecoveries + c.snapshotRecoveries >= c.gaps
         }
-        #expect(riskLog.raw.contains { $0.string(20003) == "F1" && $0.string(20004) == "OK" })
+        try await until("the feed fault acknowledged") { riskLog.raw.contains { $0.string(20003) == "F1" && $0.string(20004) == "OK" } }
         // DISCONNECT drops the trader's connection without a Logout.
         try await risk.send(KillSwitch.message(target: "TANDEM", action: .disconnect, requestID: "D1"))
         try await until("trader disconnected") { traderLog.disconnected }
