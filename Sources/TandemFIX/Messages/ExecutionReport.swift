@@ -110,35 +110,45 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        // Straight into `self`, starting from placeholders: collecting into optionals and building
-        // the value at the end made the compiler copy the whole report (and every text in it) once more.
-        self.init(orderID: FIXText.empty, clOrdID: nil, origClOrdID: nil, execID: FIXText.empty, execType: .new,
-                  ordStatus: .new, account: nil, symbol: FIXText.empty, side: .buy, orderQty: nil, price: nil,
-                  leavesQty: .zero, cumQty: .zero, avgPx: .zero, lastQty: nil, lastPx: nil, transactTime: nil,
-                  ordRejReason: nil, text: nil)
+        // Fields are written into a copy of a placeholder report, not collected into optionals and
+        // assembled at the end: building the (large) value in an initialiser makes the compiler copy
+        // it, with every text in it, once more.
+        var report = Self.placeholder
+        try Self.read(m, into: &report)
+        self = report
+    }
+
+    private static let placeholder = ExecutionReport(
+        orderID: FIXText.empty, clOrdID: nil, origClOrdID: nil, execID: FIXText.empty, execType: .new, ordStatus: .new,
+        account: nil, symbol: FIXText.empty, side: .buy, orderQty: nil, price: nil, leavesQty: .zero, cumQty: .zero,
+        avgPx: .zero, lastQty: nil, lastPx: nil, transactTime: nil, ordRejReason: nil, text: nil)
+
+    /// The fields in wire order (a faulty one throws as it is met), then the required tags in
+    /// order, then Side's value.
+    private static func read(_ m: FIXMessage, into r: inout ExecutionReport) throws(FIXError) {
         var present: UInt16 = 0
         var sideF = FIXField(tag: 0, value: 0..<0)
         for f in m.fields {
             switch f.tag {
-            case 37: orderIDText = m.text(f); present |= 1
-            case 11: clOrdIDText = m.text(f)
-            case 41: origClOrdIDText = m.text(f)
-            case 17: execIDText = m.text(f); present |= 2
-            case 150: execType = try m.execType(f); present |= 4
-            case 39: ordStatus = try m.ordStatus(f); present |= 8
-            case 1: accountText = m.text(f)
-            case 55: symbolText = m.text(f); present |= 16
+            case 37: r.orderIDText = m.text(f); present |= 1
+            case 11: r.clOrdIDText = m.text(f)
+            case 41: r.origClOrdIDText = m.text(f)
+            case 17: r.execIDText = m.text(f); present |= 2
+            case 150: r.execType = try m.execType(f); present |= 4
+            case 39: r.ordStatus = try m.ordStatus(f); present |= 8
+            case 1: r.accountText = m.text(f)
+            case 55: r.symbolText = m.text(f); present |= 16
             case 54: sideF = f; present |= 32
-            case 38: orderQty = try m.fixedPoint(f)
-            case 44: price = try m.fixedPoint(f)
-            case 151: leavesQty = try m.fixedPoint(f); present |= 64
-            case 14: cumQty = try m.fixedPoint(f); present |= 128
-            case 6: avgPx = try m.fixedPoint(f); present |= 256
-            case 32: lastQty = try m.fixedPoint(f)
-            case 31: lastPx = try m.fixedPoint(f)
-            case 60: transactTime = try m.timestamp(f)
-            case 103: ordRejReason = try m.int(f)
-            case 58: textText = m.text(f)
+            case 38: r.orderQty = try m.fixedPoint(f)
+            case 44: r.price = try m.fixedPoint(f)
+            case 151: r.leavesQty = try m.fixedPoint(f); present |= 64
+            case 14: r.cumQty = try m.fixedPoint(f); present |= 128
+            case 6: r.avgPx = try m.fixedPoint(f); present |= 256
+            case 32: r.lastQty = try m.fixedPoint(f)
+            case 31: r.lastPx = try m.fixedPoint(f)
+            case 60: r.transactTime = try m.timestamp(f)
+            case 103: r.ordRejReason = try m.int(f)
+            case 58: r.textText = m.text(f)
             default: break
             }
         }
@@ -148,7 +158,7 @@ public struct ExecutionReport: FIXMessageBody, Hashable {
                 throw m.missing(tag)
             }
         }
-        side = try m.side(sideF)
+        r.side = try m.side(sideF)
     }
 
     public func encodeBody(into w: inout FIXWriter) {

@@ -53,11 +53,24 @@ public struct NewOrderSingle: FIXMessageBody, Hashable {
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
-        let scan = try OrderFieldScan(m)
-        clOrdIDText = try scan.required(scan.clOrdID, 11, m)
-        let order = try scan.order(in: m)
-        accountText = scan.account
-        (symbolText, side, transactTime, orderQty, orderType, timeInForce) = order
+        // Filled through inout from a placeholder, as ``ExecutionReport`` is: building the value in
+        // an initialiser makes the compiler copy it once more.
+        var order = Self.placeholder
+        try Self.read(m, into: &order)
+        self = order
+    }
+
+    private static let placeholder = NewOrderSingle(
+        clOrdID: ClOrdID(""), account: nil, symbol: "", side: .buy, transactTime: Timestamp(nanosecondsSinceEpoch: 0),
+        orderQty: .zero, orderType: .market, timeInForce: .day)
+
+    private static func read(_ m: FIXMessage, into r: inout NewOrderSingle) throws(FIXError) {
+        var scan = OrderFieldScan()
+        try scan.read(m)
+        r.clOrdIDText = try scan.required(scan.clOrdID, 11, m)
+        try scan.readOrder(in: m, symbol: &r.symbolText, side: &r.side, transactTime: &r.transactTime,
+                           quantity: &r.orderQty, type: &r.orderType, timeInForce: &r.timeInForce)
+        r.accountText = scan.account
     }
 
     public func encodeBody(into w: inout FIXWriter) {
@@ -343,7 +356,13 @@ struct OrderFieldScan {
     var side: FIXField?, transactTime: Timestamp?, quantity: Quantity?, type: FIXField?, timeInForce: FIXField?
     var price: Price?, stopPrice: Price?, expireTime: Timestamp?
 
+    init() {}
+
     init(_ m: FIXMessage) throws(FIXError) {
+        try read(m)
+    }
+
+    mutating func read(_ m: FIXMessage) throws(FIXError) {
         for f in m.fields {
             switch f.tag {
             case 11: clOrdID = m.text(f)
@@ -367,6 +386,19 @@ struct OrderFieldScan {
     func required<T>(_ value: T?, _ tag: Int, _ m: FIXMessage) throws(FIXError) -> T {
         guard let value else { throw m.missing(tag) }
         return value
+    }
+
+    /// ``order(in:)`` written into place.
+    func readOrder(in m: FIXMessage, symbol: inout FIXText, side: inout Side, transactTime: inout Timestamp,
+                   quantity: inout Quantity, type: inout OrderType, timeInForce: inout TimeInForce) throws(FIXError) {
+        symbol = try required(self.symbol, 55, m)
+        let sideField = try required(self.side, 54, m)
+        transactTime = try required(self.transactTime, 60, m)
+        quantity = try required(self.quantity, 38, m)
+        let typeField = try required(self.type, 40, m)
+        side = try m.side(sideField)
+        type = try m.orderType(typeField, price: price, stopPx: stopPrice)
+        timeInForce = try m.timeInForce(self.timeInForce, expireTime: expireTime)
     }
 
     /// Symbol, Side, TransactTime, OrderQty, the order type (with its prices) and time in force:
