@@ -490,7 +490,11 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
             let silence = testRequestSentAt.map { $0 + silenceLimit } ?? lastReceived + silenceLimit
             next = min(lastSent + interval, silence)
         }
-        guard let next, next != scheduled else { return }
+        // Only move the timer earlier. Every message moves the heartbeat deadlines later, and
+        // rescheduling on each one costs the shell a timer re-arm per message; a timer that fires
+        // before anything is due just schedules the next deadline (timerFired checks each one).
+        guard let next else { return }
+        if let current = scheduled, current <= next { return }
         scheduled = next
         out.append(.scheduleTimer(at: next))
     }
