@@ -82,19 +82,24 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
     }
 
     /// Writes an application message on a session's live connection without waiting for it;
-    /// false when the session has none. Calls from one thread reach the wire in call order.
+    /// false when the session has none. The write is always queued on the channel's event loop,
+    /// never run inline, so a caller may hold a lock that the pipeline's handlers also take (a
+    /// failed write closes the channel, and its handlers run). Calls made in one order — from one
+    /// thread, or serialised by the caller's lock — reach the wire in that order.
     @discardableResult
     public func write(_ body: any FIXMessageBody, to key: SessionKey) -> Bool {
         guard let channel = state.withLock({ $0.live[key] }) else { return false }
-        channel.writeAndFlush(FIXOutbound.application(body), promise: nil)
+        let command = FIXOutbound.application(body)
+        channel.eventLoop.execute { channel.writeAndFlush(command, promise: nil) }
         return true
     }
 
-    /// Closes a session's live connection at once (no Logout): a network failure, for drills.
+    /// Closes a session's live connection (no Logout): a network failure, for drills. Queued on
+    /// the channel's event loop like ``write(_:to:)``, for the same reason.
     @discardableResult
     public func disconnect(_ key: SessionKey) -> Bool {
         guard let channel = state.withLock({ $0.live[key] }) else { return false }
-        channel.close(promise: nil)
+        channel.eventLoop.execute { channel.close(promise: nil) }
         return true
     }
 
