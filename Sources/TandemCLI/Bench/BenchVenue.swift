@@ -43,7 +43,7 @@ struct BenchVenue: AsyncParsableCommand {
         guard orders > 0, runs > 0, resting >= 0, feedMessages > 0, gapSamples > 0 else {
             throw ValidationError("--orders, --runs, --feed-messages and --gap-samples must be positive, --resting not negative")
         }
-        let r = MatchingBenchmark.run(orders: orders, runs: runs, seed: seed, resting: resting, threadCPUTime: BenchCore.threadCPUTime)
+        let r = try MatchingBenchmark.run(orders: orders, runs: runs, seed: seed, resting: resting, threadCPUTime: BenchCore.threadCPUTime)
         let decode = try FeedBench.decodeRate(messages: feedMessages, runs: runs)
         let recovery = try await FeedBench.gapRecovery(samples: gapSamples)
         let bestNanos = r.best.components.seconds * 1_000_000_000 + r.best.components.attoseconds / 1_000_000_000

@@ -17,9 +17,10 @@ public enum RoundingRule: UInt8, Sendable, Hashable, CaseIterable {
 }
 
 extension RoundingRule {
-    /// `numerator / denominator` rounded by this rule. `denominator` must be positive.
+    /// `numerator / denominator` rounded by this rule. `denominator` must be positive. Public so
+    /// other modules (the venue's fees) use this one rule set rather than a copy.
     @inlinable
-    func divide(_ numerator: Int128, by denominator: Int128) -> Int128 {
+    public func divide(_ numerator: Int128, by denominator: Int128) -> Int128 {
         let q = numerator / denominator
         let r = numerator % denominator
         if r == 0 { return q }

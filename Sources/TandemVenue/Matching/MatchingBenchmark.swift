@@ -57,11 +57,10 @@ public enum MatchingBenchmark {
     }
 
     /// A deep book of `resting` orders (half each side, over 100 levels per side), then `orders` mixed commands.
-    public static func workload(orders: Int, seed: UInt64 = 42, resting: Int = 10_000) -> Workload {
+    public static func workload(orders: Int, seed: UInt64 = 42, resting: Int = 10_000) throws(VenueConfigError) -> Workload {
         var rng = SplitMix64(seed: seed)
         let cfg = config()
-        // The config is known valid.
-        guard var shadow = try? MatchingEngine(config: cfg) else { fatalError("benchmark config is invalid") }
+        var shadow = try MatchingEngine(config: cfg)
         let sessions = (1...4).map { SessionID("S\($0)") }
         let accounts = (1...8).map { AccountID("A\($0)") }
         var workload = Workload(config: cfg, warmup: [], stream: [])
@@ -177,19 +176,19 @@ public enum MatchingBenchmark {
     /// `CLOCK_THREAD_CPUTIME_ID`); on a shared machine that figure is far steadier than wall time,
     /// so it is reported beside it. This module reads no clock but `ContinuousClock`.
     public static func run(orders: Int = 1_000_000, runs: Int = 3, seed: UInt64 = 42, resting: Int = 10_000,
-                           threadCPUTime: (() -> Duration?)? = nil) -> Result {
-        let workload = workload(orders: orders, seed: seed, resting: resting)
-        return measure(workload, runs: runs, seed: seed, threadCPUTime: threadCPUTime)
+                           threadCPUTime: (() -> Duration?)? = nil) throws(VenueConfigError) -> Result {
+        let workload = try workload(orders: orders, seed: seed, resting: resting)
+        return try measure(workload, runs: runs, seed: seed, threadCPUTime: threadCPUTime)
     }
 
-    public static func measure(_ workload: Workload, runs: Int, seed: UInt64 = 42, threadCPUTime: (() -> Duration?)? = nil) -> Result {
+    public static func measure(_ workload: Workload, runs: Int, seed: UInt64 = 42, threadCPUTime: (() -> Duration?)? = nil) throws(VenueConfigError) -> Result {
         let clock = ContinuousClock()
         var best = Duration.seconds(1_000_000)
         var bestCPU: Duration?
         var trades = 0, eventCount = 0, before = 0, after = 0, levelsBefore = 0
         let start = Timestamp(nanosecondsSinceEpoch: 1_700_000_000 * Timestamp.nanosecondsPerSecond)
         for _ in 0..<max(1, runs) {
-            guard var engine = try? MatchingEngine(config: workload.config) else { fatalError("benchmark config is invalid") }
+            var engine = try MatchingEngine(config: workload.config)
             var out: [VenueEvent] = []
             out.reserveCapacity(256)
             for command in workload.warmup {

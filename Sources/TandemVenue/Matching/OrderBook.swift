@@ -242,7 +242,7 @@ struct OrderBook: Sendable {
     func fee(price: Int64, quantity: Int64, rate: Int64) -> Money {
         if rate == 0 { return Money(units: 0, currency: currency) }
         let numerator = Int128(price.magnitude) * Int128(quantity) * multiplierNumerator * Int128(rate)
-        return Money(units: Int64(rounding.venueDivide(numerator, by: feeDivisor)), currency: currency)
+        return Money(units: Int64(rounding.divide(numerator, by: feeDivisor)), currency: currency)
     }
 
     // MARK: Matching
@@ -488,32 +488,6 @@ struct OrderBook: Sendable {
                 continue
             }
             cancel(s, reason: .expired, request: nil, registry: &registry, out: &out)
-        }
-    }
-}
-
-extension RoundingRule {
-    /// `numerator / denominator` (denominator > 0) rounded by this rule; the venue's copy of the
-    /// core's internal helper, used for fees.
-    @inline(__always)
-    func venueDivide(_ numerator: Int128, by denominator: Int128) -> Int128 {
-        let q = numerator / denominator
-        let r = numerator % denominator
-        if r == 0 { return q }
-        let away: Int128 = numerator < 0 ? q - 1 : q + 1
-        let absR = r.magnitude
-        let rest = denominator.magnitude - absR
-        switch self {
-        case .towardZero: return q
-        case .awayFromZero: return away
-        case .down: return numerator < 0 ? q - 1 : q
-        case .up: return numerator > 0 ? q + 1 : q
-        case .halfEven:
-            if absR > rest { return away }
-            if absR < rest { return q }
-            return q & 1 == 0 ? q : away
-        case .halfAwayFromZero: return absR >= rest ? away : q
-        case .halfTowardZero: return absR > rest ? away : q
         }
     }
 }

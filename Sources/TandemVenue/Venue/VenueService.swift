@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -52,7 +49,7 @@ public final class VenueService: Service, Sendable {
     /// Applies `body` to the core and sends its outputs, under the core's lock.
     func withCore(_ body: (inout VenueCore, Timestamp) -> VenueOutput) {
         core.withLock { core in
-            let now = venueClock()
+            let now = FIXClock.now().utc
             let out = body(&core, now)
             for (to, message) in out.fix {
                 acceptor.write(message, to: .init(initiatorCompID: to, acceptorCompID: configuration.compID))
@@ -139,10 +136,4 @@ final class VenueFIXHandler: ChannelInboundHandler {
         }
         context.fireUserInboundEventTriggered(event)
     }
-}
-
-func venueClock() -> Timestamp {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Timestamp(nanosecondsSinceEpoch: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
 }
