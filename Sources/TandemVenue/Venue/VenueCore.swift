@@ -77,6 +77,8 @@ public struct VenueOutput: Sendable {
 public struct VenueCore: Sendable {
     public private(set) var engine: MatchingEngine
     public let sessions: [String: VenueSession]
+    /// Drop-copy CompIDs in a fixed order, computed once (every execution report goes to each).
+    private let dropCopies: [String]
     private let symbols: [String: InstrumentID]
     private let names: [InstrumentID: String]
     private var execSeq: UInt64 = 0
@@ -94,6 +96,7 @@ public struct VenueCore: Sendable {
         self.symbols = Dictionary(instruments.map { ($0.symbol, $0.id) }, uniquingKeysWith: { a, _ in a })
         self.names = Dictionary(instruments.map { ($0.id, $0.symbol) }, uniquingKeysWith: { a, _ in a })
         self.sessions = Dictionary(sessions.map { ($0.compID, $0) }, uniquingKeysWith: { a, _ in a })
+        self.dropCopies = self.sessions.values.filter { $0.role == .dropCopy }.map(\.compID).sorted()
     }
 
     public func symbol(_ id: InstrumentID) -> String { names[id] ?? "#\(id.rawValue)" }
@@ -329,9 +332,7 @@ public struct VenueCore: Sendable {
     }
 
     private func copyToDropCopies(_ er: ExecutionReport, _ out: inout VenueOutput) {
-        for s in sessions.values.sorted(by: { $0.compID < $1.compID }) where s.role == .dropCopy {
-            out.fix.append((s.compID, er))
-        }
+        for compID in dropCopies { out.fix.append((compID, er)) }
     }
 
     private func statusReport(_ o: OrderStatusReport, _ time: Timestamp) -> ExecutionReport {
