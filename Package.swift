@@ -8,6 +8,7 @@ let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", packa
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
+let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 
 let package = Package(
     name: "Tandem",
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/attaswift/BigInt.git", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [
         // C, behind system-library targets found through pkg-config.
@@ -70,10 +72,28 @@ let package = Package(
         // randomness) and, in Venue/, the FIX-facing venue core, synthetic market and `tandem venue` service.
         .target(name: "TandemVenue", dependencies: ["TandemCore", "TandemFIX", "TandemMarketData", nioCore, logging, serviceLifecycle]),
 
+        // The lease and node roles: a sans-I/O lease state machine and its PostgreSQL shell.
+        .target(name: "TandemCluster", dependencies: ["TandemCore", "TandemJournal", "TandemPostgres", logging, serviceLifecycle]),
+
+        // The strategy API (market data, own orders and fills, timers in; order intents out) and the
+        // example strategies. Pure: no FIX, no PostgreSQL, so the backtester runs the same code.
+        .target(name: "TandemStrategy", dependencies: ["TandemCore"]),
+
+        // The order manager: write-ahead execution over FIX, the journal-backed FIX session store,
+        // ClOrdIDs, rate limits, retries, the pre-trade risk hook.
+        .target(name: "TandemExecution", dependencies: ["TandemCore", "TandemFIX", "TandemJournal", nioCore, logging]),
+
+        // `tandem node`: configuration and the services of one engine node, wired together.
+        .target(
+            name: "TandemNode",
+            dependencies: ["TandemCore", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemMarketData", "TandemJournal",
+                           "TandemPostgres", "TandemFIX", yams, logging, serviceLifecycle, nioCore, nioPosix]
+        ),
+
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemNode", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
         ),
 
         .testTarget(
@@ -94,6 +114,20 @@ let package = Package(
         .testTarget(
             name: "TandemVenueTests",
             dependencies: ["TandemVenue", "TandemCore", "TandemFIX", "TandemMarketData", logging, .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
+        .testTarget(
+            name: "TandemClusterTests",
+            dependencies: ["TandemCluster", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", logging, serviceLifecycle]
+        ),
+        .testTarget(name: "TandemStrategyTests", dependencies: ["TandemStrategy", "TandemCore"]),
+        .testTarget(
+            name: "TandemExecutionTests",
+            dependencies: ["TandemExecution", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", nioCore, logging]
+        ),
+        .testTarget(
+            name: "TandemNodeTests",
+            dependencies: ["TandemNode", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
+                           "TandemPostgresTestKit", "TandemCore", "TandemFIX", logging, serviceLifecycle]
         ),
         .testTarget(
             name: "TandemPostgresTests",

@@ -1,0 +1,1 @@
+// TandemNode: one engine node's configuration and services (see docs/node.md).

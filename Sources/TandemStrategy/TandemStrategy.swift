@@ -1,0 +1,1 @@
+// TandemStrategy: the strategy API and the example strategies (see docs/strategy.md).
