@@ -13,6 +13,10 @@ import TandemCore
 /// refuses it (not logged on, or an admin message type).
 public enum FIXOutbound: Sendable {
     case application(any FIXMessageBody)
+    /// An application message whose ``FIXOutboundGate`` record carries `context`, an opaque value of
+    /// the gate's own (the engine node uses it to commit the order intent and the stored message in
+    /// one durable append).
+    case gated(any FIXMessageBody, context: any Sendable)
     case logout(text: String?)
     case testRequest(id: String)
 }
@@ -37,6 +41,30 @@ public struct FIXFaultInjection: Sendable, Hashable {
     }
     public static let none = FIXFaultInjection()
     var isEmpty: Bool { dropApplicationMessages.isEmpty && dropSeqNums.isEmpty }
+}
+
+/// Makes outbound messages durable before their bytes reach the socket (DESIGN invariant 3).
+///
+/// The FIX shell calls ``persist(_:on:)`` on the channel's event loop for every message that takes a
+/// new MsgSeqNum (admin ones included, so a successor knows the last seq used), in MsgSeqNum order,
+/// and writes the bytes only when the returned future succeeds, keeping wire order. Resends
+/// (PossDupFlag=Y) are already stored and are not persisted again. A failed future (e.g. the journal
+/// fenced this writer) closes the connection with nothing written. ``mayWrite()`` is asked right
+/// before each write; false (the lease is no longer ours by our own clock) also closes it unwritten.
+public protocol FIXOutboundGate: Sendable {
+    func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void>
+    func mayWrite() -> Bool
+}
+
+/// One outbound message as a ``FIXOutboundGate`` sees it.
+public struct FIXPersistedMessage: Sendable {
+    public var senderCompID: String
+    public var targetCompID: String
+    public var msgSeqNum: Int
+    public var msgType: MsgType
+    public var bytes: [UInt8]
+    /// What ``FIXOutbound/gated(_:context:)`` attached; nil otherwise.
+    public var context: (any Sendable)?
 }
 
 /// How an acceptor connection finds its session from the first frame (the Logon).
@@ -79,6 +107,9 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     private let ended: @Sendable (FIXSessionEnd<Store>) -> Void
     private var wasLoggedOn = false
     private let faults: FIXFaultInjection
+    private let gate: (any FIXOutboundGate)?
+    /// Writes waiting for their own or an earlier message's persistence, in MsgSeqNum order.
+    private var gated: [GatedWrite] = []
     private var logger: Logger
     private var key: FIXAcceptorRegistry.SessionKey?
     private var timer: Scheduled<Void>?
@@ -87,13 +118,22 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     private var applicationSent = 0
     private var context: ChannelHandlerContext?
 
+    private struct GatedWrite {
+        var bytes: [UInt8]
+        var promise: EventLoopPromise<Void>?
+        var durable: Bool
+        var id: UInt64
+    }
+    private var nextGatedID: UInt64 = 0
+
     /// An initiator connection: the session is known before connecting.
-    init(session: FIXSession<Store>, faults: FIXFaultInjection, logger: Logger,
+    init(session: FIXSession<Store>, faults: FIXFaultInjection, gate: (any FIXOutboundGate)? = nil, logger: Logger,
          ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
         self.session = session
         self.resolve = nil
         self.ended = ended
         self.faults = faults
+        self.gate = gate
         self.logger = logger
         self.key = FIXAcceptorRegistry.SessionKey(initiatorCompID: session.config.senderCompID,
                                                   acceptorCompID: session.config.targetCompID)
@@ -107,6 +147,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         self.resolve = resolve
         self.ended = ended
         self.faults = faults
+        self.gate = nil
         self.logger = logger
     }
 
@@ -125,6 +166,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             let actions = session.handle(.disconnected(FIXClock.now()))
             for case .event(let e) in actions { notice(e, context: context) }
             failPending()
+            failGated(FIXTransportError(.notLoggedOn, "the FIX connection closed"))
             ended(FIXSessionEnd(config: session.config, store: session.store, wasLoggedOn: wasLoggedOn))
         } else if firstBytes.take() != nil {
             ended(FIXSessionEnd(config: nil, store: nil, wasLoggedOn: false))
@@ -166,6 +208,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         let now = FIXClock.now()
         switch command {
         case .application(let body): drive(.sendApplication(body, now), promise: promise, context: context)
+        case .gated(let body, let gateContext): drive(.sendApplication(body, now), promise: promise, attachment: gateContext, context: context)
         case .logout(let text): drive(.logoutRequested(text: text, now), context: context); promise?.succeed()
         case .testRequest(let id): drive(.testRequestRequested(id: id, now), promise: promise, context: context)
         }
@@ -219,17 +262,19 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         }
     }
 
-    private func drive(_ event: FIXSessionEvent, promise: EventLoopPromise<Void>? = nil, context: ChannelHandlerContext) {
+    private func drive(_ event: FIXSessionEvent, promise: EventLoopPromise<Void>? = nil, attachment: (any Sendable)? = nil,
+                       context: ChannelHandlerContext) {
         guard var session = session.take() else {
             promise?.fail(FIXTransportError(.notLoggedOn, "the FIX connection is closed"))
             return
         }
         let actions = session.handle(event)
         self.session = consume session
-        perform(actions, promise: promise, context: context)
+        perform(actions, promise: promise, attachment: attachment, context: context)
     }
 
-    private func perform(_ actions: [FIXSessionAction], promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+    private func perform(_ actions: [FIXSessionAction], promise: EventLoopPromise<Void>?, attachment: (any Sendable)? = nil,
+                         context: ChannelHandlerContext) {
         let outer = !performing
         performing = true
         var promise = promise
@@ -240,6 +285,11 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             case .send(let bytes):
                 if !faults.isEmpty, shouldDrop(bytes) {
                     promise?.succeed()
+                    promise = nil
+                    continue
+                }
+                if let gate {
+                    gatedWrite(bytes, promise: promise, attachment: attachment, gate: gate, context: context)
                     promise = nil
                     continue
                 }
@@ -275,6 +325,55 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             performing = true
         }
         performing = false
+    }
+
+    /// Persists a new message through the gate (resends go straight into the queue) and writes the
+    /// queue's durable prefix, so the wire order is the MsgSeqNum order.
+    private func gatedWrite(_ bytes: [UInt8], promise: EventLoopPromise<Void>?, attachment: (any Sendable)?,
+                            gate: any FIXOutboundGate, context: ChannelHandlerContext) {
+        let id = nextGatedID
+        nextGatedID += 1
+        guard let m = try? FIXParser.parse(bytes), let seq = m.msgSeqNum, !m.possDupFlag else {
+            gated.append(GatedWrite(bytes: bytes, promise: promise, durable: true, id: id))
+            flushGated(context: context)
+            return
+        }
+        gated.append(GatedWrite(bytes: bytes, promise: promise, durable: false, id: id))
+        let record = FIXPersistedMessage(senderCompID: m.senderCompID ?? "", targetCompID: m.targetCompID ?? "",
+                                         msgSeqNum: seq, msgType: m.msgType, bytes: bytes, context: attachment)
+        gate.persist(record, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success:
+                if let i = gated.firstIndex(where: { $0.id == id }) { gated[i].durable = true }
+                if let context = self.context { flushGated(context: context) }
+            case .failure(let error):
+                logger.error("FIX message not persisted; closing the connection unwritten",
+                             metadata: ["fix.msgSeqNum": "\(seq)", "error": "\(error)"])
+                failGated(error)
+                self.context?.close(promise: nil)
+            }
+        }
+    }
+
+    private func flushGated(context: ChannelHandlerContext) {
+        guard let first = gated.first, first.durable else { return }
+        guard gate?.mayWrite() ?? true else {
+            logger.error("FIX write refused: this node may no longer act (lease); closing unwritten")
+            failGated(FIXTransportError(.sendRefused, "this node's lease no longer allows sending"))
+            context.close(promise: nil)
+            return
+        }
+        while let first = gated.first, first.durable {
+            gated.removeFirst()
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: first.bytes)), promise: first.promise)
+        }
+        context.flush()
+    }
+
+    private func failGated(_ error: any Error) {
+        let failed = gated
+        gated.removeAll()
+        for w in failed { w.promise?.fail(error) }
     }
 
     private func failPending() {

@@ -24,10 +24,13 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
         /// Reconnect after a session ends. False for one-shot tools: `run()` returns after the first session.
         public var reconnect: Bool
         public var faults: FIXFaultInjection
+        /// Makes every new outbound message durable before it is written (the engine node's journal).
+        public var gate: (any FIXOutboundGate)?
 
         public init(host: String, port: Int, session: FIXSessionConfig, reconnectBase: Duration = .seconds(1),
                     reconnectCap: Duration = .seconds(30), connectTimeout: Duration = .seconds(5),
-                    reconnect: Bool = true, faults: FIXFaultInjection = .none) {
+                    reconnect: Bool = true, faults: FIXFaultInjection = .none, gate: (any FIXOutboundGate)? = nil) {
+            self.gate = gate
             self.host = host
             self.port = port
             self.session = session
@@ -83,6 +86,25 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
             throw FIXTransportError(.notLoggedOn, "not connected", location: "\(configuration.host):\(configuration.port)")
         }
         try await channel.writeAndFlush(FIXOutbound.application(body)).get()
+    }
+
+    /// Sends an application message whose gate record carries `context` (``FIXOutbound/gated(_:context:)``);
+    /// returns once its bytes are written.
+    public func send(_ body: any FIXMessageBody, gateContext: any Sendable) async throws {
+        guard let channel = state.withLock({ $0.channel }) else {
+            throw FIXTransportError(.notLoggedOn, "not connected", location: "\(configuration.host):\(configuration.port)")
+        }
+        try await channel.writeAndFlush(FIXOutbound.gated(body, context: gateContext)).get()
+    }
+
+    /// Writes `outbound` on the live connection without waiting: the future completes when the bytes
+    /// are written (or fails). For callers that must not suspend (a lock holder, an event-loop handler).
+    public func write(_ outbound: FIXOutbound) -> EventLoopFuture<Void> {
+        guard let channel = state.withLock({ $0.channel }) else {
+            return group.any().makeFailedFuture(
+                FIXTransportError(.notLoggedOn, "not connected", location: "\(configuration.host):\(configuration.port)"))
+        }
+        return channel.writeAndFlush(outbound)
     }
 
     /// Sends a TestRequest on the live session (a liveness probe).
@@ -165,7 +187,7 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = FIXChannelHandler(session: FIXSession(config: config.session, store: store),
-                                                    faults: config.faults, logger: logger) { [self] end in
+                                                    faults: config.faults, gate: config.gate, logger: logger) { [self] end in
                         lastEndLoggedOn.withLock { $0 = end.wasLoggedOn }
                         if let s = end.store { state.withLock { $0.store = s } }
                     }
