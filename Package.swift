@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "TandemStrategyTests", dependencies: ["TandemStrategy", "TandemCore"]),
         .testTarget(
             name: "TandemExecutionTests",
-            dependencies: ["TandemExecution", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", nioCore, logging]
+            dependencies: ["TandemExecution", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", "TandemVenue", nioCore, logging, serviceLifecycle]
         ),
         .testTarget(
             name: "TandemNodeTests",

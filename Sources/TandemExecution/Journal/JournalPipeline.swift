@@ -200,6 +200,7 @@ public final class JournalPipeline: Service, Sendable {
             let events = batch.flatMap(\.events)
             do {
                 let seqs = try await writer.append(events)
+                logger.trace("journal batch durable", metadata: ["journal.seqs": "\(seqs)", "journal.entries": "\(batch.count)"])
                 state.withLock { $0.ledger.lastSeq = seqs.upperBound }
                 var next = seqs.lowerBound
                 for entry in batch {

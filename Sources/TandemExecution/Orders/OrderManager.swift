@@ -189,7 +189,6 @@ public struct OrderManager: Sendable {
             }
             let nos = NewOrderSingle(request, symbol: symbol, transactTime: now)
             sendOrPace(venue: venue, message: nos, order: id, writeAhead: [intent], mono, &out)
-            checks[id] = StatusCheck(due: mono + configuration.statusRequestTimeout, attempts: 0)
         case .cancel(let target):
             guard let order = state.order(target), !order.status.isFinal, let venue = venue(for: order.request.instrument),
                   let symbol = state.instruments[order.request.instrument]?.symbol else {
@@ -226,6 +225,7 @@ public struct OrderManager: Sendable {
                                      _ mono: Duration, _ out: inout [Action]) {
         if paced.isEmpty, let s = takeToken(venue: venue, mono) {
             out.append(.send(session: s, message: message, writeAhead: writeAhead, order: order))
+            expectAnswer(order, mono)
             return
         }
         out.append(.journal(writeAhead, inbound: nil))
@@ -252,7 +252,13 @@ public struct OrderManager: Sendable {
             paced.removeFirst()
             if let order = ledger.state.order(first.order), order.status.isFinal { continue }
             out.append(.send(session: s, message: first.message, writeAhead: [], order: first.order))
+            expectAnswer(first.order, mono)
         }
+    }
+
+    /// An order just sent is asked about if the venue has not answered within the timeout.
+    private mutating func expectAnswer(_ order: ClOrdID, _ mono: Duration) {
+        if checks[order] == nil { checks[order] = StatusCheck(due: mono + configuration.statusRequestTimeout, attempts: 0) }
     }
 
     // MARK: Reports

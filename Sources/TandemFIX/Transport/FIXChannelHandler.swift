@@ -122,6 +122,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         var bytes: [UInt8]
         var promise: EventLoopPromise<Void>?
         var durable: Bool
+        var drop: Bool
         var id: UInt64
     }
     private var nextGatedID: UInt64 = 0
@@ -283,13 +284,15 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         for action in actions {
             switch action {
             case .send(let bytes):
-                if !faults.isEmpty, shouldDrop(bytes) {
-                    promise?.succeed()
+                let drop = !faults.isEmpty && shouldDrop(bytes)
+                if let gate {
+                    // Persisted even when the fault drops it: "journaled, then died before the write".
+                    gatedWrite(bytes, promise: promise, attachment: attachment, drop: drop, gate: gate, context: context)
                     promise = nil
                     continue
                 }
-                if let gate {
-                    gatedWrite(bytes, promise: promise, attachment: attachment, gate: gate, context: context)
+                if drop {
+                    promise?.succeed()
                     promise = nil
                     continue
                 }
@@ -329,16 +332,16 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 
     /// Persists a new message through the gate (resends go straight into the queue) and writes the
     /// queue's durable prefix, so the wire order is the MsgSeqNum order.
-    private func gatedWrite(_ bytes: [UInt8], promise: EventLoopPromise<Void>?, attachment: (any Sendable)?,
+    private func gatedWrite(_ bytes: [UInt8], promise: EventLoopPromise<Void>?, attachment: (any Sendable)?, drop: Bool,
                             gate: any FIXOutboundGate, context: ChannelHandlerContext) {
         let id = nextGatedID
         nextGatedID += 1
         guard let m = try? FIXParser.parse(bytes), let seq = m.msgSeqNum, !m.possDupFlag else {
-            gated.append(GatedWrite(bytes: bytes, promise: promise, durable: true, id: id))
+            gated.append(GatedWrite(bytes: bytes, promise: promise, durable: true, drop: drop, id: id))
             flushGated(context: context)
             return
         }
-        gated.append(GatedWrite(bytes: bytes, promise: promise, durable: false, id: id))
+        gated.append(GatedWrite(bytes: bytes, promise: promise, durable: false, drop: drop, id: id))
         let record = FIXPersistedMessage(senderCompID: m.senderCompID ?? "", targetCompID: m.targetCompID ?? "",
                                          msgSeqNum: seq, msgType: m.msgType, bytes: bytes, context: attachment)
         gate.persist(record, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
@@ -365,6 +368,10 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         }
         while let first = gated.first, first.durable {
             gated.removeFirst()
+            if first.drop {
+                first.promise?.succeed()
+                continue
+            }
             context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: first.bytes)), promise: first.promise)
         }
         context.flush()

@@ -68,6 +68,11 @@ public final class VenueService: Service, Sendable {
 
     public func topOfBook(_ instrument: InstrumentID) -> TopOfBook? { core.withLock { $0.engine.topOfBook(instrument) } }
 
+    /// The venue's view of one order of an order-entry session (tests and drills compare it with the node's).
+    public func order(session: String, clOrdID: ClOrdID) -> OrderStatusReport? {
+        core.withLock { $0.engine.order(session: SessionID(session), clOrdID: clOrdID) }
+    }
+
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.acceptor.run() }
