@@ -30,7 +30,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
 
     /// The file path the configuration came from, or `<env>` when every issue is in an override.
     public var source: String
-    /// Every problem found, in document order (then overrides).
+    /// Every problem found, ordered by line; those without one (overrides, keys missing from absent
+    /// sections) last.
     public var issues: [Issue]
 
     public init(source: String, issues: [Issue]) {

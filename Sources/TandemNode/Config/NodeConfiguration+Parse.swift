@@ -47,7 +47,12 @@ extension NodeConfiguration {
         let configuration = read(root, &reader)
         guard reader.issues.isEmpty, let configuration else {
             let fromFile = reader.issues.contains { $0.variable == nil }
-            throw ConfigurationError(source: fromFile ? source : "<env>", issues: reader.issues)
+            // By line, as an editor shows the file; issues with no line (overrides, keys missing
+            // from absent sections) follow in the order they were found.
+            let ordered = reader.issues.enumerated().sorted { a, b in
+                (a.element.line ?? .max, a.offset) < (b.element.line ?? .max, b.offset)
+            }.map(\.element)
+            throw ConfigurationError(source: fromFile ? source : "<env>", issues: ordered)
         }
         return configuration
     }

@@ -200,9 +200,10 @@ import TandemNode
             """
         let error = failure(yaml)
         #expect(error.issues.map(\.path) == [
-            "node.id", "database", "timing.heartbeatMS", "venues[0].sessions[0].port", "venues[0].sessions[1]",
-            "venues[0].instruments[1].id", "venues[0].instruments[1].tickSize", "strategy.venue", "strategy.parameters.a",
+            "node.id", "timing.heartbeatMS", "venues[0].sessions[0].port", "venues[0].sessions[1]",
+            "venues[0].instruments[1].id", "venues[0].instruments[1].tickSize", "strategy.venue", "strategy.parameters.a", "database",
         ])
+        #expect(error.issues.map(\.line) == [2, 4, 8, 9, 12, 12, 13, 13, 14])
         #expect(error.source == "test.yaml")
         #expect(error.issues.allSatisfy { $0.line != nil && $0.variable == nil })
         let text = error.description
