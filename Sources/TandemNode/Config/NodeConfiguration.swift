@@ -62,20 +62,19 @@ public enum DatabaseConfiguration: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Masks `password=…` in key/value DSNs and `user:password@` in URIs.
+    /// Masks `password=…` (key/value form, quoted or not, or a URI query parameter) and the
+    /// `user:password@` of a URI.
     static func masked(_ dsn: String) -> String {
-        if let scheme = dsn.range(of: "://") {
-            let rest = dsn[scheme.upperBound...]
+        var out = dsn.replacing(#/password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)/#, with: "password=***")
+        if let scheme = out.range(of: "://") {
+            let rest = out[scheme.upperBound...]
             let authorityEnd = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
             let authority = rest[..<authorityEnd]
-            guard let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") else { return dsn }
-            return String(dsn[..<authority.index(after: colon)]) + "***" + String(dsn[at...])
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                out = String(out[..<out.index(after: colon)]) + "***" + String(out[at...])
+            }
         }
-        var out: [String] = []
-        for word in dsn.split(separator: " ", omittingEmptySubsequences: false) {
-            out.append(word.hasPrefix("password=") ? "password=***" : String(word))
-        }
-        return out.joined(separator: " ")
+        return out
     }
 }
 

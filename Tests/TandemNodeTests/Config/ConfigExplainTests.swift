@@ -23,6 +23,9 @@ import TandemNode
         let uri = DatabaseConfiguration.dsn("postgresql://tandem:s3cret@db1:5432,db2:5432/tandem?target_session_attrs=read-write")
         #expect(uri.description == "dsn postgresql://tandem:***@db1:5432,db2:5432/tandem?target_session_attrs=read-write")
         #expect(DatabaseConfiguration.dsn("postgresql://db1/tandem").description == "dsn postgresql://db1/tandem")
+        #expect(DatabaseConfiguration.dsn("postgresql://db1/tandem?password=s3cret&sslmode=require").description
+            == "dsn postgresql://db1/tandem?password=***&sslmode=require")
+        #expect(DatabaseConfiguration.dsn("host=db password = 'a \\' b' user=t").description == "dsn host=db password=*** user=t")
     }
 
     @Test func explainOfTheDeployExampleMentionsEveryVenue() throws {
