@@ -42,6 +42,7 @@ public final class ExecutionEngine: Service, Sendable {
         state.withLock { $0.writers[session] = writer }
     }
 
+    public var sessionsUp: Int { state.withLock { $0.manager.sessionsUp } }
     public var pacedCount: Int { state.withLock { $0.manager.pacedCount } }
     public var unconfirmedCount: Int { state.withLock { $0.manager.unconfirmedCount } }
 

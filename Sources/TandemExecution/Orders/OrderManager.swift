@@ -129,6 +129,8 @@ public struct OrderManager: Sendable {
         }
     }
 
+    /// FIX sessions logged on.
+    public var sessionsUp: Int { up.count }
     /// Sends waiting for a rate-limit token.
     public var pacedCount: Int { paced.count }
     /// Orders waiting to be confirmed by a status request.

@@ -115,6 +115,18 @@ public enum JournalSchema {
                 RETURN p_head_seq + n;
             END $$;
             """#),
+        Migration(version: 2, description: "node status: each node's role, journal position and lag", sql: #"""
+            CREATE TABLE tandem.node_status (
+                node_id      text PRIMARY KEY,
+                role         text NOT NULL,
+                epoch        bigint,
+                applied_seq  bigint NOT NULL,
+                lag_seqs     bigint NOT NULL,
+                lag_ms       bigint NOT NULL,
+                open_orders  integer NOT NULL,
+                updated_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+            );
+            """#),
     ]
 
     /// The newest schema version this binary knows.

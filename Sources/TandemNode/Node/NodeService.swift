@@ -1,0 +1,385 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+import TandemCluster
+import TandemCore
+import TandemExecution
+import TandemFIX
+import TandemJournal
+import TandemMarketData
+import TandemPostgres
+import TandemStrategy
+
+/// Deliberate failures for the write-ahead and failover tests. Never set in production.
+public struct NodeFaults: Sendable, Hashable {
+    /// Exit the process (status 86) right after the first NewOrderSingle is durable in the journal and
+    /// before its bytes are written: the crash the write-ahead rule exists for.
+    public var crashAfterFirstOrderJournaled: Bool
+    public init(crashAfterFirstOrderJournaled: Bool = false) {
+        self.crashAfterFirstOrderJournaled = crashAfterFirstOrderJournaled
+    }
+    public static let none = NodeFaults()
+}
+
+/// One engine node, `tandem node`: a hot standby that folds the journal until it wins the lease, then a
+/// leader that trades — market data in, strategy, risk hook, write-ahead journal, FIX out, reports back —
+/// until it loses the lease, is fenced, or is shut down; then a standby again (rebuilding its state
+/// from the journal, since a leader's ledger may be ahead of what became durable).
+///
+/// Graceful shutdown (SIGTERM): the strategy stops (no new orders), open orders are cancelled if
+/// configured, FIX sessions log out, queued journal events are committed, and the lease is released.
+public final class NodeService: Service, Sendable {
+    public let configuration: NodeConfiguration
+    public let dsn: String
+    public let lease: LeaseService
+    public let follower: JournalFollower
+    private let logger: Logger
+    private let faults: NodeFaults
+    private let shared = Mutex(Shared())
+
+    private struct Shared {
+        var shuttingDown = false
+        var term: Term?
+    }
+
+    /// What a leader term exposes to status and tests.
+    struct Term: Sendable {
+        var epoch: UInt64
+        var pipeline: JournalPipeline
+        var engine: ExecutionEngine
+    }
+
+    public init(configuration: NodeConfiguration, dsn: String, faults: NodeFaults = .none, logger: Logger) throws {
+        self.configuration = configuration
+        self.dsn = dsn
+        self.faults = faults
+        var logger = logger
+        logger[metadataKey: "node.id"] = "\(configuration.nodeID)"
+        self.logger = logger
+        let t = configuration.timing
+        let leaseConfig = try LeaseMachine.Configuration(nodeID: configuration.nodeID, heartbeat: t.heartbeat,
+                                                         leaseDuration: t.lease, safetyMargin: t.selfFenceMargin)
+        self.lease = LeaseService(dsn: dsn, configuration: .init(lease: leaseConfig), logger: logger)
+        self.follower = JournalFollower(dsn: dsn, logger: logger)
+    }
+
+    /// The role as the lease sees it.
+    public var role: LeaseRole { lease.currentRole }
+
+    /// The ledger this node acts on: the leader's (including events not yet durable) or the standby's fold.
+    public func read<R>(_ body: (borrowing ExecutionLedger) -> R) -> R {
+        if let term = shared.withLock({ $0.term }) { return term.pipeline.read(body) }
+        return follower.read(body)
+    }
+
+    public func run() async throws {
+        let admin = try await PostgresConnection.connect(dsn, logger: logger)
+        do {
+            _ = try await JournalSchema.migrate(admin, logger: logger)
+        } catch {
+            await admin.close()
+            throw error
+        }
+        await admin.close()
+        logger.info("node starting", metadata: ["node.cluster": "\(configuration.cluster)"])
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.lease.run() }
+                group.addTask { await self.publishStatus() }
+                try await self.roles()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.shared.withLock { $0.shuttingDown = true }
+        }
+        logger.info("node stopped")
+    }
+
+    private var shuttingDown: Bool { shared.withLock { $0.shuttingDown } || Task.isCancelled }
+
+    /// Standby until elected, leader until not, again and again, until shutdown.
+    private func roles() async throws {
+        while !shuttingDown {
+            guard let epoch = try await standby() else { return }
+            let started = ContinuousClock.now
+            let ledger: ExecutionLedger
+            do {
+                ledger = try await follower.catchUp()
+            } catch {
+                logger.error("could not read the journal to its end after election; standing by", metadata: ["error": "\(error)"])
+                follower.reset()
+                try? await Task.sleep(for: configuration.timing.heartbeat)
+                continue
+            }
+            logger.info("elected: journal read to its end", metadata: [
+                "lease.epoch": "\(epoch)", "journal.seq": "\(ledger.lastSeq)",
+                "takeover.catch_up_ms": "\((ContinuousClock.now - started).milliseconds)",
+            ])
+            do {
+                try await lead(epoch: epoch, ledger: ledger)
+            } catch {
+                logger.error("leader term ended by an error", metadata: ["lease.epoch": "\(epoch)", "error": "\(error)"])
+            }
+            shared.withLock { $0.term = nil }
+            follower.reset()
+        }
+    }
+
+    /// Folds the journal until this node may lead; returns the epoch (nil on shutdown).
+    private func standby() async throws -> UInt64? {
+        try await withThrowingTaskGroup(of: UInt64?.self) { group in
+            group.addTask {
+                while true {
+                    do {
+                        try await self.follower.follow()
+                    } catch is CancellationError {
+                        return nil
+                    } catch {
+                        if Task.isCancelled { return nil }
+                        self.logger.error("journal tail failed; restarting it", metadata: ["error": "\(error)"])
+                        if (error as? FoldError) != nil { self.follower.reset() }
+                        try? await Task.sleep(for: .milliseconds(200))
+                    }
+                    if Task.isCancelled { return nil }
+                }
+            }
+            group.addTask {
+                while !self.shuttingDown {
+                    if let epoch = self.lease.gate.mayAct() { return epoch }
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+                return nil
+            }
+            var result: UInt64?
+            while let r = try await group.next() {
+                if let r { result = r }
+                break
+            }
+            group.cancelAll()
+            return result
+        }
+    }
+
+    private enum Ended: Sendable { case watcher, part(String) }
+
+    /// One leader term under `epoch`, from the caught-up `ledger`.
+    private func lead(epoch: UInt64, ledger: ExecutionLedger) async throws {
+        let config = configuration
+        let logger = self.logger
+        let writerConnection = try await PostgresConnection.connect(dsn, logger: logger)
+        let writer = JournalWriter(connection: writerConnection, epoch: epoch, logger: logger)
+        let pipeline = JournalPipeline(writer: writer, ledger: ledger, logger: logger)
+        let lease = self.lease
+        let leadership: @Sendable () -> Bool = { lease.gate.mayAct() == epoch }
+
+        // Routing, rate limits and the order manager.
+        var venues: [OrderManager.Venue] = []
+        var routes: [InstrumentID: String] = [:]
+        for v in config.venues {
+            let ids = v.sessions.map { FIXSessionID.make(sender: $0.senderCompID, target: $0.targetCompID) }
+            var rates: [String: (ordersPerSecond: Int, burst: Int)] = [:]
+            for (id, s) in zip(ids, v.sessions) { rates[id] = (s.rateLimit.ordersPerSecond, s.rateLimit.burst) }
+            venues.append(.init(name: v.name, sessions: ids, venueRate: (v.rateLimit.ordersPerSecond, v.rateLimit.burst), sessionRate: rates))
+            for i in v.instruments { routes[i.id] = v.name }
+        }
+        let x = config.execution
+        let manager = OrderManager(configuration: .init(
+            account: AccountID(config.strategy.account), epoch: epoch, venues: venues, routes: routes,
+            statusRequestTimeout: x.statusRequestTimeout, retryInitial: x.retryInitial, retryMax: x.retryMax, retryAttempts: x.retryAttempts))
+        let runnerBox = Mutex<StrategyRunner?>(nil)
+        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger) { events in
+            runnerBox.withLock { $0 }?.onEvents(events)
+        }
+
+        // Leadership and reference data are journaled first.
+        let now = FIXClock.now().utc
+        var opening: [JournalEvent] = [.leaderElected(epoch: epoch, nodeID: config.nodeID, at: now)]
+        for v in config.venues {
+            for i in v.instruments where ledger.state.instruments[i.id] != i { opening.append(.instrumentDefined(i, at: now)) }
+        }
+        let opened = pipeline.submit(opening)
+        if !opened.refused.isEmpty {
+            logger.error("the configured instruments contradict the journal; not trading", metadata: ["error": "\(opened.refused[0].error)"])
+        }
+
+        // FIX sessions through the journal gate.
+        var gate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
+        if faults.crashAfterFirstOrderJournaled { gate = CrashingGate(inner: gate) }
+        var initiators: [FIXInitiator<InMemoryFIXStore>] = []
+        for v in config.venues {
+            for s in v.sessions {
+                let id = FIXSessionID.make(sender: s.senderCompID, target: s.targetCompID)
+                let store = pipeline.read { JournalFIXStore.seeded(sessionID: id, from: $0) }
+                var session = FIXSessionConfig(role: .initiator, senderCompID: s.senderCompID, targetCompID: s.targetCompID,
+                                               heartBtInt: s.heartBtInt)
+                session.resetSeqNumOnLogon = s.resetOnLogon
+                if let user = s.username { session.credentials = FIXCredentials(username: user, password: s.password ?? "") }
+                let initiator = FIXInitiator(
+                    configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(100),
+                                         reconnectCap: .seconds(2), connectTimeout: .seconds(2), gate: gate),
+                    store: store, logger: logger,
+                    application: { [ExecutionChannelHandler(engine: engine, session: id)] })
+                engine.attach(session: id) { initiator.write($0) }
+                initiators.append(initiator)
+            }
+        }
+
+        // The strategy and its market data.
+        let strategy = try StrategyCatalog.make(name: config.strategy.name, parameters: config.strategy.parameters,
+                                                instruments: pipeline.read { $0.state.instruments })
+        let runner = StrategyRunner(strategy: strategy, account: AccountID(config.strategy.account), pipeline: pipeline) { command in
+            engine.handle(.command(command))
+        }
+        runnerBox.withLock { $0 = runner }
+        let feed = config.strategyVenue?.feed.map {
+            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort), logger: logger)
+        }
+        shared.withLock { $0.term = Term(epoch: epoch, pipeline: pipeline, engine: engine) }
+        logger.info("leading", metadata: ["lease.epoch": "\(epoch)", "journal.seq": "\(ledger.lastSeq)"])
+
+        do {
+            try await term(pipeline: pipeline, engine: engine, initiators: initiators, feed: feed, runner: runner,
+                           leadership: leadership, epoch: epoch)
+        } catch {
+            await writerConnection.close()
+            throw error
+        }
+        await writerConnection.close()
+    }
+
+    private func term(pipeline: JournalPipeline, engine: ExecutionEngine, initiators: [FIXInitiator<InMemoryFIXStore>],
+                      feed: FeedClient?, runner: StrategyRunner, leadership: @escaping @Sendable () -> Bool, epoch: UInt64) async throws {
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Ended.self) { group in
+            group.addTask { try await pipeline.run(); return .part("journal pipeline") }
+            group.addTask { try await engine.run(); return .part("execution engine") }
+            for i in initiators { group.addTask { try await i.run(); return .part("FIX session") } }
+            if let feed {
+                group.addTask { try await feed.run(); return .part("feed client") }
+                group.addTask { await Self.consume(feed, runner: runner); return .part("feed consumer") }
+            }
+            group.addTask {
+                var started = false
+                while true {
+                    if self.shuttingDown {
+                        await self.drain(runner: runner, engine: engine, pipeline: pipeline, initiators: initiators)
+                        return .watcher
+                    }
+                    guard leadership() else {
+                        logger.warning("leadership lost; stepping down", metadata: ["lease.epoch": "\(epoch)"])
+                        runner.stop()
+                        return .watcher
+                    }
+                    if let failure = pipeline.failure {
+                        logger.error("journal pipeline failed; stepping down", metadata: ["error": "\(failure)"])
+                        return .watcher
+                    }
+                    if !started, engine.sessionsUp > 0 {
+                        started = true
+                        runner.start()
+                    }
+                    runner.tick(mono: FIXClock.now().monotonic)
+                    try? await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            while let ended = try await group.next() {
+                if case .part(let name) = ended, !self.shuttingDown {
+                    logger.warning("\(name) ended; leaving the leader term")
+                }
+                break
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Graceful shutdown of a leader: no new orders, optional cancels, Logout, journal flushed.
+    private func drain(runner: StrategyRunner, engine: ExecutionEngine, pipeline: JournalPipeline,
+                       initiators: [FIXInitiator<InMemoryFIXStore>]) async {
+        runner.stop()
+        if configuration.execution.cancelOnShutdown {
+            let open = pipeline.read { $0.state.openOrders.map(\.clOrdID) }
+            for id in open { engine.handle(.command(.cancel(id))) }
+            logger.info("shutdown: cancelling open orders", metadata: ["orders.count": "\(open.count)"])
+            try? await Task.sleep(for: .milliseconds(300))
+        }
+        for i in initiators { i.logout(text: "node shutting down") }
+        try? await Task.sleep(for: .milliseconds(200))
+        pipeline.stop()
+    }
+
+    /// Market data into the strategy: the node's own book from the feed, top of book per instrument.
+    private static func consume(_ feed: FeedClient, runner: StrategyRunner) async {
+        var book = FeedBook()
+        for await event in feed.events {
+            guard case .delivered(let messages) = event else { continue }
+            var touched: [InstrumentID: PriceLevel?] = [:]
+            var at = Timestamp(nanosecondsSinceEpoch: 0)
+            for (_, m) in messages {
+                try? book.apply(m)
+                at = m.time
+                if m.kind == .trade {
+                    touched[m.instrument] = PriceLevel(price: m.price, quantity: m.quantity)
+                } else if touched[m.instrument] == nil {
+                    touched[m.instrument] = .some(nil)
+                }
+            }
+            for (instrument, trade) in touched {
+                let top = book.topOfBook(instrument)
+                runner.onMarket(MarketUpdate(
+                    instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
+                    bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at))
+            }
+        }
+    }
+
+    /// Writes this node's role, position in the journal and lag every 250 ms (read by `tandem status`).
+    private func publishStatus() async {
+        var conn: PostgresConnection?
+        while !Task.isCancelled {
+            do {
+                if conn == nil { conn = try await PostgresConnection.connect(dsn, logger: logger) }
+                let term = shared.withLock { $0.term }
+                let role = lease.currentRole.description
+                let (seq, lagSeqs, lagMs, open): (UInt64, UInt64, Int64, Int)
+                if let term {
+                    (seq, lagSeqs, lagMs, open) = term.pipeline.read { ($0.lastSeq, 0, 0, $0.state.openOrders.count) }
+                } else {
+                    let lag = follower.lag
+                    (seq, lagSeqs, lagMs, open) = follower.read { ($0.lastSeq, lag.seqs, lag.milliseconds, $0.state.openOrders.count) }
+                }
+                try await NodeStatusTable.publish(conn!, node: configuration.nodeID, role: role, epoch: term?.epoch,
+                                                  appliedSeq: seq, lagSeqs: lagSeqs, lagMs: lagMs, openOrders: open)
+            } catch {
+                if let c = conn { await c.close() }
+                conn = nil
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        if let c = conn { await c.close() }
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+/// The write-ahead crash fault: once the first NewOrderSingle is durable, the process exits before
+/// the FIX shell writes it.
+struct CrashingGate: FIXOutboundGate {
+    let inner: any FIXOutboundGate
+    func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        let isOrder = message.msgType == .newOrderSingle
+        return inner.persist(message, on: eventLoop).map {
+            if isOrder {
+                fputs("tandem node: fault injection: exiting after journaling order MsgSeqNum \(message.msgSeqNum), before writing it\n", stderr)
+                _exit(86)
+            }
+        }
+    }
+    func mayWrite() -> Bool { inner.mayWrite() }
+}

@@ -1,1 +1,0 @@
-// TandemNode: one engine node's configuration and services (see docs/node.md).
