@@ -68,3 +68,121 @@ public enum Lease {
         }
     }
 }
+
+/// The outcome of `Lease.tryAcquire`.
+public enum LeaseAcquisition: Sendable, Hashable {
+    /// The lease was free (no holder, or expired by the database's clock) and not halted; it is now the
+    /// caller's with this new epoch.
+    case acquired(epoch: UInt64)
+    /// Someone else holds it (not yet expired) or it is halted. The row as read right after the refusal.
+    case refused(LeaseState)
+}
+
+/// The outcome of `Lease.renew`.
+public enum LeaseRenewal: Sendable, Hashable {
+    /// Holder and epoch still matched and the lease is not halted: the expiry was moved forward.
+    case renewed
+    /// The lease is no longer the caller's (another holder or epoch took it, it was released, or it is
+    /// halted). The row as read right after. A caller that gets this must stop acting as leader.
+    case lost(LeaseState)
+}
+
+extension Lease {
+    /// Takes the lease for `holder` with `epoch + 1`, expiring `duration` from now by `clock_timestamp()`,
+    /// but only if it is free (no holder, or expired by the database's clock) and not halted.
+    ///
+    /// It is one conditional `UPDATE … WHERE … RETURNING`: of two nodes racing, the second waits for the
+    /// first's row lock and then re-checks the condition on the row the first committed, so only one can
+    /// win. Like `acquire`, it serializes against fenced appends (which hold `FOR SHARE` on the row).
+    /// A halted lease is never taken; only an operator's `acquire` clears `halted`.
+    public static func tryAcquire(
+        _ conn: PGConnection, holder: String, duration: Duration
+    ) throws(JournalError) -> LeaseAcquisition {
+        let taken: QueryResult
+        do {
+            taken = try conn.query("""
+                UPDATE tandem.lease SET epoch = epoch + 1, holder = $1,
+                    expires_at = clock_timestamp() + $2 * interval '1 microsecond', updated_at = clock_timestamp()
+                WHERE id = 1 AND NOT halted
+                  AND (holder IS NULL OR expires_at IS NULL OR expires_at < clock_timestamp())
+                RETURNING epoch
+                """, [holder, microseconds(duration)])
+        } catch {
+            throw JournalError.database(error, "trying to acquire the lease")
+        }
+        if !taken.isEmpty {
+            do {
+                return .acquired(epoch: UInt64(try taken[0].decode(Int64.self, at: 0)))
+            } catch {
+                throw JournalError.database(error, "trying to acquire the lease")
+            }
+        }
+        return .refused(try currentState(conn, "trying to acquire the lease"))
+    }
+
+    /// Moves the expiry to `duration` from now (database clock), only while `holder` and `epoch` still
+    /// match and the lease is not halted. `.lost` is an answer, not an error: the lease is someone
+    /// else's now (or halted) and the caller must stop leading.
+    public static func renew(
+        _ conn: PGConnection, holder: String, epoch: UInt64, duration: Duration
+    ) throws(JournalError) -> LeaseRenewal {
+        let renewed: QueryResult
+        do {
+            renewed = try conn.query("""
+                UPDATE tandem.lease SET expires_at = clock_timestamp() + $3 * interval '1 microsecond',
+                    updated_at = clock_timestamp()
+                WHERE id = 1 AND holder = $1 AND epoch = $2 AND NOT halted
+                RETURNING epoch
+                """, [holder, Int64(epoch), microseconds(duration)])
+        } catch {
+            throw JournalError.database(error, "renewing the lease at epoch \(epoch)")
+        }
+        if !renewed.isEmpty { return .renewed }
+        return .lost(try currentState(conn, "renewing the lease"))
+    }
+
+    /// Gives the lease up on a clean shutdown: holder cleared and `expires_at` set to now, so a standby's
+    /// next `tryAcquire` succeeds at once instead of waiting out the lease. Only while `holder` and
+    /// `epoch` still match (and not halted); the epoch is kept, so the next holder still moves it on.
+    /// Returns false when there was nothing of ours to release.
+    @discardableResult
+    public static func release(_ conn: PGConnection, holder: String, epoch: UInt64) throws(JournalError) -> Bool {
+        do {
+            let released = try conn.query("""
+                UPDATE tandem.lease SET holder = NULL, expires_at = clock_timestamp(), updated_at = clock_timestamp()
+                WHERE id = 1 AND holder = $1 AND epoch = $2 AND NOT halted
+                RETURNING epoch
+                """, [holder, Int64(epoch)])
+            return !released.isEmpty
+        } catch {
+            throw JournalError.database(error, "releasing the lease at epoch \(epoch)")
+        }
+    }
+
+    private static func currentState(_ conn: PGConnection, _ doing: String) throws(JournalError) -> LeaseState {
+        do {
+            let r = try conn.query("""
+                SELECT holder, epoch, halted,
+                       (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
+                FROM tandem.lease WHERE id = 1
+                """)
+            guard !r.isEmpty else { throw JournalError(.schema, "tandem.lease has no row; run `tandem db migrate`") }
+            let row = r[0]
+            return LeaseState(
+                holder: try row.decodeIfPresent(String.self, at: 0),
+                epoch: UInt64(try row.decode(Int64.self, at: 1)),
+                halted: try row.decode(Bool.self, at: 2),
+                millisecondsToExpiry: try row.decodeIfPresent(Int64.self, at: 3))
+        } catch let error as JournalError {
+            throw error
+        } catch let error as PostgresError {
+            throw JournalError.database(error, doing)
+        } catch {
+            throw JournalError(.database, "\(doing) failed: \(error)")
+        }
+    }
+
+    private static func microseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+    }
+}

@@ -1,0 +1,268 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TandemJournal
+import TandemPostgres
+
+/// The shell around `LeaseMachine`: a swift-service-lifecycle `Service` that runs the machine on
+/// `ContinuousClock` ticks with a database session of its own, and publishes the result through `gate`
+/// (checked by the execution layer before every send) and `roleChanges`.
+///
+/// `run()` is one task group: a timer child per scheduled tick, one child per database request, and one
+/// waiting for graceful shutdown or cancellation. Requests run concurrently with the timer, so a hung
+/// database call cannot delay the self-fence. Graceful shutdown and cancellation both stop the machine,
+/// release the lease if this node leads, and return once the release has finished.
+public final class LeaseService: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var lease: LeaseMachine.Configuration
+        /// After being fenced, go back to standby at once (the node restarts its execution under the new
+        /// epoch if re-elected). When false, the node stays fenced until `requestRejoin()`.
+        public var rejoinAfterFencing: Bool
+        /// libpq's connect timeout for the lease session (libpq treats values below 2 as 2).
+        public var connectTimeoutSeconds: Int
+        /// Reconnect backoff: starts at `initialReconnectBackoff`, doubles per failed attempt up to
+        /// `maxReconnectBackoff` (default: the heartbeat, so a leader retries within its deadline).
+        public var initialReconnectBackoff: Duration
+        public var maxReconnectBackoff: Duration
+
+        public init(
+            lease: LeaseMachine.Configuration, rejoinAfterFencing: Bool = true, connectTimeoutSeconds: Int = 2,
+            initialReconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration? = nil
+        ) {
+            self.lease = lease
+            self.rejoinAfterFencing = rejoinAfterFencing
+            self.connectTimeoutSeconds = connectTimeoutSeconds
+            self.initialReconnectBackoff = initialReconnectBackoff
+            self.maxReconnectBackoff = maxReconnectBackoff ?? lease.heartbeat
+        }
+    }
+
+    private struct Shared {
+        var role: LeaseRole = .starting
+        var started = false
+        var rejoinRequested = false
+        var suspendedUntil: ContinuousClock.Instant?
+    }
+
+    private enum Event: Sendable {
+        case tick
+        case timerCancelled
+        case outcome(LeaseStore.Outcome)
+        case shutdown
+    }
+
+    public let configuration: Configuration
+    /// Open while this node leads and is within its self-fence deadline.
+    public let gate: LeadershipGate
+    /// Every role change, in order. Finishes when `run()` returns. One consumer.
+    public let roleChanges: AsyncStream<RoleChange>
+    private let roleChangesContinuation: AsyncStream<RoleChange>.Continuation
+    private let dsn: String
+    private let logger: Logger
+    private let shared = Mutex(Shared())
+
+    /// - Parameters:
+    ///   - dsn: the lease session's PostgreSQL DSN (multi-host forms allowed).
+    ///   - logger: used as given plus `cluster.node` metadata; never bootstrapped here.
+    public init(dsn: String, configuration: Configuration, logger: Logger) {
+        self.dsn = dsn
+        self.configuration = configuration
+        self.gate = LeadershipGate()
+        var logger = logger
+        logger[metadataKey: "cluster.node"] = "\(configuration.lease.nodeID)"
+        self.logger = logger
+        (roleChanges, roleChangesContinuation) = AsyncStream.makeStream(of: RoleChange.self)
+    }
+
+    public var currentRole: LeaseRole {
+        shared.withLock { $0.role }
+    }
+
+    /// Leave `fenced` for `standby` on the next event (only needed when `rejoinAfterFencing` is false).
+    public func requestRejoin() {
+        shared.withLock { $0.rejoinRequested = true }
+    }
+
+    /// For tests: the loop handles nothing for `duration` (like SIGSTOP): no ticks, no replies, no new
+    /// requests, no role changes. A request already sent completes and waits to be handled. The gate keeps
+    /// closing on its own deadline.
+    public func suspendForTesting(_ duration: Duration) {
+        shared.withLock { $0.suspendedUntil = ContinuousClock.now + duration }
+    }
+
+    /// Runs until graceful shutdown or cancellation, then releases the lease if held. Throws only for a
+    /// second call or an unusable DSN; database failures are retried, never thrown.
+    public func run() async throws {
+        let first = shared.withLock { shared in
+            defer { shared.started = true }
+            return !shared.started
+        }
+        guard first else { throw ClusterError(.misuse, "LeaseService.run() was called more than once") }
+        defer { roleChangesContinuation.finish() }
+        do {
+            try PGConnection.validate(dsn: dsn)
+        } catch {
+            throw ClusterError(.configuration, "the lease DSN is not valid: \(error.message)", cause: error)
+        }
+        let lease = configuration.lease
+        let store = LeaseStore(
+            dsn: dsn, holder: lease.nodeID, leaseDuration: lease.leaseDuration,
+            connectTimeoutSeconds: configuration.connectTimeoutSeconds, origin: gate.origin,
+            initialBackoff: configuration.initialReconnectBackoff, maxBackoff: configuration.maxReconnectBackoff,
+            logger: logger)
+        var machine = LeaseMachine(configuration: lease)
+        logger.info("lease service starting", metadata: [
+            "lease.heartbeat": "\(lease.heartbeat)", "lease.duration": "\(lease.leaseDuration)",
+            "lease.safety_margin": "\(lease.safetyMargin)",
+        ])
+
+        await withTaskGroup(of: Event.self) { group in
+            group.addTask {
+                do { try await gracefulShutdown() } catch {}
+                return .shutdown
+            }
+            var inFlight = 0
+            var failing = false
+            let started = machine.handle(.start(now: gate.now()))
+            inFlight += perform(started, leadership: machine.leadership, group: &group, store: store)
+
+            while let event = await group.next() {
+                await waitWhileSuspended()
+                let now = gate.now()
+                let input: LeaseMachine.Input?
+                switch event {
+                case .shutdown:
+                    input = .stop(now: now)
+                case .tick:
+                    input = .tick(now: now)
+                case .timerCancelled:
+                    input = nil
+                case .outcome(let outcome):
+                    inFlight -= 1
+                    input = translate(outcome, now: now, failing: &failing)
+                }
+                if let input {
+                    let actions = machine.handle(input)
+                    inFlight += perform(actions, leadership: machine.leadership, group: &group, store: store)
+                }
+                if machine.role == .fenced, consumeRejoin() {
+                    let actions = machine.handle(.rejoin(now: gate.now()))
+                    inFlight += perform(actions, leadership: machine.leadership, group: &group, store: store)
+                }
+                if machine.role == .stopping, inFlight == 0 { break }
+            }
+            group.cancelAll()
+        }
+        await store.close()
+        logger.info("lease service stopped")
+    }
+
+    private func consumeRejoin() -> Bool {
+        if configuration.rejoinAfterFencing { return true }
+        return shared.withLock { shared in
+            defer { shared.rejoinRequested = false }
+            return shared.rejoinRequested
+        }
+    }
+
+    private func waitWhileSuspended() async {
+        while let until = shared.withLock({ $0.suspendedUntil }), ContinuousClock.now < until {
+            logger.warning("suspended for testing", metadata: ["lease.suspended_for": "\(until - ContinuousClock.now)"])
+            do {
+                try await ContinuousClock().sleep(until: until)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Updates the gate first (so it closes before anyone hears of a lost leadership, and is open before
+    /// anyone hears of a won one), then carries out the actions. Returns the number of requests started.
+    private func perform(
+        _ actions: [LeaseMachine.Action], leadership: LeaseMachine.Leadership?, group: inout TaskGroup<Event>,
+        store: LeaseStore
+    ) -> Int {
+        gate.update(leadership)
+        var started = 0
+        for action in actions {
+            switch action {
+            case .tryAcquire:
+                started += 1
+                group.addTask { .outcome(await store.perform(.tryAcquire)) }
+            case .renew(let epoch):
+                started += 1
+                group.addTask { .outcome(await store.perform(.renew(epoch: epoch))) }
+            case .release(let epoch):
+                started += 1
+                logger.info("releasing the lease", metadata: ["lease.epoch": "\(epoch)"])
+                group.addTask { .outcome(await store.perform(.release(epoch: epoch))) }
+            case .scheduleTick(let at):
+                let deadline = gate.origin + at
+                group.addTask {
+                    do {
+                        try await ContinuousClock().sleep(until: deadline)
+                        return .tick
+                    } catch {
+                        return .timerCancelled
+                    }
+                }
+            case .roleChanged(let change):
+                shared.withLock { $0.role = change.to }
+                var metadata: Logger.Metadata = [
+                    "lease.role": "\(change.to)", "lease.previous_role": "\(change.from)", "lease.reason": "\(change.reason)",
+                ]
+                if let epoch = change.epoch { metadata["lease.epoch"] = "\(epoch)" }
+                if change.to == .fenced {
+                    logger.warning("role changed", metadata: metadata)
+                } else {
+                    logger.info("role changed", metadata: metadata)
+                }
+                roleChangesContinuation.yield(change)
+            }
+        }
+        return started
+    }
+
+    private func translate(_ outcome: LeaseStore.Outcome, now: Duration, failing: inout Bool) -> LeaseMachine.Input {
+        switch outcome {
+        case .failed(let request, let error):
+            if case .release(let epoch) = request {
+                logger.warning("releasing the lease failed", metadata: [
+                    "lease.epoch": "\(epoch)", "error": "\(error)",
+                ])
+                return .releaseFinished(now: now)
+            }
+            if !failing {
+                logger.warning("lease database request failed; retrying every heartbeat", metadata: ["error": "\(error)"])
+                failing = true
+            } else {
+                logger.debug("lease database request failed", metadata: ["error": "\(error)"])
+            }
+            return .databaseFailed(error.description, now: now)
+        case .acquired(let epoch, let sentAt):
+            recovered(&failing)
+            return .acquireSucceeded(epoch: epoch, requestSentAt: sentAt, now: now)
+        case .refused(let state):
+            recovered(&failing)
+            return .acquireRefused(state, now: now)
+        case .renewed(let epoch, let sentAt):
+            recovered(&failing)
+            return .renewSucceeded(epoch: epoch, requestSentAt: sentAt, now: now)
+        case .lost(let state):
+            recovered(&failing)
+            return .renewLost(state, now: now)
+        case .released(let epoch, let releasedAnything):
+            logger.info(releasedAnything ? "lease released" : "lease was no longer ours to release", metadata: [
+                "lease.epoch": "\(epoch)",
+            ])
+            return .releaseFinished(now: now)
+        }
+    }
+
+    private func recovered(_ failing: inout Bool) {
+        if failing {
+            logger.info("lease database requests succeed again")
+            failing = false
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// TandemStrategy: the strategy API and the example strategies (see docs/strategy.md).
