@@ -41,7 +41,7 @@ struct NodeProcess: AsyncParsableCommand {
                 try Self.checkStrategy(c)
                 print("\(checkConfig): OK\n")
                 print(c.explain())
-            } catch let error as ConfigurationError {
+            } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
                 throw ExitCode(1)
             }
@@ -52,7 +52,7 @@ struct NodeProcess: AsyncParsableCommand {
         do {
             configuration = try NodeConfiguration.load(path: path, environment: environment)
             try Self.checkStrategy(configuration)
-        } catch let error as ConfigurationError {
+        } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }

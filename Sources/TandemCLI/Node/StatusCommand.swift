@@ -58,7 +58,7 @@ struct Status: AsyncParsableCommand {
                                        realizedPnL: "\(p.realizedPnL)", fees: "\(p.fees)")
                 }
                 return Report(leader: lease.holder, epoch: lease.epoch, halted: lease.halted,
-                              heartbeatAgeMs: try age.first?.decodeIfPresent(Int64.self, at: 0),
+                              heartbeatAgeMs: try age.rows.first?.decodeIfPresent(Int64.self, at: 0),
                               leaseRemainingMs: lease.millisecondsToExpiry, journalHeadSeq: head.seq,
                               nodes: nodes, openOrders: open, positions: positions)
             }

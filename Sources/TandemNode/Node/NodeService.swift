@@ -376,7 +376,8 @@ struct CrashingGate: FIXOutboundGate {
         let isOrder = message.msgType == .newOrderSingle
         return inner.persist(message, on: eventLoop).map {
             if isOrder {
-                fputs("tandem node: fault injection: exiting after journaling order MsgSeqNum \(message.msgSeqNum), before writing it\n", stderr)
+                let note = Array("tandem node: fault injection: exiting after journaling order MsgSeqNum \(message.msgSeqNum), before writing it\n".utf8)
+                _ = note.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
                 _exit(86)
             }
         }

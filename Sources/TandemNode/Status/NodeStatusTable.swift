@@ -31,12 +31,19 @@ public enum NodeStatusTable {
                    (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint
             FROM tandem.node_status ORDER BY node_id
             """)
-        return try r.map { row in
-            Row(nodeID: try row.decode(String.self, at: 0), role: try row.decode(String.self, at: 1),
-                epoch: try row.decodeIfPresent(Int64.self, at: 2).map { UInt64($0) },
-                appliedSeq: UInt64(try row.decode(Int64.self, at: 3)), lagSeqs: UInt64(try row.decode(Int64.self, at: 4)),
-                lagMilliseconds: try row.decode(Int64.self, at: 5), openOrders: try row.decode(Int.self, at: 6),
-                ageMilliseconds: try row.decode(Int64.self, at: 7))
+        var rows: [Row] = []
+        for row in r.rows {
+            let node: String = try row.decode(String.self, at: 0)
+            let role: String = try row.decode(String.self, at: 1)
+            let epoch: Int64? = try row.decodeIfPresent(Int64.self, at: 2)
+            let applied: Int64 = try row.decode(Int64.self, at: 3)
+            let lagSeqs: Int64 = try row.decode(Int64.self, at: 4)
+            let lagMs: Int64 = try row.decode(Int64.self, at: 5)
+            let open: Int = try row.decode(Int.self, at: 6)
+            let age: Int64 = try row.decode(Int64.self, at: 7)
+            rows.append(Row(nodeID: node, role: role, epoch: epoch.map { UInt64($0) }, appliedSeq: UInt64(applied),
+                            lagSeqs: UInt64(lagSeqs), lagMilliseconds: lagMs, openOrders: open, ageMilliseconds: age))
         }
+        return rows
     }
 }
