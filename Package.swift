@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "TandemNode",
             dependencies: ["TandemCore", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemMarketData", "TandemJournal",
-                           "TandemPostgres", "TandemFIX", yams, logging, serviceLifecycle, nioCore, nioPosix]
+                           "TandemPostgres", "TandemFIX", "TandemCrypto", yams, logging, serviceLifecycle, nioCore, nioPosix]
         ),
 
         // The one executable: `tandem <subcommand>`.

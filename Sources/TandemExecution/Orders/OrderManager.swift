@@ -270,9 +270,14 @@ public struct OrderManager: Sendable {
         let state = ledger.state
         let at = r.transactTime ?? now
         let refersToRequest = r.execType == .canceled || r.execType == .replaced || r.execType == .pendingCancel || r.execType == .pendingReplace
+        // A report names the order by its current ClOrdID (after a replace, the replacement's), a
+        // cancel's or replace's answer by the request's with OrigClOrdID the order's.
         var candidates: [ClOrdID] = []
         if refersToRequest, let o = r.origClOrdID { candidates.append(o) }
-        if let c = r.clOrdID { candidates.append(requestFor[c] ?? c) }
+        if let c = r.clOrdID {
+            candidates.append(c)
+            if let target = requestFor[c] { candidates.append(target) }
+        }
         if let o = r.origClOrdID { candidates.append(o) }
         guard let id = candidates.first(where: { state.order($0) != nil }), let order = state.order(id) else {
             out.append(.log(.warning, "execution report for an order this node does not know (exec \(r.execID), \(r.execType))", order: r.clOrdID))

@@ -124,6 +124,9 @@ public enum JournalSchema {
                 lag_seqs     bigint NOT NULL,
                 lag_ms       bigint NOT NULL,
                 open_orders  integer NOT NULL,
+                -- SHA-256 of TradingState.snapshotBytes() at applied_seq; NULL while a leader has
+                -- applied events that are not yet durable
+                state_sha256 bytea,
                 updated_at   timestamptz NOT NULL DEFAULT clock_timestamp()
             );
             """#),

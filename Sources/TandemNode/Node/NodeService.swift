@@ -7,6 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import TandemCluster
 import TandemCore
+import TandemCrypto
 import TandemExecution
 import TandemFIX
 import TandemJournal
@@ -340,20 +341,22 @@ public final class NodeService: Service, Sendable {
     /// Writes this node's role, position in the journal and lag every 250 ms (read by `tandem status`).
     private func publishStatus() async {
         var conn: PostgresConnection?
+        var lastHash: (seq: UInt64, hash: String?) = (UInt64.max, nil)
         while !Task.isCancelled {
             do {
                 if conn == nil { conn = try await PostgresConnection.connect(dsn, logger: logger) }
                 let term = shared.withLock { $0.term }
                 let role = lease.currentRole.description
-                let (seq, lagSeqs, lagMs, open): (UInt64, UInt64, Int64, Int)
+                let snapshot: Snapshot
                 if let term {
-                    (seq, lagSeqs, lagMs, open) = term.pipeline.read { ($0.lastSeq, 0, 0, $0.state.openOrders.count) }
+                    snapshot = term.pipeline.read { Snapshot($0, lag: JournalFollower.Lag(seqs: 0, milliseconds: 0), last: &lastHash) }
                 } else {
                     let lag = follower.lag
-                    (seq, lagSeqs, lagMs, open) = follower.read { ($0.lastSeq, lag.seqs, lag.milliseconds, $0.state.openOrders.count) }
+                    snapshot = follower.read { Snapshot($0, lag: lag, last: &lastHash) }
                 }
                 try await NodeStatusTable.publish(conn!, node: configuration.nodeID, role: role, epoch: term?.epoch,
-                                                  appliedSeq: seq, lagSeqs: lagSeqs, lagMs: lagMs, openOrders: open)
+                                                  appliedSeq: snapshot.seq, lagSeqs: snapshot.lag.seqs, lagMs: snapshot.lag.milliseconds,
+                                                  openOrders: snapshot.openOrders, stateSHA256: snapshot.hash)
             } catch {
                 if let c = conn { await c.close() }
                 conn = nil
@@ -361,6 +364,30 @@ public final class NodeService: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(250))
         }
         if let c = conn { await c.close() }
+    }
+}
+
+/// What `publishStatus` writes, read under the ledger's lock.
+private struct Snapshot {
+    var seq: UInt64
+    var lag: JournalFollower.Lag
+    var openOrders: Int
+    var hash: String?
+
+    /// The state's hash is computed only when the seq moved, and only when every applied event is
+    /// durable (`eventCount == lastSeq`): otherwise the leader's state is ahead of its seq.
+    init(_ ledger: borrowing ExecutionLedger, lag: JournalFollower.Lag, last: inout (seq: UInt64, hash: String?)) {
+        seq = ledger.lastSeq
+        self.lag = lag
+        openOrders = ledger.state.openOrders.count
+        if last.seq == seq {
+            hash = last.hash
+        } else if ledger.state.eventCount == ledger.lastSeq {
+            hash = SHA256.hash(ledger.state.snapshotBytes()).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            last = (seq, hash)
+        } else {
+            hash = nil
+        }
     }
 }
 
