@@ -66,15 +66,28 @@ private func quote(_ side: Side, _ p: String, _ q: String = "1") -> StrategyActi
         #expect(a == [.replace(ClOrdID("C1"), quantity: qty("1"), type: .limit(price("10.50")))])
     }
 
-    @Test func doesNotRequoteOnSmallMovesButDoesOnLargeOnes() {
+    /// Two acknowledged quotes, bid 10.00 and ask 10.02, with requoteTicks 3.
+    private func resting() -> Harness {
         var h = Harness(maker(requote: 3), instruments: [penny])
-        _ = h.market(penny.id, bid: level("10.00"), ask: level("10.02"))  // bid 10.00, ask 10.02
+        _ = h.market(penny.id, bid: level("10.00"), ask: level("10.02"))
         h.ack(ClOrdID("C1"))
         h.ack(ClOrdID("C2"))
+        return h
+    }
+
+    @Test func doesNotRequoteOnSmallMoves() {
+        var h = resting()
         #expect(h.market(penny.id, bid: level("10.01"), ask: level("10.03")).isEmpty)  // 1 tick
         #expect(h.market(penny.id, bid: level("10.02"), ask: level("10.04")).isEmpty)  // 2 ticks
         #expect(h.market(penny.id, bid: level("9.98"), ask: level("10.00")).isEmpty)   // 2 ticks down
-        let actions = h.market(penny.id, bid: level("10.03"), ask: level("10.05"))     // 3 ticks
+        #expect(h.market(penny.id, bid: level("10.00"), ask: level("10.03")).isEmpty)  // mid +half a tick: ask 10.03, 1 tick
+        #expect(h.log.count == 2)
+    }
+
+    @Test func requotesOnLargeMoves() {
+        var h = resting()
+        #expect(h.market(penny.id, bid: level("10.02"), ask: level("10.04")).isEmpty)   // 2 ticks: stays
+        let actions = h.market(penny.id, bid: level("10.03"), ask: level("10.05"))     // 3 ticks from the resting prices
         #expect(actions == [
             .replace(ClOrdID("C1"), quantity: qty("1"), type: .limit(price("10.03"))),
             .replace(ClOrdID("C2"), quantity: qty("1"), type: .limit(price("10.05"))),
@@ -151,6 +164,36 @@ private func quote(_ side: Side, _ p: String, _ q: String = "1") -> StrategyActi
         #expect(h.market(penny.id, bid: level("10.00"), ask: level("10.02")).isEmpty)
         // The timer ends the pause and the bid comes back.
         #expect(h.advance(by: 1_000_000_000).submits == [quote(.buy, "10.00").submitted!])
+    }
+
+    @Test func adoptsOrdersItFindsAfterAFailover() {
+        // A fresh value (new leader) sees the quotes the old one left: it keeps them, sends no duplicates.
+        var h = Harness(maker(), instruments: [penny])
+        _ = h.market(penny.id, bid: level("10.00"), ask: level("10.02"))
+        h.ack(ClOrdID("C1"))
+        h.ack(ClOrdID("C2"))
+        h.strategy = maker()
+        #expect(h.start().isEmpty)
+        #expect(h.market(penny.id, bid: level("10.00"), ask: level("10.02")).isEmpty)
+        #expect(h.market(penny.id, bid: level("10.01"), ask: level("10.03")) == [
+            .replace(ClOrdID("C1"), quantity: qty("1"), type: .limit(price("10.01"))),
+            .replace(ClOrdID("C2"), quantity: qty("1"), type: .limit(price("10.03"))),
+        ])
+    }
+
+    @Test func backsOffAfterARefusedCancel() {
+        var h = Harness(maker(quote: "1", max: "1"), instruments: [penny])
+        _ = h.market(penny.id, bid: level("10.00"), ask: level("10.02"))
+        h.ack(ClOrdID("C1"))
+        h.ack(ClOrdID("C2"))
+        // Long 1 from elsewhere (say a correction): the bid has no room and is canceled.
+        h.positions[penny.id] = qty("1")
+        #expect(h.market(penny.id, bid: level("10.00"), ask: level("10.02")) == [.cancel(ClOrdID("C1"))])
+        // The venue refuses the cancel (the order works again): pause instead of cancelling in a loop.
+        #expect(h.cancelRejected(ClOrdID("C1")) == [.setTimer(id: MarketMaker.resumeTimerID, after: .seconds(1))])
+        #expect(h.market(penny.id, bid: level("10.00"), ask: level("10.02")).isEmpty)
+        #expect(h.advance(by: 998_000_000).isEmpty)  // 1 ms was spent on the update above
+        #expect(h.advance(by: 1_000_000) == [.cancel(ClOrdID("C1"))])
     }
 
     @Test func backsOffAfterARefusedReplace() {
