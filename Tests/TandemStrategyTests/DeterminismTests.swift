@@ -32,9 +32,12 @@ extension Harness {
 }
 
 /// A seeded random walk in ticks, with one-sided books and trades now and then.
-private func run(_ strategy: any Strategy, seed: UInt64, steps: Int, check: (Harness) -> Bool = { _ in true }) -> (Harness, violations: Int) {
+private func run(
+    _ strategy: any Strategy, seed: UInt64, steps: Int, echo: Bool = false, check: (Harness) -> Bool = { _ in true }
+) -> (Harness, violations: Int) {
     var rng = SplitMix64(seed: seed)
     var h = Harness(strategy, instruments: [xyz])
+    h.echoOwnActions = echo
     h.start()
     var violations = 0
     var mid: Int64 = 2_000  // ticks of 0.05: 100.00
@@ -62,22 +65,24 @@ private func run(_ strategy: any Strategy, seed: UInt64, steps: Int, check: (Har
         ("ma-crossover", ["instrument": "7", "positionSize": "30", "fast": "4", "slow": "9", "source": "mid", "allowShort": "false", "slippageTicks": "1"]),
     ]
 
-    @Test(arguments: 0..<configs.count)
-    func sameInputsGiveTheSameActions(config: Int) throws {
+    @Test(arguments: 0..<configs.count, [false, true])
+    func sameInputsGiveTheSameActions(config: Int, echo: Bool) throws {
         let (name, parameters) = Self.configs[config]
         let instruments = [xyz.id: xyz]
-        let (a, _) = run(try StrategyCatalog.make(name: name, parameters: parameters, instruments: instruments), seed: 42, steps: 1_500)
-        let (b, _) = run(try StrategyCatalog.make(name: name, parameters: parameters, instruments: instruments), seed: 42, steps: 1_500)
+        let (a, _) = run(try StrategyCatalog.make(name: name, parameters: parameters, instruments: instruments), seed: 42, steps: 1_500, echo: echo)
+        let (b, _) = run(try StrategyCatalog.make(name: name, parameters: parameters, instruments: instruments), seed: 42, steps: 1_500, echo: echo)
         #expect(a.log.count > 20, "the run should trade")
         #expect(a.log == b.log)
         #expect(a.orders == b.orders)
         #expect(a.positions == b.positions)
     }
 
-    @Test func marketMakerInvariantsOnARandomWalk() throws {
+    /// With and without order updates for the strategy's own requests: either engine behaviour is safe.
+    @Test(arguments: [false, true])
+    func marketMakerInvariantsOnARandomWalk(echo: Bool) throws {
         let m = try StrategyCatalog.make(
             name: "market-maker", parameters: Self.configs[0].1, instruments: [xyz.id: xyz])
-        let (h, violations) = run(m, seed: 7, steps: 1_500) { h in
+        let (h, violations) = run(m, seed: 7, steps: 1_500, echo: echo) { h in
             let open = h.openOrders
             return open.filter { $0.request.side == .buy }.count <= 1
                 && open.filter { $0.request.side != .buy }.count <= 1
@@ -87,9 +92,10 @@ private func run(_ strategy: any Strategy, seed: UInt64, steps: Int, check: (Har
         #expect(h.orders.contains { $0.filledQuantity.units > 0 })
     }
 
-    @Test func crossoverInvariantsOnARandomWalk() throws {
+    @Test(arguments: [false, true])
+    func crossoverInvariantsOnARandomWalk(echo: Bool) throws {
         let s = try StrategyCatalog.make(name: "ma-crossover", parameters: Self.configs[2].1, instruments: [xyz.id: xyz])
-        let (h, violations) = run(s, seed: 9, steps: 1_500) { h in
+        let (h, violations) = run(s, seed: 9, steps: 1_500, echo: echo) { h in
             let p = h.positions[xyz.id] ?? .zero
             return h.openOrders.count <= 1 && p >= .zero && p <= qty("30")  // allowShort=false: never short
         }

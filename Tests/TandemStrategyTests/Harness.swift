@@ -25,6 +25,8 @@ struct Harness {
     /// Indices of the orders that are not final, in journal order (kept so long runs stay fast).
     private var open: [Int] = []
     var timers: [String: Timestamp] = [:]
+    /// Deliver `onOrderUpdate` for the pending states the strategy's own actions create, too.
+    var echoOwnActions = false
     /// Everything the strategy returned, in order.
     var log: [StrategyAction] = []
     private var nextID = 1
@@ -130,8 +132,12 @@ struct Harness {
 
     // MARK: Actions, as the order manager would journal them
 
+    /// Journals the actions in order; with ``echoOwnActions``, then delivers `onOrderUpdate` for each
+    /// order they created or changed (as an engine that reports every journaled change would).
+    /// Returns everything the strategy emitted, echoes included.
     private mutating func process(_ actions: [StrategyAction]) -> [StrategyAction] {
         log += actions
+        var touched: [ClOrdID] = []
         for action in actions {
             switch action {
             case .submit(let n):
@@ -139,16 +145,25 @@ struct Harness {
                     clOrdID: newID(), account: account, instrument: n.instrument, side: n.side, type: n.type,
                     timeInForce: n.timeInForce, quantity: n.quantity)
                 append(Order(request: request))
+                touched.append(request.clOrdID)
             case .cancel(let id):
                 _ = apply(.cancelRequested, to: id)
+                touched.append(id)
             case .replace(let id, let quantity, let type):
                 _ = apply(.replaceRequested(ReplaceRequest(newClOrdID: newID(), quantity: quantity, type: type)), to: id)
+                touched.append(id)
             case .setTimer(let id, let after):
                 let (s, atto) = after.components
                 timers[id] = Timestamp(nanosecondsSinceEpoch: now.nanosecondsSinceEpoch + s * 1_000_000_000 + atto / 1_000_000_000)
             }
         }
-        return actions
+        guard echoOwnActions else { return actions }
+        var out = actions
+        for id in touched {
+            let (o, ctx) = (order(id)!, context)
+            out += process(strategy.onOrderUpdate(o, context: ctx))
+        }
+        return out
     }
 
     private mutating func newID() -> ClOrdID {
