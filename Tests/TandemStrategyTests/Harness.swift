@@ -20,8 +20,13 @@ struct Harness {
     var now = Timestamp(nanosecondsSinceEpoch: 1_700_000_000 * Timestamp.nanosecondsPerSecond)
     var positions: [InstrumentID: Quantity] = [:]
     /// Every order, journal order (final ones included).
-    var orders: [Order] = []
+    private(set) var orders: [Order] = []
+    private var index: [ClOrdID: Int] = [:]
+    /// Indices of the orders that are not final, in journal order (kept so long runs stay fast).
+    private var open: [Int] = []
     var timers: [String: Timestamp] = [:]
+    /// Deliver `onOrderUpdate` for the pending states the strategy's own actions create, too.
+    var echoOwnActions = false
     /// Everything the strategy returned, in order.
     var log: [StrategyAction] = []
     private var nextID = 1
@@ -34,12 +39,26 @@ struct Harness {
 
     var context: StrategyContext {
         StrategyContext(now: now, account: account, instruments: instruments, positions: positions,
-                        openOrders: orders.filter { !$0.status.isFinal })
+                        openOrders: openOrders)
     }
 
-    var openOrders: [Order] { orders.filter { !$0.status.isFinal } }
+    var openOrders: [Order] { open.map { orders[$0] } }
 
-    func order(_ id: ClOrdID) -> Order? { orders.first { $0.clOrdID == id } }
+    func order(_ id: ClOrdID) -> Order? { index[id].map { orders[$0] } }
+
+    private mutating func append(_ o: Order) {
+        index[o.clOrdID] = orders.count
+        open.append(orders.count)
+        orders.append(o)
+    }
+
+    /// Applies a journaled event to an order and drops it from the open list once final.
+    private mutating func apply(_ event: OrderEvent, to id: ClOrdID) -> Int {
+        guard let i = index[id] else { fatalError("no order \(id)") }
+        try! orders[i].apply(event)
+        if orders[i].status.isFinal { open.removeAll { $0 == i } }
+        return i
+    }
 
     // MARK: Inputs
 
@@ -84,17 +103,15 @@ struct Harness {
     /// Accepts the pending replace: the order becomes replaced and its successor continues it.
     @discardableResult
     mutating func replaceAccepted(_ id: ClOrdID) -> [StrategyAction] {
-        guard let i = orders.firstIndex(where: { $0.clOrdID == id }) else { fatalError("no order \(id)") }
-        try! orders[i].apply(.replaceAccepted)
-        orders.append(orders[i].successor()!)
+        let i = apply(.replaceAccepted, to: id)
+        append(orders[i].successor()!)
         let (o, ctx) = (orders[i], context)
         return process(strategy.onOrderUpdate(o, context: ctx))
     }
 
     @discardableResult
     mutating func fill(_ id: ClOrdID, _ quantity: Quantity, at p: Price) -> [StrategyAction] {
-        guard let i = orders.firstIndex(where: { $0.clOrdID == id }) else { fatalError("no order \(id)") }
-        try! orders[i].apply(.fill(quantity: quantity, price: p))
+        let i = apply(.fill(quantity: quantity, price: p), to: id)
         let o = orders[i]
         let signed = Quantity(units: o.request.side.direction * quantity.units)
         positions[o.request.instrument, default: .zero] = positions[o.request.instrument, default: .zero] + signed
@@ -108,35 +125,45 @@ struct Harness {
     }
 
     private mutating func venue(_ id: ClOrdID, _ event: OrderEvent) -> [StrategyAction] {
-        guard let i = orders.firstIndex(where: { $0.clOrdID == id }) else { fatalError("no order \(id)") }
-        try! orders[i].apply(event)
+        let i = apply(event, to: id)
         let (o, ctx) = (orders[i], context)
         return process(strategy.onOrderUpdate(o, context: ctx))
     }
 
     // MARK: Actions, as the order manager would journal them
 
+    /// Journals the actions in order; with ``echoOwnActions``, then delivers `onOrderUpdate` for each
+    /// order they created or changed (as an engine that reports every journaled change would).
+    /// Returns everything the strategy emitted, echoes included.
     private mutating func process(_ actions: [StrategyAction]) -> [StrategyAction] {
         log += actions
+        var touched: [ClOrdID] = []
         for action in actions {
             switch action {
             case .submit(let n):
                 let request = OrderRequest(
                     clOrdID: newID(), account: account, instrument: n.instrument, side: n.side, type: n.type,
                     timeInForce: n.timeInForce, quantity: n.quantity)
-                orders.append(Order(request: request))
+                append(Order(request: request))
+                touched.append(request.clOrdID)
             case .cancel(let id):
-                let i = orders.firstIndex { $0.clOrdID == id }!
-                try! orders[i].apply(.cancelRequested)
+                _ = apply(.cancelRequested, to: id)
+                touched.append(id)
             case .replace(let id, let quantity, let type):
-                let i = orders.firstIndex { $0.clOrdID == id }!
-                try! orders[i].apply(.replaceRequested(ReplaceRequest(newClOrdID: newID(), quantity: quantity, type: type)))
+                _ = apply(.replaceRequested(ReplaceRequest(newClOrdID: newID(), quantity: quantity, type: type)), to: id)
+                touched.append(id)
             case .setTimer(let id, let after):
                 let (s, atto) = after.components
                 timers[id] = Timestamp(nanosecondsSinceEpoch: now.nanosecondsSinceEpoch + s * 1_000_000_000 + atto / 1_000_000_000)
             }
         }
-        return actions
+        guard echoOwnActions else { return actions }
+        var out = actions
+        for id in touched {
+            let (o, ctx) = (order(id)!, context)
+            out += process(strategy.onOrderUpdate(o, context: ctx))
+        }
+        return out
     }
 
     private mutating func newID() -> ClOrdID {
