@@ -383,7 +383,7 @@ private struct Snapshot {
         if last.seq == seq {
             hash = last.hash
         } else if ledger.state.eventCount == ledger.lastSeq {
-            hash = SHA256.hash(ledger.state.snapshotBytes()).map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            hash = SHA256.hash(ledger.state.snapshotBytes()).hexString
             last = (seq, hash)
         } else {
             hash = nil

@@ -1,0 +1,78 @@
+import Foundation
+import TandemCore
+import TandemExecution
+import TandemFIX
+import TandemJournal
+import TandemNode
+import TandemPostgres
+import TandemPostgresTestKit
+import Testing
+
+/// `tandem node` as real processes against a `tandem venue` process and a private PostgreSQL.
+@Suite("Engine nodes as processes", .embeddedPostgres, .serialized, .timeLimit(.minutes(3)))
+struct NodeProcessTests {
+    @Test("two nodes: one leads and trades, fills come back, journal positions equal the drop copy, the standby's state equals the leader's")
+    func pairTrades() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let dropCopy = TestSession(compID: "TANDEM-DC", port: venue.fixPort)
+        let taker = TestSession(compID: "TAKER", port: venue.fixPort)
+        let sessions = Task { await withTaskGroup(of: Void.self) { g in g.addTask { await dropCopy.run() }; g.addTask { await taker.run() } } }
+        defer { sessions.cancel() }
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
+        try await eventually("node-a to lead", context: { a.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
+        }
+        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        defer { Task { await a.stop(); await b.stop() } }
+        try await eventually("node-b to stand by", context: { b.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" }
+        }
+        // The market maker's quotes reach the venue.
+        try await eventually("both quotes acknowledged", context: { a.output }) {
+            let (ledger, _) = try await replay(dsn)
+            return ledger.state.openOrders.filter { $0.status == .new }.count >= 2
+        }
+        #expect(dropCopy.isLoggedOn && taker.isLoggedOn)
+
+        // The taker sweeps both sides through our quotes; the node's fills come back and are journaled.
+        let now = FIXClock.now().utc
+        for (side, price, id) in [(Side.buy, "1000.00", "T1"), (Side.sell, "0.01", "T2")] {
+            try await taker.initiator.send(NewOrderSingle(clOrdID: ClOrdID(id), account: nil, symbol: "ACME", side: side, transactTime: now,
+                                                          orderQty: try Quantity("2000"), orderType: .limit(try Price(price)),
+                                                          timeInForce: .immediateOrCancel))
+            try await eventually("the node's quote on the \(side == .buy ? "ask" : "bid") filled", context: { a.output }) {
+                let (ledger, _) = try await replay(dsn)
+                return ledger.state.allOrders.contains { $0.request.side != side && $0.filledQuantity.units > 0 }
+            }
+        }
+
+        // Positions in the journal equal the venue's drop copy of the node's executions.
+        try await eventually("journal and drop copy agree") {
+            let (ledger, _) = try await replay(dsn)
+            let ours = Set(ledger.state.allOrders.map(\.clOrdID))
+            var net: Int64 = 0
+            for r in dropCopy.executionReports where r.execType == .trade {
+                guard let id = r.clOrdID, ours.contains(id), let q = r.lastQty else { continue }
+                net += r.side == .buy ? q.units : -q.units
+            }
+            let journaled = ledger.state.position(account: AccountID("ACC1"), instrument: InstrumentID(1))?.netQuantity.units ?? 0
+            return net != 0 || ledger.state.allOrders.contains { $0.filledQuantity.units > 0 } ? net == journaled : false
+        }
+
+        // The standby folds the same journal to a byte-equal state: same seq, same state hash.
+        try await eventually("leader and standby report the same state at the same seq") {
+            let rows = try await nodeRows(dsn)
+            guard let l = rows.first(where: { $0.role == "leader" }), let s = rows.first(where: { $0.role == "standby" }),
+                  let lh = l.stateSHA256, let sh = s.stateSHA256 else { return false }
+            return l.appliedSeq == s.appliedSeq && lh == sh
+        }
+        let (ledger, events) = try await replay(dsn)
+        let filled = ledger.state.allOrders.filter { $0.filledQuantity.units > 0 }
+        #expect(filled.contains { $0.request.side == .buy } && filled.contains { $0.request.side == .sell })
+        #expect(events.contains { if case .leaderElected(_, "node-a", _) = $0.event { true } else { false } })
+        #expect(!events.contains { if case .leaderElected(_, "node-b", _) = $0.event { true } else { false } })
+        #expect(ledger.state.leader?.nodeID == "node-a")
+    }
+}
