@@ -75,4 +75,52 @@ struct NodeProcessTests {
         #expect(!events.contains { if case .leaderElected(_, "node-b", _) = $0.event { true } else { false } })
         #expect(ledger.state.leader?.nodeID == "node-a")
     }
+
+    @Test("a leader stopped (SIGSTOP) past its lease is replaced; resumed, it is fenced, sends nothing and steps down")
+    func pausedLeaderIsFenced() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let dropCopy = TestSession(compID: "TANDEM-DC", port: venue.fixPort)
+        let sessions = Task { await dropCopy.run() }
+        defer { sessions.cancel() }
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
+        try await eventually("node-a to lead", context: { a.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
+        }
+        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        defer { Task { await a.stop(); await b.stop() } }
+        try await eventually("quotes acknowledged and node-b standing by", context: { a.output + b.output }) {
+            let (ledger, _) = try await replay(dsn)
+            let rows = try await nodeRows(dsn)
+            return ledger.state.openOrders.filter { $0.status == .new }.count >= 2 && rows.contains { $0.nodeID == "node-b" && $0.role == "standby" }
+        }
+
+        a.signal(SIGSTOP)
+        try await eventually("node-b to take the lease", context: { b.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "leader" }
+        }
+        let (_, atTakeover) = try await replay(dsn)
+        let lastEpoch1 = atTakeover.filter { $0.epoch == 1 }.map(\.seq).max() ?? 0
+        try await Task.sleep(for: .seconds(1))
+        a.signal(SIGCONT)
+        try await eventually("node-a to step down", context: { a.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role != "leader" && $0.ageMilliseconds < 500 }
+        }
+        try await Task.sleep(for: .seconds(1))
+
+        // Nothing of epoch 1 was appended after epoch 2 began, and the journal's epochs never go back.
+        let (_, events) = try await replay(dsn)
+        let firstEpoch2 = try #require(events.first { $0.epoch == 2 }?.seq)
+        #expect(!events.contains { $0.epoch == 1 && $0.seq > firstEpoch2 })
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.epoch <= $1.epoch })
+        #expect(a.output.contains("leadership lost") || a.output.contains("fenced"))
+        // The venue saw no new order from the old leader: ClOrdIDs of epoch 1 are "1-<seq>", so any
+        // acknowledged after the takeover with a seq past epoch 1's last journaled one was sent by a zombie.
+        let zombie = dropCopy.executionReports.filter { r in
+            guard let id = r.clOrdID?.rawValue, id.hasPrefix("1-"), let n = UInt64(id.dropFirst(2)) else { return false }
+            return n > lastEpoch1
+        }
+        #expect(zombie.isEmpty, "the old leader sent \(zombie.map { $0.clOrdID?.rawValue ?? "?" })")
+    }
 }
