@@ -123,4 +123,34 @@ struct NodeProcessTests {
         }
         #expect(zombie.isEmpty, "the old leader sent \(zombie.map { $0.clOrdID?.rawValue ?? "?" })")
     }
+
+    @Test("write-ahead: a node killed between the journal append and the send restarts, knows the order and resolves it; the venue has it once")
+    func crashBetweenAppendAndSend() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let dropCopy = TestSession(compID: "TANDEM-DC", port: venue.fixPort)
+        let sessions = Task { await dropCopy.run() }
+        defer { sessions.cancel() }
+        let crashing = try startNode(id: "node-a", dsn: dsn, venue: venue, arguments: ["--fault-crash-after-order-journaled"])
+        try await eventually("the fault to fire", context: { crashing.output }) { !crashing.isRunning }
+        #expect(crashing.process.terminationStatus == 86)
+        let (before, _) = try await replay(dsn)
+        let pending = before.state.openOrders.filter { $0.status == .pendingNew }
+        let first = try #require(pending.first, "an intent journaled and never acknowledged")
+
+        let restarted = try startNode(id: "node-a", dsn: dsn, venue: venue)
+        defer { Task { await restarted.stop() } }
+        try await eventually("the order resolved after the restart", context: { restarted.output }) {
+            let (ledger, _) = try await replay(dsn)
+            return ledger.state.order(first.clOrdID).map { $0.status != .pendingNew } ?? false
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let news = dropCopy.executionReports.filter { $0.clOrdID == first.clOrdID && $0.execType == .new }
+        let rejects = dropCopy.executionReports.filter { $0.clOrdID == first.clOrdID && $0.execType == .rejected }
+        #expect(news.count <= 1 && rejects.isEmpty, "the venue saw \(news.count) acknowledgements and \(rejects.count) rejects")
+        let (after, _) = try await replay(dsn)
+        let status = try #require(after.state.order(first.clOrdID)?.status)
+        #expect(status != .pendingNew, "still unresolved")
+    }
 }
