@@ -228,15 +228,15 @@ public final class LeaseService: Service, Sendable {
         case .failed(let request, let error):
             if case .release(let epoch) = request {
                 logger.warning("releasing the lease failed", metadata: [
-                    "lease.epoch": "\(epoch)", "error": "\(error)",
+                    "lease.epoch": "\(epoch)", "lease.error": "\(error)",
                 ])
                 return .releaseFinished(now: now)
             }
             if !failing {
-                logger.warning("lease database request failed; retrying every heartbeat", metadata: ["error": "\(error)"])
+                logger.warning("lease database request failed; retrying every heartbeat", metadata: ["lease.error": "\(error)"])
                 failing = true
             } else {
-                logger.debug("lease database request failed", metadata: ["error": "\(error)"])
+                logger.debug("lease database request failed", metadata: ["lease.error": "\(error)"])
             }
             return .databaseFailed(error.description, now: now)
         case .acquired(let epoch, let sentAt):
