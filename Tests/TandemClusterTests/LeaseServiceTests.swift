@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 import TandemJournal
 import TandemPostgres
@@ -49,6 +50,8 @@ struct LeaseServiceTests {
         let b = RunningService(try makeService(dsn, "node-b", lease: .seconds(1), margin: .milliseconds(300)))
         try await waitUntil("node-b is standby") { b.service.currentRole == .standby }
         let oldEpoch = try #require(a.service.gate.mayAct())
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(a.service.gate.mayAct() == oldEpoch, "renewing as leader before the stall")
 
         a.service.suspendForTesting(.milliseconds(2500))
         let suspendedAt = ContinuousClock.now
@@ -116,6 +119,22 @@ struct LeaseServiceTests {
         let lease = try await readLease(admin)
         #expect(lease.holder == "node-b" && lease.epoch == oldEpoch + 1)
         _ = try await b.stopAndCollect()
+    }
+
+    @Test("graceful shutdown through a ServiceGroup stops the service and releases the lease")
+    func serviceGroupGracefulShutdown() async throws {
+        let (dsn, admin) = try await freshLeaseDatabase()
+        let service = try makeService(dsn, "node-a")
+        let group = ServiceGroup(services: [service], logger: testLogger)
+        let running = Task { try await group.run() }
+        try await waitUntil("node-a leads") { service.currentRole == .leader }
+        let epoch = try #require(service.gate.mayAct())
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(service.currentRole == .stopping)
+        #expect(service.gate.mayAct() == nil)
+        let lease = try await readLease(admin)
+        #expect(lease.holder == nil && lease.epoch == epoch && (lease.millisecondsToExpiry ?? 1) <= 0)
     }
 
     @Test("a halted lease is acquired by no one, whether halted before start or under a running leader")
