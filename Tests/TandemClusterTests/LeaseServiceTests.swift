@@ -97,6 +97,29 @@ struct LeaseServiceTests {
         #expect(fence.reason.contains("self-fenced"))
     }
 
+    @Test("a renew stuck behind a row lock: the leader self-fences on time while the request hangs, then recovers with a new epoch")
+    func hungRenewSelfFences() async throws {
+        let (dsn, admin) = try await freshLeaseDatabase()
+        let a = RunningService(try makeService(dsn, "node-a", lease: .seconds(1), margin: .milliseconds(300)))
+        try await waitUntil("node-a leads") { a.service.currentRole == .leader }
+        let oldEpoch = try #require(a.service.gate.mayAct())
+
+        try await admin.execute("BEGIN")
+        try await admin.query("SELECT 1 FROM tandem.lease WHERE id = 1 FOR UPDATE")
+        try await waitUntil(timeout: .seconds(2), "node-a fences itself") { a.service.currentRole != .leader }
+        let atFence = try await readLease(admin)
+        #expect(atFence.holder == "node-a" && atFence.epoch == oldEpoch)
+        #expect((atFence.millisecondsToExpiry ?? 0) > 0, "fenced only after the database lease expired")
+        #expect(a.service.gate.mayAct() == nil)
+        try await admin.execute("ROLLBACK")
+
+        try await waitUntil(timeout: .seconds(4), "node-a leads again") { a.service.gate.mayAct() != nil }
+        #expect(a.service.gate.mayAct() == oldEpoch + 1)
+        let changes = try await a.stopAndCollect()
+        #expect(changes.map(\.to) == [.standby, .leader, .fenced, .standby, .leader, .stopping])
+        #expect(changes.first { $0.to == .fenced }?.reason.contains("self-fenced") == true)
+    }
+
     @Test("clean shutdown of the leader releases the lease: the standby leads within a few heartbeats, not a lease")
     func cleanShutdownReleases() async throws {
         let (dsn, admin) = try await freshLeaseDatabase()
