@@ -79,8 +79,11 @@ public final class LeaseService: Service, Sendable {
     }
 
     /// Leave `fenced` for `standby` on the next event (only needed when `rejoinAfterFencing` is false).
+    /// Ignored unless the node is fenced now, so an early call cannot pre-approve a later fence.
     public func requestRejoin() {
-        shared.withLock { $0.rejoinRequested = true }
+        shared.withLock { shared in
+            if shared.role == .fenced { shared.rejoinRequested = true }
+        }
     }
 
     /// For tests: the loop handles nothing for `duration` (like SIGSTOP): no ticks, no replies, no new

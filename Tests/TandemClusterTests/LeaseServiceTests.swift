@@ -202,6 +202,22 @@ struct LeaseServiceTests {
         #expect(!dChanges.contains { $0.to == .leader })
     }
 
+    @Test("without automatic rejoin a fenced node stays fenced until requestRejoin, which is ignored when not fenced")
+    func explicitRejoin() async throws {
+        let (dsn, admin) = try await freshLeaseDatabase()
+        let a = RunningService(try makeService(dsn, "node-a", rejoinAfterFencing: false))
+        try await waitUntil("node-a leads") { a.service.currentRole == .leader }
+        a.service.requestRejoin()
+        try await admin.withConnection { c in _ = try Lease.halt(c, by: "watchdog") }
+        try await waitUntil("node-a is fenced") { a.service.currentRole == .fenced }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(a.service.currentRole == .fenced, "an early requestRejoin must not apply to a later fence")
+        a.service.requestRejoin()
+        try await waitUntil("node-a rejoins") { a.service.currentRole == .standby }
+        let changes = try await a.stopAndCollect()
+        #expect(changes.map(\.to) == [.standby, .leader, .fenced, .standby, .stopping])
+    }
+
     @Test("a short database blip (the lease sessions are killed) changes no role: the leader reconnects and renews in time")
     func blipDoesNotFlap() async throws {
         let (dsn, admin) = try await freshLeaseDatabase()
