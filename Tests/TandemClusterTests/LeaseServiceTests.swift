@@ -128,6 +128,8 @@ struct LeaseServiceTests {
         let b = RunningService(try makeService(dsn, "node-b", lease: .seconds(3)))
         try await waitUntil("node-b is standby") { b.service.currentRole == .standby }
         let oldEpoch = try #require(a.service.gate.mayAct())
+        // Let node-b connect and be refused a few times, so its next attempt is a heartbeat tick.
+        try await Task.sleep(for: .milliseconds(350))
 
         let aChanges = try await a.stopAndCollect()
         let releasedAt = ContinuousClock.now
