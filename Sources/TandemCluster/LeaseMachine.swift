@@ -223,8 +223,8 @@ public struct LeaseMachine: Sendable {
                     deadline = sentAt + grace
                     lastSuccessfulSend = sentAt
                 }
-            } else if renewed == epoch, role == .fenced || role == .stopping {
-                // Extended after we let go (a reply that raced the fence): hand it back again.
+            } else if renewed == epoch, role != .leader {
+                // Extended after we let go (a reply that raced the fence, maybe after a rejoin): hand it back.
                 actions.append(.release(epoch: renewed))
             }
             selfFenceIfExpired(now, &actions)
