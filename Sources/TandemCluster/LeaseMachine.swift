@@ -223,8 +223,8 @@ public struct LeaseMachine: Sendable {
                     deadline = sentAt + grace
                     lastSuccessfulSend = sentAt
                 }
-            } else if renewed == epoch, role == .fenced || role == .stopping {
-                // Extended after we let go (a reply that raced the fence): hand it back again.
+            } else if renewed == epoch, role != .leader {
+                // Extended after we let go (a reply that raced the fence, maybe after a rejoin): hand it back.
                 actions.append(.release(epoch: renewed))
             }
             selfFenceIfExpired(now, &actions)
@@ -271,8 +271,8 @@ public struct LeaseMachine: Sendable {
     private mutating func selfFenceIfExpired(_ now: Duration, _ actions: inout [Action]) {
         guard role == .leader, now >= deadline, let epoch else { return }
         change(to: .fenced, epoch: epoch, reason: """
-            self-fenced: no renew sent since \(lastSuccessfulSend) succeeded, and its deadline \(deadline) \
-            (sent + lease − margin) has passed
+            self-fenced at \(now): the last successful renew or acquire was sent at \(lastSuccessfulSend), \
+            so the right to act ended at \(deadline) (sent + lease − margin)
             """, at: now, &actions)
         // Best effort: if the database is reachable and the lease still ours, a standby need not wait it out.
         actions.append(.release(epoch: epoch))

@@ -79,8 +79,11 @@ public final class LeaseService: Service, Sendable {
     }
 
     /// Leave `fenced` for `standby` on the next event (only needed when `rejoinAfterFencing` is false).
+    /// Ignored unless the node is fenced now, so an early call cannot pre-approve a later fence.
     public func requestRejoin() {
-        shared.withLock { $0.rejoinRequested = true }
+        shared.withLock { shared in
+            if shared.role == .fenced { shared.rejoinRequested = true }
+        }
     }
 
     /// For tests: the loop handles nothing for `duration` (like SIGSTOP): no ticks, no replies, no new
@@ -228,15 +231,15 @@ public final class LeaseService: Service, Sendable {
         case .failed(let request, let error):
             if case .release(let epoch) = request {
                 logger.warning("releasing the lease failed", metadata: [
-                    "lease.epoch": "\(epoch)", "error": "\(error)",
+                    "lease.epoch": "\(epoch)", "lease.error": "\(error)",
                 ])
                 return .releaseFinished(now: now)
             }
             if !failing {
-                logger.warning("lease database request failed; retrying every heartbeat", metadata: ["error": "\(error)"])
+                logger.warning("lease database request failed; retrying every heartbeat", metadata: ["lease.error": "\(error)"])
                 failing = true
             } else {
-                logger.debug("lease database request failed", metadata: ["error": "\(error)"])
+                logger.debug("lease database request failed", metadata: ["lease.error": "\(error)"])
             }
             return .databaseFailed(error.description, now: now)
         case .acquired(let epoch, let sentAt):

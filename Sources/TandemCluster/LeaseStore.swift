@@ -116,6 +116,16 @@ actor LeaseStore {
         do {
             let opened = try await PostgresConnection.connect(
                 dsn, connectTimeoutSeconds: connectTimeoutSeconds, logger: logger)
+            // A lease statement slower than the lease is useless, and a lock wait behind a stuck append
+            // must not hold the request slot forever.
+            let timeoutMilliseconds = max(1, leaseDuration.components.seconds * 1000
+                + leaseDuration.components.attoseconds / 1_000_000_000_000_000)
+            do {
+                try await opened.execute("SET statement_timeout = \(timeoutMilliseconds)")
+            } catch {
+                await opened.close()
+                throw error
+            }
             connection = opened
             backoff = initialBackoff
             nextAttempt = nil

@@ -123,6 +123,18 @@ struct LeaseMachineTests {
         #expect(m.role == .fenced)
     }
 
+    @Test("a hung renew that succeeds after the fence and the rejoin is handed back, so the lease frees at once")
+    func renewReplyAfterRejoin() throws {
+        var m = try leader()
+        _ = m.handle(.tick(now: ms(200)))
+        _ = m.handle(.tick(now: ms(800)))
+        #expect(m.role == .fenced)
+        _ = m.handle(.rejoin(now: ms(810)))
+        #expect(m.role == .standby)
+        #expect(m.handle(.renewSucceeded(epoch: 7, requestSentAt: ms(200), now: ms(900))) == [.release(epoch: 7)])
+        #expect(m.role == .standby)
+    }
+
     @Test("an older renew reply never shortens the deadline; a reply for another epoch is ignored")
     func staleRenewReplies() throws {
         var m = try leader()

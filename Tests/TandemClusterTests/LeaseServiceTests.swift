@@ -1,3 +1,4 @@
+import ServiceLifecycle
 import Synchronization
 import TandemJournal
 import TandemPostgres
@@ -49,6 +50,8 @@ struct LeaseServiceTests {
         let b = RunningService(try makeService(dsn, "node-b", lease: .seconds(1), margin: .milliseconds(300)))
         try await waitUntil("node-b is standby") { b.service.currentRole == .standby }
         let oldEpoch = try #require(a.service.gate.mayAct())
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(a.service.gate.mayAct() == oldEpoch, "renewing as leader before the stall")
 
         a.service.suspendForTesting(.milliseconds(2500))
         let suspendedAt = ContinuousClock.now
@@ -94,6 +97,29 @@ struct LeaseServiceTests {
         #expect(fence.reason.contains("self-fenced"))
     }
 
+    @Test("a renew stuck behind a row lock: the leader self-fences on time while the request hangs, then recovers with a new epoch")
+    func hungRenewSelfFences() async throws {
+        let (dsn, admin) = try await freshLeaseDatabase()
+        let a = RunningService(try makeService(dsn, "node-a", lease: .seconds(1), margin: .milliseconds(300)))
+        try await waitUntil("node-a leads") { a.service.currentRole == .leader }
+        let oldEpoch = try #require(a.service.gate.mayAct())
+
+        try await admin.execute("BEGIN")
+        try await admin.query("SELECT 1 FROM tandem.lease WHERE id = 1 FOR UPDATE")
+        try await waitUntil(timeout: .seconds(2), "node-a fences itself") { a.service.currentRole != .leader }
+        let atFence = try await readLease(admin)
+        #expect(atFence.holder == "node-a" && atFence.epoch == oldEpoch)
+        #expect((atFence.millisecondsToExpiry ?? 0) > 0, "fenced only after the database lease expired")
+        #expect(a.service.gate.mayAct() == nil)
+        try await admin.execute("ROLLBACK")
+
+        try await waitUntil(timeout: .seconds(4), "node-a leads again") { a.service.gate.mayAct() != nil }
+        #expect(a.service.gate.mayAct() == oldEpoch + 1)
+        let changes = try await a.stopAndCollect()
+        #expect(changes.map(\.to) == [.standby, .leader, .fenced, .standby, .leader, .stopping])
+        #expect(changes.first { $0.to == .fenced }?.reason.contains("self-fenced") == true)
+    }
+
     @Test("clean shutdown of the leader releases the lease: the standby leads within a few heartbeats, not a lease")
     func cleanShutdownReleases() async throws {
         let (dsn, admin) = try await freshLeaseDatabase()
@@ -102,6 +128,8 @@ struct LeaseServiceTests {
         let b = RunningService(try makeService(dsn, "node-b", lease: .seconds(3)))
         try await waitUntil("node-b is standby") { b.service.currentRole == .standby }
         let oldEpoch = try #require(a.service.gate.mayAct())
+        // Let node-b connect and be refused a few times, so its next attempt is a heartbeat tick.
+        try await Task.sleep(for: .milliseconds(350))
 
         let aChanges = try await a.stopAndCollect()
         let releasedAt = ContinuousClock.now
@@ -116,6 +144,22 @@ struct LeaseServiceTests {
         let lease = try await readLease(admin)
         #expect(lease.holder == "node-b" && lease.epoch == oldEpoch + 1)
         _ = try await b.stopAndCollect()
+    }
+
+    @Test("graceful shutdown through a ServiceGroup stops the service and releases the lease")
+    func serviceGroupGracefulShutdown() async throws {
+        let (dsn, admin) = try await freshLeaseDatabase()
+        let service = try makeService(dsn, "node-a")
+        let group = ServiceGroup(services: [service], logger: testLogger)
+        let running = Task { try await group.run() }
+        try await waitUntil("node-a leads") { service.currentRole == .leader }
+        let epoch = try #require(service.gate.mayAct())
+        await group.triggerGracefulShutdown()
+        try await running.value
+        #expect(service.currentRole == .stopping)
+        #expect(service.gate.mayAct() == nil)
+        let lease = try await readLease(admin)
+        #expect(lease.holder == nil && lease.epoch == epoch && (lease.millisecondsToExpiry ?? 1) <= 0)
     }
 
     @Test("a halted lease is acquired by no one, whether halted before start or under a running leader")
@@ -158,6 +202,22 @@ struct LeaseServiceTests {
         let fence = try #require(cChanges.first { $0.to == .fenced })
         #expect(fence.reason.contains("halted"))
         #expect(!dChanges.contains { $0.to == .leader })
+    }
+
+    @Test("without automatic rejoin a fenced node stays fenced until requestRejoin, which is ignored when not fenced")
+    func explicitRejoin() async throws {
+        let (dsn, admin) = try await freshLeaseDatabase()
+        let a = RunningService(try makeService(dsn, "node-a", rejoinAfterFencing: false))
+        try await waitUntil("node-a leads") { a.service.currentRole == .leader }
+        a.service.requestRejoin()
+        try await admin.withConnection { c in _ = try Lease.halt(c, by: "watchdog") }
+        try await waitUntil("node-a is fenced") { a.service.currentRole == .fenced }
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(a.service.currentRole == .fenced, "an early requestRejoin must not apply to a later fence")
+        a.service.requestRejoin()
+        try await waitUntil("node-a rejoins") { a.service.currentRole == .standby }
+        let changes = try await a.stopAndCollect()
+        #expect(changes.map(\.to) == [.standby, .leader, .fenced, .standby, .stopping])
     }
 
     @Test("a short database blip (the lease sessions are killed) changes no role: the leader reconnects and renews in time")

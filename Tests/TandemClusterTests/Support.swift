@@ -23,11 +23,13 @@ func readLease(_ conn: PostgresConnection) async throws -> LeaseState {
 
 func makeService(
     _ dsn: String, _ node: String, heartbeat: Duration = .milliseconds(100), lease: Duration = .seconds(1),
-    margin: Duration = .milliseconds(300)
+    margin: Duration = .milliseconds(300), rejoinAfterFencing: Bool = true
 ) throws -> LeaseService {
     let configuration = try LeaseMachine.Configuration(
         nodeID: node, heartbeat: heartbeat, leaseDuration: lease, safetyMargin: margin)
-    return LeaseService(dsn: dsn, configuration: .init(lease: configuration), logger: testLogger)
+    return LeaseService(
+        dsn: dsn, configuration: .init(lease: configuration, rejoinAfterFencing: rejoinAfterFencing),
+        logger: testLogger)
 }
 
 /// A service running in a task of its own, so one node of a pair can be stopped alone.
