@@ -37,8 +37,7 @@ struct ExecutionEngineTests {
         let stack = try await Stack.start(dsn: dsn, fixPort: port, ledger: ExecutionLedger())
         stack.pipeline.submit([.instrumentDefined(try acmeDefinition(), at: FIXClock.now().utc)])
         try await until("the venue quotes") { venue.topOfBook(acme)?.ask != nil }
-        try await until("logged on") { stack.pipeline.read { $0.state.fixSessions[stack.sessionID] != nil } && stack.initiator.connectionCount > 0 }
-        try await Task.sleep(for: .milliseconds(100))
+        try await until("logged on") { stack.engine.sessionsUp > 0 }
 
         stack.engine.handle(.command(.submit(instrument: acme, side: .buy, type: .limit(try Price("150.00")),
                                              timeInForce: .immediateOrCancel, quantity: try Quantity("5"))))
@@ -74,8 +73,7 @@ struct ExecutionEngineTests {
         let (_, venueTask, port) = try await startVenue(market: false)
         defer { venueTask.cancel() }
         let stack = try await definedStack(dsn: dsn, port: port, sessionRate: (10, 2))
-        try await until("logged on") { stack.pipeline.read { $0.state.fixSessions[stack.sessionID] != nil } }
-        try await Task.sleep(for: .milliseconds(100))
+        try await until("logged on") { stack.engine.sessionsUp > 0 }
         let start = ContinuousClock.now
         for i in 0..<8 {
             stack.engine.handle(.command(.submit(instrument: acme, side: .buy, type: .limit(try Price("\(10 + i).00")),
@@ -101,8 +99,7 @@ struct ExecutionEngineTests {
         // First life: the intent and its message become durable, but the write is refused (as if the
         // process died between the journal append and the socket write).
         let first = try await definedStack(dsn: dsn, port: port, faults: FIXFaultInjection(dropApplicationMessages: [1]))
-        try await until("logged on") { first.pipeline.read { $0.state.fixSessions[first.sessionID] != nil } }
-        try await Task.sleep(for: .milliseconds(100))
+        try await until("logged on") { first.engine.sessionsUp > 0 }
         first.engine.handle(.command(.submit(instrument: acme, side: .buy, type: .limit(try Price("2.00")),
                                              timeInForce: .day, quantity: try Quantity("4"))))
         let id = try #require(first.orders.first?.clOrdID)

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import Logging
+import NIOCore
+import Synchronization
+import TandemCore
+import TandemExecution
+import TandemFIX
+import TandemJournal
+import TandemMarketData
+import TandemPostgres
+import TandemVenue
+
+/// `tandem bench node`: tick-to-order latency of the leader's order path, in one process over loopback.
+///
+/// A venue (synthetic market quoting every millisecond, FIX and the A/B feed on loopback) and a node's
+/// execution stack: feed client, order manager, journal pipeline on its own embedded PostgreSQL
+/// (fsync and `synchronous_commit` on), FIX initiator. Each sample starts when the feed handler
+/// delivers a market update (the packet read, sequenced, decoded and applied) and ends when the
+/// NewOrderSingle the update triggered has been handed to the socket: decision, risk hook, ledger
+/// fold, the write-ahead (intent and stored message, one durable commit) and FIX encoding included.
+/// One order is in flight at a time. The same is then measured without the journal (no gate: the
+/// message is written as soon as it is encoded), and the journal's own single-append latency is
+/// measured on the same server as the anchor.
+struct BenchNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Measure tick-to-order latency (feed update → NewOrderSingle on the socket), with and without the journal."
+    )
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "Samples per variant (after the warm-up).")
+    var samples = 2_000
+
+    @Option(help: "Warm-up samples per variant, not recorded.")
+    var warmup = 200
+
+    func run() async throws {
+        guard samples > 0, warmup >= 0 else { throw ValidationError("--samples must be positive and --warmup not negative") }
+        var logger = Logger(label: "tandem.bench")
+        logger.logLevel = .warning
+        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
+        do {
+            let figures = try await measure(dsn: server.dsn(), logger: logger)
+            try await server.stop()
+            print(figures)
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
+    private func measure(dsn: String, logger: Logger) async throws -> String {
+        let admin = try await PostgresConnection.connect(dsn, logger: logger)
+        _ = try await JournalSchema.migrate(admin, logger: logger)
+        await admin.close()
+
+        var config = VenueConfiguration()
+        config.fixPort = 0
+        config.feedRecoveryPort = 0
+        config.market.stepMillis = 1
+        config.market.takerPercent = 0
+        config.sessions.append(VenueSession(compID: "TANDEM2", role: .orderEntry, account: "TANDEM-2", cancelOnDisconnect: true))
+        let venue = try VenueService(configuration: config, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await venue.run() }
+            let fixPort = try await venue.acceptor.listeningPort()
+            let feedPort = try await venue.feed.recoveryPort()
+            let withJournal = try await variant(journal: true, compID: "TANDEM", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
+            let without = try await variant(journal: false, compID: "TANDEM2", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
+            let anchor = try await appendLatency(dsn: dsn, logger: logger)
+            group.cancelAll()
+            let figures: [(String, String)] = [
+                ("samples", "\(samples)"),
+                ("tick_to_order_p50_us", us(withJournal.valueAtPercentile(50))),
+                ("tick_to_order_p99_us", us(withJournal.valueAtPercentile(99))),
+                ("tick_to_order_max_us", us(withJournal.max)),
+                ("tick_to_order_no_journal_p50_us", us(without.valueAtPercentile(50))),
+                ("tick_to_order_no_journal_p99_us", us(without.valueAtPercentile(99))),
+                ("tick_to_order_no_journal_max_us", us(without.max)),
+                ("journal_append_p50_us", us(anchor.valueAtPercentile(50))),
+                ("journal_append_p99_us", us(anchor.valueAtPercentile(99))),
+            ]
+            if json { return "{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}" }
+            return figures.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n")
+        }
+    }
+
+    private func us(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1000) }
+
+    /// One variant: a fresh epoch and pipeline, a FIX session (gated through the journal or not), the feed.
+    private func variant(journal: Bool, compID: String, dsn: String, fixPort: Int, feedPort: Int, logger: Logger) async throws -> Histogram<UInt64> {
+        let conn = try await PostgresConnection.connect(dsn, logger: logger)
+        let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
+        let writer = JournalWriter(connection: conn, epoch: epoch, logger: logger)
+        let pipeline = JournalPipeline(writer: writer, ledger: ExecutionLedger(), logger: logger)
+        let acme = InstrumentID(1)
+        let instrument = Instrument(id: acme, symbol: "ACME", venue: "VENUE", tickSize: try Price("0.01"), lotSize: try Quantity("1"), currency: .usd)
+        pipeline.submit([.instrumentDefined(instrument, at: FIXClock.now().utc)])
+        let sessionID = FIXSessionID.make(sender: compID, target: "VENUE")
+        let manager = OrderManager(configuration: .init(
+            account: AccountID("BENCH"), epoch: epoch,
+            venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: (1_000_000, 1_000_000), sessionRate: [:])],
+            routes: [acme: "VENUE"], statusRequestTimeout: .seconds(60)))
+        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger)
+        let gate: (any FIXOutboundGate)? = journal ? JournalFIXGate(pipeline: pipeline, leadership: { true }) : nil
+        let session = FIXSessionConfig(role: .initiator, senderCompID: compID, targetCompID: "VENUE", heartBtInt: 30)
+        let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate),
+                                     store: InMemoryFIXStore(), logger: logger,
+                                     application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
+        let probe = Probe(total: warmup + samples)
+        engine.attach(session: sessionID) { outbound in
+            let written = initiator.write(outbound)
+            if case .gated = outbound { written.whenSuccess { probe.written() } } else if case .application(let m) = outbound, m is NewOrderSingle {
+                written.whenSuccess { probe.written() }
+            }
+            return written
+        }
+        let feed = FeedClient(configuration: .init(recoveryPort: feedPort), logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            if journal { group.addTask { try await pipeline.run() } }
+            group.addTask { try await engine.run() }
+            group.addTask { try await initiator.run() }
+            group.addTask { try await feed.run() }
+            while engine.sessionsUp == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            let price = try Price("1.00")
+            let quantity = try Quantity("1")
+            for await event in feed.events {
+                guard case .delivered = event else { continue }
+                if probe.start() {
+                    engine.handle(.command(.submit(instrument: acme, side: .buy, type: .limit(price), timeInForce: .day, quantity: quantity)))
+                }
+                if probe.isDone { break }
+            }
+            group.cancelAll()
+            return probe.histogram(warmup: warmup)
+        }
+    }
+
+    /// The anchor: one event per append, sequential, on the same server.
+    private func appendLatency(dsn: String, logger: Logger) async throws -> Histogram<UInt64> {
+        let conn = try await PostgresConnection.connect(dsn, logger: logger)
+        let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: "bench-anchor", duration: .seconds(3600)) }
+        let writer = JournalWriter(connection: conn, epoch: epoch, logger: logger)
+        var h = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        let clock = ContinuousClock()
+        for i in 0..<(warmup + samples) {
+            let event = JournalEvent.snapshotMarker(journalSequence: UInt64(i), at: FIXClock.now().utc)
+            let t0 = clock.now
+            _ = try await writer.append(event)
+            let (s, a) = (clock.now - t0).components
+            if i >= warmup { _ = h.record(UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000)) }
+        }
+        await conn.close()
+        return h
+    }
+}
+
+/// One order in flight at a time: `start` stamps the tick, `written` the NewOrderSingle on the socket.
+private final class Probe: Sendable {
+    private struct State {
+        var t0: UInt64?
+        var latencies: [UInt64] = []
+    }
+    private let state = Mutex(State())
+    private let total: Int
+
+    init(total: Int) { self.total = total }
+
+    func start() -> Bool {
+        state.withLock { st in
+            guard st.t0 == nil, st.latencies.count < total else { return false }
+            st.t0 = NIODeadline.now().uptimeNanoseconds
+            return true
+        }
+    }
+
+    func written() {
+        let now = NIODeadline.now().uptimeNanoseconds
+        state.withLock { st in
+            if let t0 = st.t0 { st.latencies.append(now - t0) }
+            st.t0 = nil
+        }
+    }
+
+    var isDone: Bool { state.withLock { $0.latencies.count >= total } }
+
+    func histogram(warmup: Int) -> Histogram<UInt64> {
+        var h = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        for v in state.withLock({ $0.latencies }).dropFirst(warmup) { _ = h.record(v) }
+        return h
+    }
+}
