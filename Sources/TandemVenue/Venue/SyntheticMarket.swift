@@ -30,6 +30,36 @@ public struct SyntheticMarket: Sendable {
         }
     }
 
+    /// What the state file keeps: each book's mid and live quotes (canceled at the next step), the
+    /// random generator and the ClOrdID counter, so a restarted market continues its path.
+    public struct Saved: Sendable, Codable, Hashable {
+        public struct Book: Sendable, Codable, Hashable {
+            public var instrument: UInt32
+            public var midTicks: Int64
+            public var live: [String]
+        }
+        public var books: [Book]
+        public var rng: UInt64
+        public var next: UInt64
+    }
+
+    public var saved: Saved {
+        Saved(books: books.map { .init(instrument: $0.instrument.rawValue, midTicks: $0.midTicks, live: $0.live.map(\.rawValue)) },
+              rng: rng, next: next)
+    }
+
+    /// Continues from `saved` (books not in it keep their reference price).
+    public mutating func restore(_ saved: Saved) {
+        rng = saved.rng
+        next = saved.next
+        for b in saved.books {
+            if let i = books.firstIndex(where: { $0.instrument.rawValue == b.instrument }) {
+                books[i].midTicks = b.midTicks
+                books[i].live = b.live.map(ClOrdID.init)
+            }
+        }
+    }
+
     /// One step: the commands to send to the engine, in order.
     public mutating func step() -> [VenueCommand] {
         var out: [VenueCommand] = []

@@ -49,6 +49,14 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
     ]
     public var market = MarketConfig(enabled: true, seed: 42, stepMillis: 50, volatilityTicks: 2, spreadTicks: 2, depth: 5,
                                      quoteLots: 100, takerPercent: 20)
+    /// Where the venue keeps its state across restarts (FIX sequence numbers and resend store,
+    /// books, counters); none: every start is fresh, and the Logon text says so. See docs/venue.md.
+    public var stateFile: String?
+    /// How often the state file is rewritten while running (also on every logon and logout, and at shutdown).
+    public var stateIntervalMillis: Int = 1000
+    /// After a start from a state file not written at a graceful shutdown (a crash), outbound
+    /// MsgSeqNums jump ahead by this much, so they never reuse numbers sent after the last write.
+    public var stateSeqGapAfterCrash: Int = 1000
 
     public init() {}
 
@@ -63,6 +71,9 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
         instruments = try c.decodeIfPresent([InstrumentConfig].self, forKey: .instruments) ?? d.instruments
         sessions = try c.decodeIfPresent([VenueSession].self, forKey: .sessions) ?? d.sessions
         market = try c.decodeIfPresent(MarketConfig.self, forKey: .market) ?? d.market
+        stateFile = try c.decodeIfPresent(String.self, forKey: .stateFile)
+        stateIntervalMillis = try c.decodeIfPresent(Int.self, forKey: .stateIntervalMillis) ?? d.stateIntervalMillis
+        stateSeqGapAfterCrash = try c.decodeIfPresent(Int.self, forKey: .stateSeqGapAfterCrash) ?? d.stateSeqGapAfterCrash
     }
 
     /// The matching engine's configuration; errors name the instrument and field.

@@ -90,6 +90,35 @@ public struct VenueCore: Sendable {
     private var incoming: NewOrderSingle?
     /// Σ price × quantity of each order's fills (1e-16 units), for AvgPx.
     private var notional: [OrderID: Int128] = [:]
+    /// The MsgSeqNum of the last application message applied, by session: after a restart from a
+    /// state file, a resent message (PossDupFlag=Y) at or below it was applied already and is skipped.
+    private var appliedThrough: [String: Int] = [:]
+
+    /// What the state file keeps of the core beyond the engine (docs/venue.md).
+    public struct Saved: Sendable, Codable, Hashable {
+        public var execSeq: UInt64
+        /// AvgPx numerators of live orders with fills: OrderID → Σ price × quantity (1e-16 units), as decimal text.
+        public var notional: [String: String]
+        public var appliedThrough: [String: Int]
+    }
+
+    public var saved: Saved {
+        Saved(execSeq: execSeq, notional: Dictionary(uniqueKeysWithValues: notional.map { ("\($0.key.rawValue)", "\($0.value)") }),
+              appliedThrough: appliedThrough)
+    }
+
+    /// Continues from a state file's core and engine.
+    public init(engine: MatchingEngine, instruments: [(id: InstrumentID, symbol: String)], sessions: [VenueSession], saved: Saved) {
+        self.init(engine: engine, instruments: instruments, sessions: sessions)
+        execSeq = saved.execSeq
+        appliedThrough = saved.appliedThrough
+        for (k, v) in saved.notional {
+            if let id = UInt64(k), let n = Int128(v) { notional[OrderID(id)] = n }
+        }
+    }
+
+    /// The session logged on with ResetSeqNumFlag: its sequence numbers start again at 1.
+    public mutating func sessionReset(_ compID: String) { appliedThrough[compID] = nil }
 
     public init(engine: MatchingEngine, instruments: [(id: InstrumentID, symbol: String)], sessions: [VenueSession]) {
         self.engine = engine
@@ -112,6 +141,10 @@ public struct VenueCore: Sendable {
     public mutating func received(_ inbound: FIXInbound, from compID: String, at time: Timestamp) -> VenueOutput {
         var out = VenueOutput()
         guard let session = sessions[compID] else { return out }
+        if let seq = inbound.message.msgSeqNum {
+            if inbound.message.possDupFlag, let applied = appliedThrough[compID], seq <= applied { return out }
+            appliedThrough[compID] = seq
+        }
         let sid = SessionID(compID)
         switch (session.role, inbound.typed) {
         case (.orderEntry, .newOrderSingle(let nos)):
