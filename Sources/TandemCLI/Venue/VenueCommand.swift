@@ -26,6 +26,9 @@ struct VenueProcess: AsyncParsableCommand {
     @Option(name: .customLong("feed-port"), help: "Override the feed recovery port (0 = any free port).")
     var feedPort: Int?
 
+    @Option(name: .customLong("state-file"), help: "Keep the venue's state (FIX sequence numbers, books) in this file across restarts.")
+    var stateFile: String?
+
     @Flag(name: .customLong("no-market"), help: "Do not run the synthetic market (an empty book).")
     var noMarket = false
 
@@ -50,6 +53,7 @@ struct VenueProcess: AsyncParsableCommand {
         if let fixPort { configuration.fixPort = fixPort }
         if let feedPort { configuration.feedRecoveryPort = feedPort }
         if noMarket { configuration.market.enabled = false }
+        if let stateFile { configuration.stateFile = stateFile }
         if printConfig {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
