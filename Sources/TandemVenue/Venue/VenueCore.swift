@@ -36,7 +36,9 @@ public struct VenueSession: Sendable, Hashable, Codable {
 ///
 /// Actions: the kill switch (`BLOCK`, `UNBLOCK`, `CANCEL_ALL` a session) and run-time faults for
 /// drills (`DISCONNECT` a session, `REJECT_PERCENT` of a session's new orders, `FEED_DROP` the
-/// next 20007 packets on the lines in 20006, `FEED_PAUSE`, `FEED_RESUME`).
+/// next 20007 packets on the lines in 20006, `FEED_PAUSE`, `FEED_RESUME`, `FIX_DROP` /
+/// `FIX_DUPLICATE` the session's next 20007 outbound application messages, `FIX_DELAY` its
+/// outbound messages by 20007 ms, 0 to stop).
 public enum KillSwitch {
     public static let request = MsgType(wireValue: "UKS")
     public static let response = MsgType(wireValue: "UKR")
@@ -44,6 +46,7 @@ public enum KillSwitch {
         case block = "BLOCK", unblock = "UNBLOCK", cancelAll = "CANCEL_ALL"
         case disconnect = "DISCONNECT", rejectPercent = "REJECT_PERCENT"
         case feedDrop = "FEED_DROP", feedPause = "FEED_PAUSE", feedResume = "FEED_RESUME"
+        case fixDrop = "FIX_DROP", fixDuplicate = "FIX_DUPLICATE", fixDelay = "FIX_DELAY"
     }
 
     /// `lines`: "A", "B" or "AB" for FEED_DROP.
@@ -62,6 +65,8 @@ public enum VenueControl: Sendable, Hashable {
     case disconnect(compID: String)
     case feedDrop(FeedLine, count: Int)
     case feedPaused(Bool)
+    case fixOneShot(compID: String, FIXOneShotFault, count: Int)
+    case fixDelay(compID: String, milliseconds: Int)
 }
 
 /// What the venue must send after an input: FIX messages by the initiator's CompID, feed messages.
@@ -115,6 +120,12 @@ public struct VenueCore: Sendable {
         for (k, v) in saved.notional {
             if let id = UInt64(k), let n = Int128(v) { notional[OrderID(id)] = n }
         }
+    }
+
+    /// Rejects `percent` of the session's new orders (0 stops), as `REJECT_PERCENT` does.
+    public mutating func setRejectPercent(_ percent: Int, for compID: String) {
+        rejectPercent[compID] = percent == 0 ? nil : percent
+        rejectCredit[compID] = 0
     }
 
     /// The session logged on with ResetSeqNumFlag: its sequence numbers start again at 1.
@@ -251,6 +262,15 @@ public struct VenueCore: Sendable {
                 for line in lines { out.control.append(.feedDrop(line, count: n)) }
             } else {
                 result = "FEED_DROP needs 20006 = A, B or AB and 20007 > 0"
+            }
+        case .fixDrop?, .fixDuplicate?, .fixDelay?:
+            if sessions[target] == nil {
+                result = "no session \(target)"
+            } else if let n = count, n >= (action == .fixDelay ? 0 : 1) {
+                out.control.append(action == .fixDelay ? .fixDelay(compID: target, milliseconds: n)
+                                   : .fixOneShot(compID: target, action == .fixDrop ? .drop : .duplicate, count: n))
+            } else {
+                result = "\(m.string(20002) ?? "") needs 20007 " + (action == .fixDelay ? "≥ 0 (ms)" : "> 0")
             }
         case .feedPause?:
             out.control.append(.feedPaused(true))

@@ -84,7 +84,27 @@ public final class VenueService: Service, Sendable {
                                stores: keyed, makeStore: { _ in VenueFIXStore() }, logger: logger,
                                application: { [VenueFIXHandler(box: box)] })
         box.set(self)
+        try applyConfiguredFaults()
         logger.info("venue state", metadata: ["venue.state": "\(note)"])
+    }
+
+    /// The `faults` section: FIX faults per session, reject percentages, feed faults.
+    private func applyConfiguredFaults() throws {
+        try configuration.validateFaults()
+        guard let faults = configuration.faults else { return }
+        for (compID, f) in faults.sessions ?? [:] {
+            acceptor.setFaults(f.fix, for: .init(initiatorCompID: compID, acceptorCompID: configuration.compID))
+            if let p = f.rejectPercent { core.withLock { $0.setRejectPercent(p, for: compID) } }
+            logger.warning("venue fault from the configuration", metadata: ["venue.session": "\(compID)", "venue.fault": "\(f)"])
+        }
+        let paused = faults.feedPaused ?? false
+        let drops = faults.feedDropNext ?? [:]
+        if paused || !drops.isEmpty {
+            feed.updateFaults {
+                $0.paused = paused
+                for (line, n) in drops { $0.dropNext[line == "A" ? .a : .b, default: 0] += n }
+            }
+        }
     }
 
     /// Applies `body` to the core and sends its outputs, under the core's lock.
@@ -102,6 +122,13 @@ public final class VenueService: Service, Sendable {
                 case .disconnect(let compID): acceptor.disconnect(.init(initiatorCompID: compID, acceptorCompID: configuration.compID))
                 case .feedDrop(let line, let n): feed.updateFaults { $0.dropNext[line, default: 0] += n }
                 case .feedPaused(let paused): feed.updateFaults { $0.paused = paused }
+                case .fixOneShot(let compID, let fault, let n):
+                    acceptor.inject(fault, count: n, on: .init(initiatorCompID: compID, acceptorCompID: configuration.compID))
+                case .fixDelay(let compID, let ms):
+                    let key = FIXAcceptorRegistry.SessionKey(initiatorCompID: compID, acceptorCompID: configuration.compID)
+                    var f = acceptor.faults(for: key)
+                    f.delay = .milliseconds(ms)
+                    acceptor.setFaults(f, for: key)
                 }
             }
         }
