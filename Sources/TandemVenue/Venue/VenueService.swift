@@ -31,6 +31,8 @@ public final class VenueService: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         let engineConfig = try configuration.engineConfig()
+        // Everything that can fail comes before the acceptor and the feed (their bind promises must be run).
+        try configuration.validateFaults()
         let instruments = configuration.instruments.map { (id: InstrumentID($0.id), symbol: $0.symbol) }
         var saved: VenueStateFile?
         if let path = configuration.stateFile { saved = try VenueStateFile.load(path: path) }
@@ -84,13 +86,12 @@ public final class VenueService: Service, Sendable {
                                stores: keyed, makeStore: { _ in VenueFIXStore() }, logger: logger,
                                application: { [VenueFIXHandler(box: box)] })
         box.set(self)
-        try applyConfiguredFaults()
+        applyConfiguredFaults()
         logger.info("venue state", metadata: ["venue.state": "\(note)"])
     }
 
     /// The `faults` section: FIX faults per session, reject percentages, feed faults.
-    private func applyConfiguredFaults() throws {
-        try configuration.validateFaults()
+    private func applyConfiguredFaults() {
         guard let faults = configuration.faults else { return }
         for (compID, f) in faults.sessions ?? [:] {
             acceptor.setFaults(f.fix, for: .init(initiatorCompID: compID, acceptorCompID: configuration.compID))
