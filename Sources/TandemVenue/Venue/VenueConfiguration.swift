@@ -31,6 +31,24 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
         public var quoteLots: Int
         /// Chance (percent) per step that a noise trader sends a marketable order.
         public var takerPercent: Int
+        /// Follow a historical price path instead of the random walk.
+        public var replay: ReplayConfig? = nil
+    }
+
+    /// The synthetic market's replay mode: the mid follows a CSV of `time,instrument,price[,quantity]`
+    /// (docs/venue.md, "Replay").
+    public struct ReplayConfig: Sendable, Hashable, Codable {
+        public var csv: String
+        /// Decimal: 1 plays the file's time in real time, 60 a minute per second. Default 1.
+        public var speed: String?
+        /// Start again from the first row after the last (default: hold the last price).
+        public var loop: Bool?
+
+        public init(csv: String, speed: String? = nil, loop: Bool? = nil) {
+            self.csv = csv
+            self.speed = speed
+            self.loop = loop
+        }
     }
 
     /// Faults set at start (drills); the risk session's `UKS` changes them at run time.

@@ -44,7 +44,12 @@ public final class VenueService: Service, Sendable {
             let refs = try configuration.instruments.map { i in
                 (id: InstrumentID(i.id), tick: try Price(i.tickSize), lot: try Quantity(i.lotSize), reference: try Price(i.referencePrice))
             }
-            market = SyntheticMarket(config: configuration.market, instruments: refs)
+            var replay: MarketReplay?
+            if let r = configuration.market.replay {
+                let symbols = Dictionary(instruments.map { ($0.symbol, $0.id) }, uniquingKeysWith: { a, _ in a })
+                replay = try MarketReplay.load(path: r.csv, symbols: symbols, speed: r.speed ?? "1", loop: r.loop ?? false)
+            }
+            market = SyntheticMarket(config: configuration.market, instruments: refs, replay: replay)
         }
         if let saved, let path = configuration.stateFile {
             let engine = try MatchingEngine(config: engineConfig, restoring: saved.engine, book: &restoredBook)
@@ -192,10 +197,11 @@ public final class VenueService: Service, Sendable {
             if configuration.market.enabled {
                 group.addTask {
                     let step = Duration.milliseconds(max(1, self.configuration.market.stepMillis))
+                    let start = ContinuousClock.now
                     while !Task.isCancelled, !self.isStopping {
                         self.withCore { core, now in
                             // The market steps under the core's lock, so a state file sees its quotes and the book agree.
-                            let commands = self.market.withLock { $0?.step() ?? [] }
+                            let commands = self.market.withLock { $0?.step(after: ContinuousClock.now - start) ?? [] }
                             var all = VenueOutput()
                             for c in commands {
                                 let o = core.handle(c, at: now)

@@ -110,22 +110,11 @@ public struct VenueStateFile: Sendable, Codable {
 
     /// Reads and checks a state file; nil when there is none.
     public static func load(path: String) throws(VenueStateError) -> VenueStateFile? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw VenueStateError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw VenueStateError(path: path, message: "cannot read: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
+        let bytes: [UInt8]
+        switch readWholeFile(path) {
+        case .success(let b): bytes = b
+        case .failure(let e) where e.code == ENOENT: return nil
+        case .failure(let e): throw VenueStateError(path: path, message: "cannot read: \(e)")
         }
         let file: VenueStateFile
         do { file = try JSONDecoder().decode(VenueStateFile.self, from: Data(bytes)) } catch {
@@ -193,4 +182,28 @@ private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) 
     #else
     Darwin.write(fd, buffer, count)
     #endif
+}
+
+/// An errno from reading a file.
+struct FileReadError: Error, CustomStringConvertible {
+    var code: Int32
+    var description: String { String(cString: strerror(code)) }
+}
+
+/// A whole file's bytes.
+func readWholeFile(_ path: String) -> Result<[UInt8], FileReadError> {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { return .failure(FileReadError(code: errno)) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return .failure(FileReadError(code: errno))
+        }
+        if n == 0 { return .success(bytes) }
+        bytes += chunk[0..<n]
+    }
 }
