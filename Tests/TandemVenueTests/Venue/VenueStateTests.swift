@@ -104,6 +104,71 @@ struct VenueStateTests {
         try await secondTask.value
     }
 
+    @Test("after a crash (a state file older than the last messages), outbound sequence numbers jump ahead instead of going back, and orders entered since are recovered by resend")
+    func crashKeepsSequenceNumbersForward() async throws {
+        let file = TempPath("crash")
+        let image = TempPath("crash-image")
+        var config = VenueConfiguration()
+        config.fixPort = 0
+        config.feedRecoveryPort = 0
+        config.market.enabled = false
+        config.stateFile = file.path
+        config.stateIntervalMillis = 60_000  // only the explicit writes below
+        config.stateSeqGapAfterCrash = 100
+
+        let first = try VenueService(configuration: config, logger: quiet)
+        let firstTask = Task { try await first.run() }
+        defer { firstTask.cancel() }
+        let port = try await first.acceptor.listeningPort()
+        let session = FIXSessionConfig(role: .initiator, senderCompID: "TANDEM", targetCompID: "VENUE", heartBtInt: 5, logoutTimeout: .seconds(1))
+        let trader = FIXInitiator(configuration: .init(host: "127.0.0.1", port: port, session: session, reconnectBase: .milliseconds(20),
+                                                       reconnectCap: .milliseconds(100)),
+                                  store: InMemoryFIXStore(), logger: quiet)
+        let log = Collected(trader.events)
+        let traderTask = Task { try await trader.run() }
+        defer { traderTask.cancel() }
+        try await until("logged on") { log.logons == 1 }
+        let t = FIXClock.now().utc
+        func order(_ id: String, _ px: String) throws -> NewOrderSingle {
+            NewOrderSingle(clOrdID: ClOrdID(id), account: nil, symbol: "ACME", side: .buy, transactTime: t,
+                           orderQty: try Quantity("1"), orderType: .limit(try Price(px)), timeInForce: .day)
+        }
+        try await trader.send(try order("EARLY", "90.00"))
+        try await until("EARLY acknowledged") { log.reports.contains { $0.clOrdID?.rawValue == "EARLY" } }
+        first.saveState()
+        try copyFile(file.path, to: image.path)  // what a crash right now would leave
+        try await trader.send(try order("LATE1", "91.00"))
+        try await trader.send(try order("LATE2", "92.00"))
+        try await until("LATE acknowledged") { log.reports.contains { $0.clOrdID?.rawValue == "LATE2" } }
+        let seenBeforeCrash = trader.store.nextTargetSeq  // (as of the last disconnect: 1 until then)
+
+        // The crash: connections drop, the process is gone, the file is the image.
+        first.acceptor.disconnect(.init(initiatorCompID: "TANDEM", acceptorCompID: "VENUE"))
+        firstTask.cancel()
+        _ = try? await firstTask.value
+        try await until("trader disconnected") { log.disconnected }
+        #expect(trader.store.nextTargetSeq >= seenBeforeCrash)
+        try copyFile(image.path, to: file.path)
+
+        var again = config
+        again.fixPort = port
+        let second = try VenueService(configuration: again, logger: quiet)
+        #expect(second.startNote.contains("after a crash: MsgSeqNum +100"))
+        let secondTask = Task { try await second.run() }
+        defer { secondTask.cancel() }
+        try await until("reconnected") { log.logons == 2 }
+        // The venue's Logon came numbered above what the trader expected: a gap, filled; never "too low".
+        try await until("gap filled") { log.sessionEvents.contains { if case .gapFilled = $0 { true } else { false } } }
+        for e in log.sessionEvents {
+            if case .loggedOut(let reason) = e { #expect(!reason.contains("too low")) }
+        }
+        // The orders the image missed came back with the trader's resend and are in the book again.
+        try await until("LATE2 back in the book") { second.topOfBook(InstrumentID(1))?.bid?.price == (try Price("92.00")) }
+        trader.logout()
+        second.shutdown()
+        try await secondTask.value
+    }
+
     @Test("A state file with another format or version is refused with its path")
     func refusesForeignFiles() throws {
         let file = TempPath("foreign")
@@ -114,4 +179,20 @@ struct VenueStateTests {
         #expect(throws: VenueStateError.self) { try VenueStateFile.load(path: file.path) }
         #expect(try VenueStateFile.load(path: file.path + ".absent") == nil)
     }
+}
+
+func copyFile(_ from: String, to: String) throws {
+    let fd = open(from, O_RDONLY)
+    guard fd >= 0 else { throw VenueTimedOut(what: "open \(from)") }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    close(fd)
+    let out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    _ = bytes.withUnsafeBytes { write(out, $0.baseAddress, $0.count) }
+    close(out)
 }
