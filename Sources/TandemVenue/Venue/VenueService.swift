@@ -190,10 +190,12 @@ public final class VenueService: Service, Sendable {
         logger.info("venue stopped", metadata: ["venue.stateFile": "\(configuration.stateFile ?? "none")", "venue.clean": "\(clean)"])
     }
 
+    private enum Part: Sendable { case acceptor, other }
+
     private func runParts() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.acceptor.run() }
-            group.addTask { try await self.feed.run() }
+        try await withThrowingTaskGroup(of: Part.self) { group in
+            group.addTask { try await self.acceptor.run(); return .acceptor }
+            group.addTask { try await self.feed.run(); return .other }
             if configuration.market.enabled {
                 group.addTask {
                     let step = Duration.milliseconds(max(1, self.configuration.market.stepMillis))
@@ -212,6 +214,7 @@ public final class VenueService: Service, Sendable {
                         }
                         try? await Task.sleep(for: step)
                     }
+                    return .other
                 }
             }
             if configuration.stateFile != nil {
@@ -221,6 +224,7 @@ public final class VenueService: Service, Sendable {
                         try? await Task.sleep(for: interval)
                         if !Task.isCancelled, !self.isStopping { self.saveState() }
                     }
+                    return .other
                 }
             }
             let fixPort = try await acceptor.listeningPort()
@@ -228,8 +232,9 @@ public final class VenueService: Service, Sendable {
             logger.info("venue ready", metadata: ["venue.fix": "\(configuration.host):\(fixPort)",
                                                   "venue.feedRecovery": "\(configuration.host):\(feedPort)",
                                                   "venue.instruments": "\(configuration.instruments.map(\.symbol))"])
-            // The acceptor returns once shut down (its sessions logged out) or cancelled; then the rest stops.
-            try await group.next()
+            // The acceptor returns once shut down (its sessions logged out) or cancelled; then the rest
+            // stops. The feed may stop first (it has its own graceful shutdown): keep waiting.
+            while let part = try await group.next(), part != .acceptor {}
             stopping.withLock { $0 = true }
             group.cancelAll()
             try await group.waitForAll()
