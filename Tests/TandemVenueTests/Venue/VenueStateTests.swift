@@ -66,6 +66,10 @@ struct VenueStateTests {
         try await until("trader disconnected") { log.disconnected }
         let before = trader.store
         #expect(before.nextSenderSeq > 5)
+        let written = try #require(try VenueStateFile.load(path: file.path))
+        #expect(written.clean)
+        #expect(written.sessions.first { $0.compID == "TANDEM" }?.nextTargetSeq == before.nextSenderSeq)
+        #expect(written.sessions.first { $0.compID == "TANDEM" }?.nextSenderSeq == before.nextTargetSeq)
 
         var again = config
         again.fixPort = port
@@ -76,6 +80,7 @@ struct VenueStateTests {
         try await until("reconnected and logged on") { log.logons == 2 }
         #expect(second.topOfBook(InstrumentID(1))?.ask?.price == (try Price("100.50")))
         #expect(second.topOfBook(InstrumentID(1))?.bid?.price == (try Price("99.00")))
+        #expect(second.feed.nextSeq == 4)  // the feed starts with an add for each of the three resting orders
 
         // The sequence continued both ways: no reset, no gap, no "MsgSeqNum too low".
         for e in log.sessionEvents {
