@@ -26,6 +26,18 @@ struct VenueProcess: AsyncParsableCommand {
     @Option(name: .customLong("feed-port"), help: "Override the feed recovery port (0 = any free port).")
     var feedPort: Int?
 
+    @Option(name: .customLong("state-file"), help: "Keep the venue's state (FIX sequence numbers, books) in this file across restarts.")
+    var stateFile: String?
+
+    @Option(name: .customLong("replay-csv"), help: "Drive the synthetic market's price path from a CSV of time,instrument,price[,quantity] (docs/venue.md).")
+    var replayCSV: String?
+
+    @Option(name: .customLong("replay-speed"), help: "Replay speed, a decimal: 1 is real time, 60 a minute per second (default 1).")
+    var replaySpeed: String?
+
+    @Flag(name: .customLong("replay-loop"), help: "Start the replay again after its last row (default: hold the last price).")
+    var replayLoop = false
+
     @Flag(name: .customLong("no-market"), help: "Do not run the synthetic market (an empty book).")
     var noMarket = false
 
@@ -50,6 +62,13 @@ struct VenueProcess: AsyncParsableCommand {
         if let fixPort { configuration.fixPort = fixPort }
         if let feedPort { configuration.feedRecoveryPort = feedPort }
         if noMarket { configuration.market.enabled = false }
+        if let stateFile { configuration.stateFile = stateFile }
+        if let replayCSV {
+            configuration.market.replay = .init(csv: replayCSV, speed: replaySpeed ?? configuration.market.replay?.speed,
+                                                loop: replayLoop ? true : configuration.market.replay?.loop)
+        } else if replaySpeed != nil || replayLoop {
+            throw ValidationError("--replay-speed and --replay-loop need --replay-csv")
+        }
         if printConfig {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -8,13 +8,18 @@ public struct Logon: FIXMessageBody, Hashable {
     public var resetSeqNumFlag: Bool
     public var username: String?
     public var password: String?
+    /// Text(58): not in FIX 4.4's Logon, but common practice (and FIX 5's) for a note to the
+    /// counterparty, such as a venue saying its state was reset. Receivers ignore it.
+    public var text: String?
 
-    public init(encryptMethod: Int = 0, heartBtInt: Int, resetSeqNumFlag: Bool = false, username: String? = nil, password: String? = nil) {
+    public init(encryptMethod: Int = 0, heartBtInt: Int, resetSeqNumFlag: Bool = false, username: String? = nil, password: String? = nil,
+                text: String? = nil) {
         self.encryptMethod = encryptMethod
         self.heartBtInt = heartBtInt
         self.resetSeqNumFlag = resetSeqNumFlag
         self.username = username
         self.password = password
+        self.text = text
     }
 
     public init(parsing m: FIXMessage) throws(FIXError) {
@@ -27,6 +32,7 @@ public struct Logon: FIXMessageBody, Hashable {
             case 141: resetSeqNumFlag = try m.bool(f)
             case 553: username = m.string(f)
             case 554: password = m.string(f)
+            case 58: text = m.string(f)
             default: break
             }
         }
@@ -42,6 +48,7 @@ public struct Logon: FIXMessageBody, Hashable {
         if resetSeqNumFlag { w.append(141, true) }
         if let username { w.append(553, username) }
         if let password { w.append(554, password) }
+        if let text { w.append(58, text) }
     }
 }
 

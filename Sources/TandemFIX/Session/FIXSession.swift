@@ -233,7 +233,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         }
         if config.role == .acceptor {
             heartBtInt = logon.heartBtInt
-            sendAdmin(Logon(heartBtInt: heartBtInt, resetSeqNumFlag: logon.resetSeqNumFlag), now, &out)
+            sendAdmin(Logon(heartBtInt: heartBtInt, resetSeqNumFlag: logon.resetSeqNumFlag, text: config.logonText), now, &out)
         }
         let expected = store.nextTargetSeq
         if seq < expected {

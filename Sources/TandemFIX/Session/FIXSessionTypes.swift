@@ -37,10 +37,14 @@ public struct FIXSessionConfig: Sendable, Hashable {
     public var logoutTimeout: Duration
     /// Messages held while a gap is being filled; past this the session logs out rather than grow.
     public var maxQueuedMessages: Int
+    /// Acceptor: Text(58) in our Logon reply (a venue saying its state was reset, for one).
+    public var logonText: String?
 
     public init(role: Role, senderCompID: String, targetCompID: String, heartBtInt: Int = 30,
                 credentials: FIXCredentials? = nil, resetSeqNumOnLogon: Bool = false,
-                logonTimeout: Duration = .seconds(10), logoutTimeout: Duration = .seconds(5), maxQueuedMessages: Int = 100_000) {
+                logonTimeout: Duration = .seconds(10), logoutTimeout: Duration = .seconds(5), maxQueuedMessages: Int = 100_000,
+                logonText: String? = nil) {
+        self.logonText = logonText
         self.role = role
         self.senderCompID = senderCompID
         self.targetCompID = targetCompID

@@ -34,6 +34,8 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         var registry = FIXAcceptorRegistry()
         var stores: [SessionKey: Store]
         var live: [SessionKey: any Channel] = [:]
+        /// Per-session faults set by ``setFaults(_:for:)``; others use `configuration.faults`.
+        var faults: [SessionKey: FIXFaultInjection] = [:]
         var nextConnection: UInt64 = 1
         var server: (any Channel)?
         var shuttingDown = false
@@ -91,6 +93,32 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         guard let channel = state.withLock({ $0.live[key] }) else { return false }
         let command = FIXOutbound.application(body)
         channel.eventLoop.execute { channel.writeAndFlush(command, promise: nil) }
+        return true
+    }
+
+    /// A session's faults (drills): `configuration.faults` until set here.
+    public func faults(for key: SessionKey) -> FIXFaultInjection {
+        state.withLock { $0.faults[key] } ?? configuration.faults
+    }
+
+    /// Sets a session's faults for its live connection (at once, queued on its event loop) and
+    /// every later one. Ordinals in `dropApplicationMessages` and `duplicateApplicationMessages`
+    /// count from the start of each connection.
+    public func setFaults(_ faults: FIXFaultInjection, for key: SessionKey) {
+        let channel = state.withLock { st -> (any Channel)? in
+            st.faults[key] = faults
+            return st.live[key]
+        }
+        guard let channel else { return }
+        channel.eventLoop.execute { channel.triggerUserOutboundEvent(FIXFaultCommand.set(faults), promise: nil) }
+    }
+
+    /// Drops or duplicates the next `count` outbound application messages of a session's live
+    /// connection (for drills); false when the session has none.
+    @discardableResult
+    public func inject(_ fault: FIXOneShotFault, count: Int, on key: SessionKey) -> Bool {
+        guard let channel = state.withLock({ $0.live[key] }) else { return false }
+        channel.eventLoop.execute { channel.triggerUserOutboundEvent(FIXFaultCommand.next(fault, count: count), promise: nil) }
         return true
     }
 
@@ -169,7 +197,7 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
                     if let remote = channel.remoteAddress { logger[metadataKey: "fix.remote"] = "\(remote)" }
                     let handler = FIXChannelHandler<Store>(
                         resolve: { [self] logon in resolve(logon, connection: connection, channel: channel) },
-                        faults: configuration.faults, logger: logger
+                        faults: configuration.faults, faultsFor: { [self] key in state.withLock { $0.faults[key] } }, logger: logger
                     ) { [self] end in
                         ended(end, connection: connection)
                     }

@@ -29,18 +29,45 @@ public struct FIXSessionNotice: Sendable {
 
 /// Deliberate faults, for drills and the gap tests: a dropped message is stored (if it is an
 /// application message) and its MsgSeqNum consumed, but its bytes are never written, exactly as if
-/// the network had lost it. Never set in production.
+/// the network had lost it. A duplicated application message is written twice: the copy is a
+/// valid resend (PossDupFlag=Y, OrigSendingTime = the original's SendingTime, same MsgSeqNum), so
+/// a correct counterparty ignores it. A delay holds every outbound frame (admin messages too) for
+/// that long, keeping their order. Never set in production.
 public struct FIXFaultInjection: Sendable, Hashable {
     /// 1-based ordinals of outbound application messages, counted over the connection.
     public var dropApplicationMessages: Set<Int>
     /// Outbound MsgSeqNums to drop, whatever the message (admin messages included).
     public var dropSeqNums: Set<Int>
-    public init(dropApplicationMessages: Set<Int> = [], dropSeqNums: Set<Int> = []) {
+    /// 1-based ordinals of outbound application messages to send twice.
+    public var duplicateApplicationMessages: Set<Int>
+    /// Send every n-th outbound application message twice (0: none).
+    public var duplicateEvery: Int
+    /// Hold every outbound frame this long before writing it (zero: none); frames keep their order.
+    public var delay: Duration
+    public init(dropApplicationMessages: Set<Int> = [], dropSeqNums: Set<Int> = [], duplicateApplicationMessages: Set<Int> = [],
+                duplicateEvery: Int = 0, delay: Duration = .zero) {
         self.dropApplicationMessages = dropApplicationMessages
         self.dropSeqNums = dropSeqNums
+        self.duplicateApplicationMessages = duplicateApplicationMessages
+        self.duplicateEvery = duplicateEvery
+        self.delay = delay
     }
     public static let none = FIXFaultInjection()
-    var isEmpty: Bool { dropApplicationMessages.isEmpty && dropSeqNums.isEmpty }
+    var isEmpty: Bool {
+        dropApplicationMessages.isEmpty && dropSeqNums.isEmpty && duplicateApplicationMessages.isEmpty && duplicateEvery <= 0 && delay <= .zero
+    }
+}
+
+/// A fault for the next few outbound application messages of a live connection
+/// (``FIXAcceptor/inject(_:count:on:)``).
+public enum FIXOneShotFault: Sendable, Hashable {
+    case drop, duplicate
+}
+
+/// Sent down a live connection's pipeline (a user outbound event) to change its faults.
+enum FIXFaultCommand: Sendable {
+    case set(FIXFaultInjection)
+    case next(FIXOneShotFault, count: Int)
 }
 
 /// Makes outbound messages durable before their bytes reach the socket (DESIGN invariant 3).
@@ -106,10 +133,16 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     private let resolve: (@Sendable (FIXMessage) -> FIXSessionResolution<Store>)?
     private let ended: @Sendable (FIXSessionEnd<Store>) -> Void
     private var wasLoggedOn = false
-    private let faults: FIXFaultInjection
     private let gate: (any FIXOutboundGate)?
     /// Writes waiting for their own or an earlier message's persistence, in MsgSeqNum order.
     private var gated: [GatedWrite] = []
+    private var faults: FIXFaultInjection
+    /// The acceptor's per-session faults, looked up once the Logon names the session.
+    private let faultsFor: (@Sendable (FIXAcceptorRegistry.SessionKey) -> FIXFaultInjection?)?
+    private var dropNext = 0
+    private var duplicateNext = 0
+    /// Frames held by ``FIXFaultInjection/delay``, oldest first.
+    private var delayed: [(at: NIODeadline, bytes: [UInt8], promise: EventLoopPromise<Void>?)] = []
     private var logger: Logger
     private var key: FIXAcceptorRegistry.SessionKey?
     private var timer: Scheduled<Void>?
@@ -135,6 +168,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         self.ended = ended
         self.faults = faults
         self.gate = gate
+        self.faultsFor = nil
         self.logger = logger
         self.key = FIXAcceptorRegistry.SessionKey(initiatorCompID: session.config.senderCompID,
                                                   acceptorCompID: session.config.targetCompID)
@@ -143,12 +177,14 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 
     /// An acceptor connection: `resolve` picks (or refuses) the session from the Logon.
     init(resolve: @escaping @Sendable (FIXMessage) -> FIXSessionResolution<Store>, faults: FIXFaultInjection,
+         faultsFor: (@Sendable (FIXAcceptorRegistry.SessionKey) -> FIXFaultInjection?)? = nil,
          logger: Logger, ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
         self.firstBytes = []
         self.resolve = resolve
         self.ended = ended
         self.faults = faults
         self.gate = nil
+        self.faultsFor = faultsFor
         self.logger = logger
     }
 
@@ -163,6 +199,8 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
+        for d in delayed { d.promise?.fail(FIXTransportError(.notLoggedOn, "the FIX connection closed")) }
+        delayed.removeAll()
         if var session = session.take() {
             let actions = session.handle(.disconnected(FIXClock.now()))
             for case .event(let e) in actions { notice(e, context: context) }
@@ -188,6 +226,21 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.warning("FIX connection error; closing", metadata: ["error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let command = event as? FIXFaultCommand else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        switch command {
+        case .set(let f): faults = f
+        case .next(.drop, let n): dropNext += max(0, n)
+        case .next(.duplicate, let n): duplicateNext += max(0, n)
+        }
+        logger.warning("fault injection changed", metadata: ["fix.faults": "\(faults)", "fix.dropNext": "\(dropNext)",
+                                                             "fix.duplicateNext": "\(duplicateNext)"])
+        promise?.succeed()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -254,7 +307,9 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 context.close(promise: nil)
             }
         case .accept(let config, let store):
-            key = FIXAcceptorRegistry.SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
+            let key = FIXAcceptorRegistry.SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
+            self.key = key
+            if let f = faultsFor?(key) { faults = f }
             logger[metadataKey: "fix.session"] = "\(config.senderCompID)->\(config.targetCompID)"
             session = FIXSession(config: config, store: store)
             let now = FIXClock.now()
@@ -284,9 +339,16 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         for action in actions {
             switch action {
             case .send(let bytes):
-                let drop = !faults.isEmpty && shouldDrop(bytes)
+                var copy: [UInt8]?
+                var drop = false
+                if !faults.isEmpty || dropNext > 0 || duplicateNext > 0 {
+                    let verdict = applyFaults(bytes)
+                    drop = verdict.drop
+                    copy = verdict.duplicate
+                }
                 if let gate {
                     // Persisted even when the fault drops it: "journaled, then died before the write".
+                    // (Delay and duplicate faults are the venue's; a gated initiator does not use them.)
                     gatedWrite(bytes, promise: promise, attachment: attachment, drop: drop, gate: gate, context: context)
                     promise = nil
                     continue
@@ -296,10 +358,15 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                     promise = nil
                     continue
                 }
-                let buffer = context.channel.allocator.buffer(bytes: bytes)
-                context.write(wrapOutboundOut(buffer), promise: promise)
+                if faults.delay > .zero || !delayed.isEmpty {
+                    hold(bytes, promise: promise, context: context)
+                    if let copy { hold(copy, promise: nil, context: context) }
+                } else {
+                    context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+                    if let copy { context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: copy)), promise: nil) }
+                    wrote = true
+                }
                 promise = nil
-                wrote = true
             case .deliver(let inbound):
                 context.fireChannelRead(wrapInboundOut(inbound))
             case .disconnect(let reason):
@@ -388,20 +455,63 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         pending.removeAll()
     }
 
-    private func shouldDrop(_ frame: [UInt8]) -> Bool {
-        // Only first transmissions are lost; a resend (PossDupFlag=Y) goes through.
-        guard let m = try? FIXParser.parse(frame), !m.possDupFlag else { return false }
+    /// Whether to lose `frame`, and the resend copy to write after it when it is to be duplicated.
+    private func applyFaults(_ frame: [UInt8]) -> (drop: Bool, duplicate: [UInt8]?) {
+        // Only first transmissions are lost or duplicated; a resend (PossDupFlag=Y) goes through.
+        guard let m = try? FIXParser.parse(frame), !m.possDupFlag else { return (false, nil) }
         var drop = false
+        var duplicate = false
         if !m.msgType.isAdmin {
             applicationSent += 1
             drop = faults.dropApplicationMessages.contains(applicationSent)
+            if !drop, dropNext > 0 {
+                dropNext -= 1
+                drop = true
+            }
+            duplicate = faults.duplicateApplicationMessages.contains(applicationSent)
+                || (faults.duplicateEvery > 0 && applicationSent % faults.duplicateEvery == 0)
+            if !duplicate, !drop, duplicateNext > 0 {
+                duplicateNext -= 1
+                duplicate = true
+            }
         }
         if let seq = m.msgSeqNum, faults.dropSeqNums.contains(seq) { drop = true }
         if drop {
             logger.warning("fault injection: dropping an outbound message",
                            metadata: ["fix.msgSeqNum": "\(m.msgSeqNum ?? 0)", "fix.msgType": "\(m.msgType)"])
+            return (true, nil)
         }
-        return drop
+        guard duplicate, let seq = m.msgSeqNum, let sender = m.senderCompID, let target = m.targetCompID else { return (false, nil) }
+        let sent = ((try? m.timestamp(52)) ?? nil) ?? FIXClock.now().utc
+        var encoder = FIXEncoder()
+        let copy = encoder.reframe(m, header: FIXHeader(senderCompID: sender, targetCompID: target, msgSeqNum: seq, sendingTime: FIXClock.now().utc,
+                                                        possDupFlag: true, origSendingTime: sent))
+        logger.warning("fault injection: duplicating an outbound message",
+                       metadata: ["fix.msgSeqNum": "\(seq)", "fix.msgType": "\(m.msgType)"])
+        return (false, copy)
+    }
+
+    /// Queues a frame for ``FIXFaultInjection/delay``; every frame waits the same time, so the
+    /// queue is in deadline order and each timer writes whatever is due, oldest first.
+    private func hold(_ bytes: [UInt8], promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        let (seconds, attos) = faults.delay.components
+        // Never before a frame already held (the delay may have been shortened or turned off).
+        let at = max(NIODeadline.now() + .nanoseconds(seconds * 1_000_000_000 + attos / 1_000_000_000), delayed.last?.at ?? .uptimeNanoseconds(0))
+        delayed.append((at, bytes, promise))
+        context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in writeDue() }
+    }
+
+    private func writeDue() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        var due = 0
+        while due < delayed.count, delayed[due].at <= now { due += 1 }
+        guard due > 0 else { return }
+        for d in delayed[..<due] {
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: d.bytes)), promise: d.promise)
+        }
+        delayed.removeFirst(due)
+        context.flush()
     }
 
     private func schedule(at: Duration, context: ChannelHandlerContext) {

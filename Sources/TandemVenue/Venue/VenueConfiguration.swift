@@ -1,4 +1,5 @@
 import TandemCore
+import TandemFIX
 
 /// `tandem venue`'s configuration (JSON). Every field has a default, so `{}` is a working venue
 /// with the demo's instruments and sessions; see docs/venue.md.
@@ -30,6 +31,67 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
         public var quoteLots: Int
         /// Chance (percent) per step that a noise trader sends a marketable order.
         public var takerPercent: Int
+        /// Follow a historical price path instead of the random walk.
+        public var replay: ReplayConfig? = nil
+    }
+
+    /// The synthetic market's replay mode: the mid follows a CSV of `time,instrument,price[,quantity]`
+    /// (docs/venue.md, "Replay").
+    public struct ReplayConfig: Sendable, Hashable, Codable {
+        public var csv: String
+        /// Decimal: 1 plays the file's time in real time, 60 a minute per second. Default 1.
+        public var speed: String?
+        /// Start again from the first row after the last (default: hold the last price).
+        public var loop: Bool?
+
+        public init(csv: String, speed: String? = nil, loop: Bool? = nil) {
+            self.csv = csv
+            self.speed = speed
+            self.loop = loop
+        }
+    }
+
+    /// Faults set at start (drills); the risk session's `UKS` changes them at run time.
+    public struct FaultsConfig: Sendable, Hashable, Codable {
+        public struct Session: Sendable, Hashable, Codable {
+            /// Hold every outbound FIX message this long (order kept).
+            public var delayMillis: Int?
+            /// Send every n-th outbound application message twice (the copy a PossDup resend).
+            public var duplicateEvery: Int?
+            /// Ordinals (1-based, per connection) of outbound application messages to lose.
+            public var dropApplicationMessages: [Int]?
+            /// Ordinals (1-based, per connection) of outbound application messages to send twice.
+            public var duplicateApplicationMessages: [Int]?
+            /// Reject this share of the session's new orders (order-entry sessions).
+            public var rejectPercent: Int?
+
+            public init(delayMillis: Int? = nil, duplicateEvery: Int? = nil, dropApplicationMessages: [Int]? = nil,
+                        duplicateApplicationMessages: [Int]? = nil, rejectPercent: Int? = nil) {
+                self.delayMillis = delayMillis
+                self.duplicateEvery = duplicateEvery
+                self.dropApplicationMessages = dropApplicationMessages
+                self.duplicateApplicationMessages = duplicateApplicationMessages
+                self.rejectPercent = rejectPercent
+            }
+
+            public var fix: FIXFaultInjection {
+                FIXFaultInjection(dropApplicationMessages: Set(dropApplicationMessages ?? []),
+                                  duplicateApplicationMessages: Set(duplicateApplicationMessages ?? []),
+                                  duplicateEvery: duplicateEvery ?? 0, delay: .milliseconds(delayMillis ?? 0))
+            }
+        }
+        /// By initiator CompID.
+        public var sessions: [String: Session]?
+        /// Start with the feed paused (no packets, not even heartbeats).
+        public var feedPaused: Bool?
+        /// Lose the first N packets on a line: `{"A": 5}`.
+        public var feedDropNext: [String: Int]?
+
+        public init(sessions: [String: Session]? = nil, feedPaused: Bool? = nil, feedDropNext: [String: Int]? = nil) {
+            self.sessions = sessions
+            self.feedPaused = feedPaused
+            self.feedDropNext = feedDropNext
+        }
     }
 
     /// Our CompID on every session.
@@ -49,6 +111,15 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
     ]
     public var market = MarketConfig(enabled: true, seed: 42, stepMillis: 50, volatilityTicks: 2, spreadTicks: 2, depth: 5,
                                      quoteLots: 100, takerPercent: 20)
+    /// Where the venue keeps its state across restarts (FIX sequence numbers and resend store,
+    /// books, counters); none: every start is fresh, and the Logon text says so. See docs/venue.md.
+    public var stateFile: String?
+    /// How often the state file is rewritten while running (also on every logon and logout, and at shutdown).
+    public var stateIntervalMillis: Int = 1000
+    /// After a start from a state file not written at a graceful shutdown (a crash), outbound
+    /// MsgSeqNums jump ahead by this much, so they never reuse numbers sent after the last write.
+    public var stateSeqGapAfterCrash: Int = 1000
+    public var faults: FaultsConfig?
 
     public init() {}
 
@@ -63,6 +134,33 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
         instruments = try c.decodeIfPresent([InstrumentConfig].self, forKey: .instruments) ?? d.instruments
         sessions = try c.decodeIfPresent([VenueSession].self, forKey: .sessions) ?? d.sessions
         market = try c.decodeIfPresent(MarketConfig.self, forKey: .market) ?? d.market
+        stateFile = try c.decodeIfPresent(String.self, forKey: .stateFile)
+        stateIntervalMillis = try c.decodeIfPresent(Int.self, forKey: .stateIntervalMillis) ?? d.stateIntervalMillis
+        stateSeqGapAfterCrash = try c.decodeIfPresent(Int.self, forKey: .stateSeqGapAfterCrash) ?? d.stateSeqGapAfterCrash
+        faults = try c.decodeIfPresent(FaultsConfig.self, forKey: .faults)
+    }
+
+    /// Checks the `faults` section; errors name the field.
+    public func validateFaults() throws(VenueConfigError) {
+        guard let faults else { return }
+        func fail(_ m: String) -> VenueConfigError { VenueConfigError(instrument: nil, message: "faults.\(m)") }
+        for (compID, f) in (faults.sessions ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard let session = sessions.first(where: { $0.compID == compID }) else { throw fail("sessions[\(compID)]: no such session") }
+            if let d = f.delayMillis, d < 0 { throw fail("sessions[\(compID)].delayMillis: must be ≥ 0") }
+            if let n = f.duplicateEvery, n < 0 { throw fail("sessions[\(compID)].duplicateEvery: must be ≥ 0") }
+            if (f.dropApplicationMessages ?? []).contains(where: { $0 < 1 }) { throw fail("sessions[\(compID)].dropApplicationMessages: ordinals start at 1") }
+            if (f.duplicateApplicationMessages ?? []).contains(where: { $0 < 1 }) {
+                throw fail("sessions[\(compID)].duplicateApplicationMessages: ordinals start at 1")
+            }
+            if let p = f.rejectPercent {
+                guard (0...100).contains(p) else { throw fail("sessions[\(compID)].rejectPercent: must be 0...100") }
+                guard session.role == .orderEntry else { throw fail("sessions[\(compID)].rejectPercent: not an order-entry session") }
+            }
+        }
+        for (line, n) in faults.feedDropNext ?? [:] {
+            guard line == "A" || line == "B" else { throw fail("feedDropNext[\(line)]: lines are A and B") }
+            guard n >= 0 else { throw fail("feedDropNext[\(line)]: must be ≥ 0") }
+        }
     }
 
     /// The matching engine's configuration; errors name the instrument and field.

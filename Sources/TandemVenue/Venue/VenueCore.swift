@@ -36,7 +36,9 @@ public struct VenueSession: Sendable, Hashable, Codable {
 ///
 /// Actions: the kill switch (`BLOCK`, `UNBLOCK`, `CANCEL_ALL` a session) and run-time faults for
 /// drills (`DISCONNECT` a session, `REJECT_PERCENT` of a session's new orders, `FEED_DROP` the
-/// next 20007 packets on the lines in 20006, `FEED_PAUSE`, `FEED_RESUME`).
+/// next 20007 packets on the lines in 20006, `FEED_PAUSE`, `FEED_RESUME`, `FIX_DROP` /
+/// `FIX_DUPLICATE` the session's next 20007 outbound application messages, `FIX_DELAY` its
+/// outbound messages by 20007 ms, 0 to stop).
 public enum KillSwitch {
     public static let request = MsgType(wireValue: "UKS")
     public static let response = MsgType(wireValue: "UKR")
@@ -44,6 +46,7 @@ public enum KillSwitch {
         case block = "BLOCK", unblock = "UNBLOCK", cancelAll = "CANCEL_ALL"
         case disconnect = "DISCONNECT", rejectPercent = "REJECT_PERCENT"
         case feedDrop = "FEED_DROP", feedPause = "FEED_PAUSE", feedResume = "FEED_RESUME"
+        case fixDrop = "FIX_DROP", fixDuplicate = "FIX_DUPLICATE", fixDelay = "FIX_DELAY"
     }
 
     /// `lines`: "A", "B" or "AB" for FEED_DROP.
@@ -62,6 +65,8 @@ public enum VenueControl: Sendable, Hashable {
     case disconnect(compID: String)
     case feedDrop(FeedLine, count: Int)
     case feedPaused(Bool)
+    case fixOneShot(compID: String, FIXOneShotFault, count: Int)
+    case fixDelay(compID: String, milliseconds: Int)
 }
 
 /// What the venue must send after an input: FIX messages by the initiator's CompID, feed messages.
@@ -90,6 +95,41 @@ public struct VenueCore: Sendable {
     private var incoming: NewOrderSingle?
     /// Σ price × quantity of each order's fills (1e-16 units), for AvgPx.
     private var notional: [OrderID: Int128] = [:]
+    /// The MsgSeqNum of the last application message applied, by session: after a restart from a
+    /// state file, a resent message (PossDupFlag=Y) at or below it was applied already and is skipped.
+    private var appliedThrough: [String: Int] = [:]
+
+    /// What the state file keeps of the core beyond the engine (docs/venue.md).
+    public struct Saved: Sendable, Codable, Hashable {
+        public var execSeq: UInt64
+        /// AvgPx numerators of live orders with fills: OrderID → Σ price × quantity (1e-16 units), as decimal text.
+        public var notional: [String: String]
+        public var appliedThrough: [String: Int]
+    }
+
+    public var saved: Saved {
+        Saved(execSeq: execSeq, notional: Dictionary(uniqueKeysWithValues: notional.map { ("\($0.key.rawValue)", "\($0.value)") }),
+              appliedThrough: appliedThrough)
+    }
+
+    /// Continues from a state file's core and engine.
+    public init(engine: MatchingEngine, instruments: [(id: InstrumentID, symbol: String)], sessions: [VenueSession], saved: Saved) {
+        self.init(engine: engine, instruments: instruments, sessions: sessions)
+        execSeq = saved.execSeq
+        appliedThrough = saved.appliedThrough
+        for (k, v) in saved.notional {
+            if let id = UInt64(k), let n = Int128(v) { notional[OrderID(id)] = n }
+        }
+    }
+
+    /// Rejects `percent` of the session's new orders (0 stops), as `REJECT_PERCENT` does.
+    public mutating func setRejectPercent(_ percent: Int, for compID: String) {
+        rejectPercent[compID] = percent == 0 ? nil : percent
+        rejectCredit[compID] = 0
+    }
+
+    /// The session logged on with ResetSeqNumFlag: its sequence numbers start again at 1.
+    public mutating func sessionReset(_ compID: String) { appliedThrough[compID] = nil }
 
     public init(engine: MatchingEngine, instruments: [(id: InstrumentID, symbol: String)], sessions: [VenueSession]) {
         self.engine = engine
@@ -112,6 +152,10 @@ public struct VenueCore: Sendable {
     public mutating func received(_ inbound: FIXInbound, from compID: String, at time: Timestamp) -> VenueOutput {
         var out = VenueOutput()
         guard let session = sessions[compID] else { return out }
+        if let seq = inbound.message.msgSeqNum {
+            if inbound.message.possDupFlag, let applied = appliedThrough[compID], seq <= applied { return out }
+            appliedThrough[compID] = seq
+        }
         let sid = SessionID(compID)
         switch (session.role, inbound.typed) {
         case (.orderEntry, .newOrderSingle(let nos)):
@@ -218,6 +262,15 @@ public struct VenueCore: Sendable {
                 for line in lines { out.control.append(.feedDrop(line, count: n)) }
             } else {
                 result = "FEED_DROP needs 20006 = A, B or AB and 20007 > 0"
+            }
+        case .fixDrop?, .fixDuplicate?, .fixDelay?:
+            if sessions[target] == nil {
+                result = "no session \(target)"
+            } else if let n = count, n >= (action == .fixDelay ? 0 : 1) {
+                out.control.append(action == .fixDelay ? .fixDelay(compID: target, milliseconds: n)
+                                   : .fixOneShot(compID: target, action == .fixDrop ? .drop : .duplicate, count: n))
+            } else {
+                result = "\(m.string(20002) ?? "") needs 20007 " + (action == .fixDelay ? "≥ 0 (ms)" : "> 0")
             }
         case .feedPause?:
             out.control.append(.feedPaused(true))

@@ -96,6 +96,9 @@ final class Collected: Sendable {
     }
     deinit { task.cancel() }
 
+    var all: [FIXEvent] { box.m.withLock { $0 } }
+    var sessionEvents: [SessionEvent] { box.m.withLock { $0.compactMap { if case .session(let e) = $0.kind { e } else { nil } } } }
+    var logons: Int { sessionEvents.count { if case .loggedOn = $0 { true } else { false } } }
     var disconnected: Bool { box.m.withLock { $0.contains { if case .disconnected = $0.kind { true } else { false } } } }
     var loggedOn: Bool { box.m.withLock { $0.contains { if case .session(.loggedOn) = $0.kind { true } else { false } } } }
     var reports: [ExecutionReport] {
