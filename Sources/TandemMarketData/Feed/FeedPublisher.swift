@@ -26,9 +26,13 @@ public struct FeedPublisher: Sendable {
     private var ringBase: UInt64 = 1
     public let retransmitCapacity: Int
 
-    public init(retransmitCapacity: Int = 100_000) {
-        precondition(retransmitCapacity > 0)
+    /// `firstSeq`: where the sequence starts; a restarted venue continues its old one, so subscribers
+    /// see a gap (recovered by snapshot) rather than old numbers reused.
+    public init(retransmitCapacity: Int = 100_000, firstSeq: UInt64 = 1) {
+        precondition(retransmitCapacity > 0 && firstSeq > 0)
         self.retransmitCapacity = retransmitCapacity
+        self.nextSeq = firstSeq
+        self.ringBase = firstSeq
     }
 
     /// Sequences `messages` and returns them packed, each packet as `(firstSeq, bytes for line A)`;

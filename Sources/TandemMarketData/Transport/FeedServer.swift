@@ -22,8 +22,11 @@ public final class FeedServer: Service, Sendable {
         public var recoveryPort: Int
         public var heartbeatInterval: Duration
         public var retransmitCapacity: Int
+        /// The first sequence number published (a restarted venue continues its sequence).
+        public var firstSeq: UInt64
         public init(host: String = "127.0.0.1", recoveryPort: Int = 0, heartbeatInterval: Duration = .milliseconds(100),
-                    retransmitCapacity: Int = 100_000) {
+                    retransmitCapacity: Int = 100_000, firstSeq: UInt64 = 1) {
+            self.firstSeq = firstSeq
             self.host = host
             self.recoveryPort = recoveryPort
             self.heartbeatInterval = heartbeatInterval
@@ -58,7 +61,7 @@ public final class FeedServer: Service, Sendable {
 
     public init(configuration: Configuration = .init(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger) {
         self.configuration = configuration
-        self.state = Mutex(State(publisher: FeedPublisher(retransmitCapacity: configuration.retransmitCapacity)))
+        self.state = Mutex(State(publisher: FeedPublisher(retransmitCapacity: configuration.retransmitCapacity, firstSeq: configuration.firstSeq)))
         self.group = group
         self.logger = logger
         self.bound = group.next().makePromise(of: Int.self)

@@ -71,10 +71,15 @@ public final class VenueService: Service, Sendable {
             FIXSessionConfig(role: .acceptor, senderCompID: configuration.compID, targetCompID: $0.compID,
                              heartBtInt: configuration.heartBtIntSeconds, logonText: note)
         }
-        feed = FeedServer(configuration: .init(host: configuration.host, recoveryPort: configuration.feedRecoveryPort), logger: logger)
-        if !restoredBook.isEmpty {
-            // The feed starts empty: the restored resting orders are its first messages.
-            let messages = restoredBook.compactMap { e -> FeedMessage? in
+        // The feed continues its sequence (past a crash window, like the FIX seqs), so a subscriber sees
+        // a gap and recovers by snapshot instead of taking reused numbers for new messages.
+        let feedFirstSeq = saved.map { $0.feedNextSeq + ($0.clean ? 0 : UInt64(max(0, configuration.stateSeqGapAfterCrash))) } ?? 1
+        feed = FeedServer(configuration: .init(host: configuration.host, recoveryPort: configuration.feedRecoveryPort, firstSeq: max(1, feedFirstSeq)),
+                          logger: logger)
+        if saved != nil {
+            // Every book starts over (clear), then the restored resting orders are its first messages.
+            var messages = instruments.map { FeedMessage(kind: .clearBook, instrument: $0.id, time: now) }
+            messages += restoredBook.compactMap { e -> FeedMessage? in
                 if case .book(let u) = e, case .added(let id, let q) = u.change {
                     return .add(u.instrument, order: id.rawValue, u.side, price: u.price, quantity: q, at: now)
                 }

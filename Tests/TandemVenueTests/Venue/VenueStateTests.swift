@@ -65,6 +65,7 @@ struct VenueStateTests {
         try await firstTask.value
         try await until("trader disconnected") { log.disconnected }
         let before = trader.store
+        let feedBefore = first.feed.nextSeq
         #expect(before.nextSenderSeq > 5)
         let written = try #require(try VenueStateFile.load(path: file.path))
         #expect(written.clean)
@@ -80,7 +81,9 @@ struct VenueStateTests {
         try await until("reconnected and logged on") { log.logons == 2 }
         #expect(second.topOfBook(InstrumentID(1))?.ask?.price == (try Price("100.50")))
         #expect(second.topOfBook(InstrumentID(1))?.bid?.price == (try Price("99.00")))
-        #expect(second.feed.nextSeq == 4)  // the feed starts with an add for each of the three resting orders
+        // The feed continues its sequence: a clear per instrument (2), then an add per resting order (3).
+        #expect(second.feed.nextSeq == feedBefore + 5)
+        #expect(written.feedNextSeq == feedBefore)
 
         // The sequence continued both ways: no reset, no gap, no "MsgSeqNum too low".
         for e in log.sessionEvents {
