@@ -1,0 +1,127 @@
+import TandemCore
+import TandemExecution
+import TandemFIX
+import Testing
+
+/// The order manager alone (sans-I/O): commands and reports in, journal submissions and sends out.
+@Suite("Order manager")
+struct OrderManagerTests {
+    let session = FIXSessionID.make(sender: "TANDEM", target: "VENUE")
+    let t = Timestamp(nanosecondsSinceEpoch: 1_800_000_000_000_000_000)
+
+    func manager(rate: (Int, Int) = (100, 10)) -> OrderManager {
+        OrderManager(configuration: .init(
+            account: AccountID("ACC1"), epoch: 7,
+            venues: [.init(name: "VENUE", sessions: [session], venueRate: rate, sessionRate: [:])],
+            routes: [InstrumentID(1): "VENUE"], statusRequestTimeout: .milliseconds(500)))
+    }
+
+    func ledger() throws -> ExecutionLedger {
+        var l = ExecutionLedger()
+        try l.apply(.instrumentDefined(Instrument(id: InstrumentID(1), symbol: "ACME", venue: "VENUE", tickSize: try Price("0.01"),
+                                                  lotSize: try Quantity("1"), currency: .usd), at: t), seq: 1)
+        return l
+    }
+
+    /// Applies what the shell would journal, as the pipeline does.
+    func apply(_ actions: [OrderManager.Action], to l: inout ExecutionLedger) throws {
+        for a in actions {
+            switch a {
+            case .journal(let events, _): for e in events { try l.apply(e) }
+            case .send(_, _, let writeAhead, _): for e in writeAhead { try l.apply(e) }
+            default: break
+            }
+        }
+    }
+
+    func buy(_ px: String) throws -> OrderManager.Command {
+        .submit(instrument: InstrumentID(1), side: .buy, type: .limit(try Price(px)), timeInForce: .day, quantity: try Quantity("5"))
+    }
+
+    @Test("a new order is sent with its intent as write-ahead; its ClOrdID is the epoch and the journal position")
+    func newOrder() throws {
+        var m = manager()
+        var l = try ledger()
+        _ = m.handle(.sessionUp(session), ledger: l, now: t, mono: .zero)
+        let actions = m.handle(.command(try buy("10.00")), ledger: l, now: t, mono: .zero)
+        let send = try #require(actions.compactMap { a -> (any FIXMessageBody, [JournalEvent])? in
+            if case .send(_, let m, let w, _) = a { return (m, w) } else { return nil }
+        }.first)
+        let nos = try #require(send.0 as? NewOrderSingle)
+        #expect(nos.clOrdID == ClOrdID("7-2"))
+        guard case .orderIntent(let intent) = try #require(send.1.first) else { Issue.record("no intent"); return }
+        #expect(intent.decision == .accepted && intent.request.clOrdID == nos.clOrdID)
+        try apply(actions, to: &l)
+        #expect(l.state.order(ClOrdID("7-2"))?.status == .pendingNew)
+    }
+
+    @Test("with no session logged on, the intent is journaled rejected by rule venue_unavailable and nothing is sent")
+    func noSession() throws {
+        var m = manager()
+        let actions = m.handle(.command(try buy("10.00")), ledger: try ledger(), now: t, mono: .zero)
+        #expect(!actions.contains { if case .send = $0 { true } else { false } })
+        guard case .journal(let events, _) = try #require(actions.first), case .orderIntent(let i) = try #require(events.first),
+              case .rejected(let rule, _) = i.decision else { Issue.record("expected a rejected intent"); return }
+        #expect(rule == "venue_unavailable")
+    }
+
+    @Test("a replaced order's fills are booked on the replacement, once per ExecID")
+    func replaceThenFill() throws {
+        var m = manager()
+        var l = try ledger()
+        _ = m.handle(.sessionUp(session), ledger: l, now: t, mono: .zero)
+        try apply(m.handle(.command(try buy("10.00")), ledger: l, now: t, mono: .zero), to: &l)
+        let id = ClOrdID("7-2")
+        func report(_ r: ExecutionReport, seq: Int) throws {
+            try apply(m.handle(.executionReport(session: session, seq: seq, r), ledger: l, now: t, mono: .zero), to: &l)
+        }
+        try report(ExecutionReport(orderID: "O1", clOrdID: id, execID: "E1", execType: .new, ordStatus: .new, symbol: "ACME", side: .buy,
+                                   leavesQty: try Quantity("5"), cumQty: .zero, avgPx: .zero), seq: 2)
+        try apply(m.handle(.command(.replace(id, quantity: try Quantity("8"), type: .limit(try Price("10.05")))), ledger: l, now: t, mono: .zero), to: &l)
+        let newID = try #require(l.state.order(id)?.pendingReplace?.newClOrdID)
+        try report(ExecutionReport(orderID: "O1", clOrdID: newID, origClOrdID: id, execID: "E2", execType: .replaced, ordStatus: .new,
+                                   symbol: "ACME", side: .buy, leavesQty: try Quantity("8"), cumQty: .zero, avgPx: .zero), seq: 3)
+        #expect(l.state.order(id)?.status == .replaced)
+        let fill = ExecutionReport(orderID: "O1", clOrdID: newID, execID: "E3", execType: .trade, ordStatus: .partiallyFilled, symbol: "ACME",
+                                   side: .buy, leavesQty: try Quantity("5"), cumQty: try Quantity("3"), avgPx: try Price("10.05"),
+                                   lastQty: try Quantity("3"), lastPx: try Price("10.05"))
+        try report(fill, seq: 4)
+        try report(fill, seq: 5)  // the same execution again (a resend after a takeover)
+        #expect(l.state.order(newID)?.filledQuantity == (try Quantity("3")))
+        #expect(l.state.position(account: AccountID("ACC1"), instrument: InstrumentID(1))?.netQuantity == (try Quantity("3")))
+    }
+
+    @Test("an unanswered order is asked about after the timeout; a venue that does not know it gets it journaled rejected")
+    func statusRequestResolves() throws {
+        var m = manager()
+        var l = try ledger()
+        _ = m.handle(.sessionUp(session), ledger: l, now: t, mono: .zero)
+        try apply(m.handle(.command(try buy("10.00")), ledger: l, now: t, mono: .zero), to: &l)
+        #expect(m.handle(.tick, ledger: l, now: t, mono: .milliseconds(100)).allSatisfy { if case .send = $0 { false } else { true } })
+        let later = m.handle(.tick, ledger: l, now: t, mono: .milliseconds(600))
+        #expect(later.contains { if case .send(_, let msg, _, _) = $0 { msg is OrderStatusRequest } else { false } })
+        let unknown = ExecutionReport(orderID: "NONE", clOrdID: ClOrdID("7-2"), execID: "X9", execType: .orderStatus, ordStatus: .rejected,
+                                      symbol: "ACME", side: .buy, leavesQty: .zero, cumQty: .zero, avgPx: .zero, ordRejReason: 5, text: "unknown order")
+        try apply(m.handle(.executionReport(session: session, seq: 2, unknown), ledger: l, now: t, mono: .milliseconds(610)), to: &l)
+        #expect(l.state.order(ClOrdID("7-2"))?.status == .rejected)
+        #expect(m.unconfirmedCount == 0)
+    }
+
+    @Test("a burst beyond the token bucket is paced: the intents are journaled now, the sends follow as tokens come")
+    func pacing() throws {
+        var m = manager(rate: (10, 2))
+        var l = try ledger()
+        _ = m.handle(.sessionUp(session), ledger: l, now: t, mono: .zero)
+        var sent = 0
+        for i in 0..<5 {
+            let actions = m.handle(.command(try buy("1\(i).00")), ledger: l, now: t, mono: .zero)
+            sent += actions.filter { if case .send = $0 { true } else { false } }.count
+            try apply(actions, to: &l)
+        }
+        #expect(sent == 2 && m.pacedCount == 3)
+        #expect(l.state.openOrders.count == 5)
+        let after = m.handle(.tick, ledger: l, now: t, mono: .milliseconds(210))
+        #expect(after.filter { if case .send = $0 { true } else { false } }.count == 2)
+        #expect(m.pacedCount == 1)
+    }
+}
