@@ -3,6 +3,7 @@ import Foundation
 import Histogram
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 import TandemCore
 import TandemExecution
@@ -108,8 +109,10 @@ struct BenchNode: AsyncParsableCommand {
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger)
         let gate: (any FIXOutboundGate)? = journal ? JournalFIXGate(pipeline: pipeline, leadership: { true }) : nil
         let session = FIXSessionConfig(role: .initiator, senderCompID: compID, targetCompID: "VENUE", heartBtInt: 30)
+        // One event loop for the feed and the FIX session, as in the node: the update is acted on inline.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate),
-                                     store: InMemoryFIXStore(), logger: logger,
+                                     store: InMemoryFIXStore(), group: loop, logger: logger,
                                      application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
         let probe = Probe(total: warmup + samples)
         engine.attach(session: sessionID) { outbound in
@@ -119,22 +122,18 @@ struct BenchNode: AsyncParsableCommand {
             }
             return written
         }
-        let feed = FeedClient(configuration: .init(recoveryPort: feedPort), logger: logger)
+        let price = try Price("1.00")
+        let quantity = try Quantity("1")
+        let command = OrderManager.Command.submit(instrument: acme, side: .buy, type: .limit(price), timeInForce: .day, quantity: quantity)
+        let feed = FeedClient(configuration: .init(recoveryPort: feedPort, onDeliver: { _ in
+            if engine.sessionsUp > 0, probe.start() { engine.handle(.command(command)) }
+        }), group: loop, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             if journal { group.addTask { try await pipeline.run() } }
             group.addTask { try await engine.run() }
             group.addTask { try await initiator.run() }
             group.addTask { try await feed.run() }
-            while engine.sessionsUp == 0 { try await Task.sleep(for: .milliseconds(10)) }
-            let price = try Price("1.00")
-            let quantity = try Quantity("1")
-            for await event in feed.events {
-                guard case .delivered = event else { continue }
-                if probe.start() {
-                    engine.handle(.command(.submit(instrument: acme, side: .buy, type: .limit(price), timeInForce: .day, quantity: quantity)))
-                }
-                if probe.isDone { break }
-            }
+            while !probe.isDone { try await Task.sleep(for: .milliseconds(20)) }
             group.cancelAll()
             return probe.histogram(warmup: warmup)
         }

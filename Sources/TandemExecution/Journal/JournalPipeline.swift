@@ -31,15 +31,15 @@ public final class JournalPipeline: Service, Sendable {
         public var hold: Hold?
     }
 
-    private struct Entry {
+    fileprivate struct Entry {
         var events: [JournalEvent]
         var completion: Completion?
         var held: UInt64?
     }
 
-    private struct State {
+    fileprivate struct State {
         var ledger: ExecutionLedger
-        var queue: [Entry] = []
+        var queue: [JournalPipeline.Entry] = []
         var waiter: CheckedContinuation<Void, Never>?
         var failure: (any Error)?
         var nextHold: UInt64 = 1
@@ -47,9 +47,9 @@ public final class JournalPipeline: Service, Sendable {
     }
 
     public let writer: JournalWriter
-    private let state: Mutex<State>
-    private let logger: Logger
-    private let maxBatchEvents: Int
+    fileprivate let state: Mutex<State>
+    fileprivate let logger: Logger
+    fileprivate let maxBatchEvents: Int
 
     public init(writer: JournalWriter, ledger: ExecutionLedger, maxBatchEvents: Int = 4096, logger: Logger) {
         self.writer = writer
@@ -138,7 +138,7 @@ public final class JournalPipeline: Service, Sendable {
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await drain()
+            try await Committer(writer: writer).drain(self)
         } onGracefulShutdown: {
             let w = self.state.withLock { st -> CheckedContinuation<Void, Never>? in
                 st.stopping = true
@@ -161,23 +161,34 @@ public final class JournalPipeline: Service, Sendable {
         w?.resume()
     }
 
-    private func drain() async throws {
+}
+
+/// Runs the pipeline's commit loop on the journal writer's executor (its connection's thread), so a
+/// commit costs no thread hop between the loop and the writer: a submission wakes this thread, the
+/// statement runs on it, and completions are issued from it.
+private actor Committer {
+    let writer: JournalWriter
+    nonisolated var unownedExecutor: UnownedSerialExecutor { writer.unownedExecutor }
+
+    init(writer: JournalWriter) { self.writer = writer }
+
+    func drain(_ p: JournalPipeline) async throws {
         while true {
-            let batch: [Entry]? = await withTaskCancellationHandler {
+            let batch: [JournalPipeline.Entry]? = await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { st -> Bool in
+                    let ready = p.state.withLock { st -> Bool in
                         if st.stopping || Task.isCancelled || st.queue.first.map({ $0.held == nil }) == true { return true }
                         st.waiter = c
                         return false
                     }
                     if ready { c.resume() }
                 }
-                return state.withLock { st -> [Entry]? in
+                return p.state.withLock { st -> [JournalPipeline.Entry]? in
                     var count = 0
                     var events = 0
                     for e in st.queue {
                         if e.held != nil { break }
-                        if count > 0 && events + e.events.count > maxBatchEvents { break }
+                        if count > 0 && events + e.events.count > p.maxBatchEvents { break }
                         count += 1
                         events += e.events.count
                     }
@@ -187,7 +198,7 @@ public final class JournalPipeline: Service, Sendable {
                     return b
                 }
             } onCancel: {
-                let w = state.withLock { st -> CheckedContinuation<Void, Never>? in
+                let w = p.state.withLock { st -> CheckedContinuation<Void, Never>? in
                     st.stopping = true
                     let w = st.waiter
                     st.waiter = nil
@@ -199,9 +210,9 @@ public final class JournalPipeline: Service, Sendable {
             if batch.isEmpty { continue }
             let events = batch.flatMap(\.events)
             do {
-                let seqs = try await writer.append(events)
-                logger.trace("journal batch durable", metadata: ["journal.seqs": "\(seqs)", "journal.entries": "\(batch.count)"])
-                state.withLock { $0.ledger.lastSeq = seqs.upperBound }
+                let seqs = try await writer.enqueue(events.map(EncodedEvent.init))
+                p.logger.trace("journal batch durable", metadata: ["journal.seqs": "\(seqs)", "journal.entries": "\(batch.count)"])
+                p.state.withLock { $0.ledger.lastSeq = seqs.upperBound }
                 var next = seqs.lowerBound
                 for entry in batch {
                     let n = UInt64(entry.events.count)
@@ -209,13 +220,13 @@ public final class JournalPipeline: Service, Sendable {
                     next += n
                 }
             } catch {
-                let pending = state.withLock { st -> [Entry] in
+                let pending = p.state.withLock { st -> [JournalPipeline.Entry] in
                     st.failure = error
                     let q = st.queue
                     st.queue.removeAll()
                     return q
                 }
-                logger.error("journal commit failed; the pipeline stops and the ledger must be rebuilt",
+                p.logger.error("journal commit failed; the pipeline stops and the ledger must be rebuilt",
                              metadata: ["journal.epoch": "\(writer.epoch)", "journal.batch_events": "\(events.count)", "error": "\(error)"])
                 for entry in batch + pending { entry.completion?(.failure(error)) }
                 throw error

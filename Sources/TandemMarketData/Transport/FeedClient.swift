@@ -19,10 +19,16 @@ public final class FeedClient: Service, Sendable {
         public var host: String
         public var recoveryPort: Int
         public var handler: FeedHandler.Configuration
-        public init(host: String = "127.0.0.1", recoveryPort: Int, handler: FeedHandler.Configuration = .init()) {
+        /// Called on the client's event loop with every delivery, before it goes to ``FeedClient/events``:
+        /// for a consumer that must act without a thread hop (the node's strategy, on the same loop as its
+        /// FIX sessions). It must not block.
+        public var onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)?
+        public init(host: String = "127.0.0.1", recoveryPort: Int, handler: FeedHandler.Configuration = .init(),
+                    onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)? = nil) {
             self.host = host
             self.recoveryPort = recoveryPort
             self.handler = handler
+            self.onDeliver = onDeliver
         }
     }
 
@@ -40,7 +46,7 @@ public final class FeedClient: Service, Sendable {
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: FeedClientEvent.self, bufferingPolicy: .bufferingNewest(1 << 16))
         self.core = FeedClientCore(handler: FeedHandler(configuration: configuration.handler), loop: loop,
-                                   continuation: continuation, logger: logger)
+                                   continuation: continuation, onDeliver: configuration.onDeliver, logger: logger)
     }
 
     public func counters() async throws -> FeedHandler.Counters { try await loop.submit { [core] in core.handler.counters }.get() }
@@ -108,14 +114,17 @@ final class FeedClientCore: @unchecked Sendable {
     var handler: FeedHandler
     private let loop: any EventLoop
     private let continuation: AsyncStream<FeedClientEvent>.Continuation
+    private let onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)?
     private let logger: Logger
     private var recovery: (any Channel)?
     private var timer: Scheduled<Void>?
 
-    init(handler: FeedHandler, loop: any EventLoop, continuation: AsyncStream<FeedClientEvent>.Continuation, logger: Logger) {
+    init(handler: FeedHandler, loop: any EventLoop, continuation: AsyncStream<FeedClientEvent>.Continuation,
+         onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)? = nil, logger: Logger) {
         self.handler = handler
         self.loop = loop
         self.continuation = continuation
+        self.onDeliver = onDeliver
         self.logger = logger
     }
 
@@ -138,7 +147,10 @@ final class FeedClientCore: @unchecked Sendable {
         for action in handler.handle(event) {
             switch action {
             case .deliver(let messages):
-                if !messages.isEmpty { continuation.yield(.delivered(messages)) }
+                if !messages.isEmpty {
+                    onDeliver?(messages)
+                    continuation.yield(.delivered(messages))
+                }
             case .requestRetransmit(let from, let through):
                 logger.info("feed retransmit request", metadata: ["feed.from": "\(from)", "feed.through": "\(through)"])
                 recovery?.writeAndFlush(RecoveryFrame.retransmitRequest(from: from, through: through), promise: nil)

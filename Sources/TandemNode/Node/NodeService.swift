@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 import TandemCluster
@@ -208,6 +209,10 @@ public final class NodeService: Service, Sendable {
             logger.error("the configured instruments contradict the journal; not trading", metadata: ["error": "\(opened.refused[0].error)"])
         }
 
+        // One event loop for the feed, the strategy, the order manager and the FIX sessions: a market
+        // update becomes an order on the wire without a thread hop.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+
         // FIX sessions through the journal gate.
         var gate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
         if faults.crashAfterFirstOrderJournaled { gate = CrashingGate(inner: gate) }
@@ -223,7 +228,7 @@ public final class NodeService: Service, Sendable {
                 let initiator = FIXInitiator(
                     configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(100),
                                          reconnectCap: .seconds(2), connectTimeout: .seconds(2), gate: gate),
-                    store: store, logger: logger,
+                    store: store, group: loop, logger: logger,
                     application: { [ExecutionChannelHandler(engine: engine, session: id)] })
                 engine.attach(session: id) { initiator.write($0) }
                 initiators.append(initiator)
@@ -237,8 +242,10 @@ public final class NodeService: Service, Sendable {
             engine.handle(.command(command))
         }
         runnerBox.withLock { $0 = runner }
+        let bridge = MarketBridge(runner: runner)
         let feed = config.strategyVenue?.feed.map {
-            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort), logger: logger)
+            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) }),
+                       group: loop, logger: logger)
         }
         shared.withLock { $0.term = Term(epoch: epoch, pipeline: pipeline, engine: engine) }
         logger.info("leading", metadata: ["lease.epoch": "\(epoch)", "journal.seq": "\(ledger.lastSeq)"])
@@ -262,7 +269,6 @@ public final class NodeService: Service, Sendable {
             for i in initiators { group.addTask { try await i.run(); return .part("FIX session") } }
             if let feed {
                 group.addTask { try await feed.run(); return .part("feed client") }
-                group.addTask { await Self.consume(feed, runner: runner); return .part("feed consumer") }
             }
             group.addTask {
                 var started = false
@@ -313,31 +319,6 @@ public final class NodeService: Service, Sendable {
         pipeline.stop()
     }
 
-    /// Market data into the strategy: the node's own book from the feed, top of book per instrument.
-    private static func consume(_ feed: FeedClient, runner: StrategyRunner) async {
-        var book = FeedBook()
-        for await event in feed.events {
-            guard case .delivered(let messages) = event else { continue }
-            var touched: [InstrumentID: PriceLevel?] = [:]
-            var at = Timestamp(nanosecondsSinceEpoch: 0)
-            for (_, m) in messages {
-                try? book.apply(m)
-                at = m.time
-                if m.kind == .trade {
-                    touched[m.instrument] = PriceLevel(price: m.price, quantity: m.quantity)
-                } else if touched[m.instrument] == nil {
-                    touched[m.instrument] = .some(nil)
-                }
-            }
-            for (instrument, trade) in touched {
-                let top = book.topOfBook(instrument)
-                runner.onMarket(MarketUpdate(
-                    instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
-                    bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at))
-            }
-        }
-    }
-
     /// Writes this node's role, position in the journal and lag every 250 ms (read by `tandem status`).
     private func publishStatus() async {
         var conn: PostgresConnection?
@@ -364,6 +345,36 @@ public final class NodeService: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(250))
         }
         if let c = conn { await c.close() }
+    }
+}
+
+/// Market data into the strategy, on the feed client's event loop (`onDeliver`): the node's own book
+/// from the feed, then the top of book of each instrument a delivery touched, with its last trade.
+/// Confined to that loop (only `deliver` touches it, only from there), hence `@unchecked Sendable`.
+final class MarketBridge: @unchecked Sendable {
+    private var book = FeedBook()
+    private let runner: StrategyRunner
+
+    init(runner: StrategyRunner) { self.runner = runner }
+
+    func deliver(_ messages: [(seq: UInt64, message: FeedMessage)]) {
+        var touched: [InstrumentID: PriceLevel?] = [:]
+        var at = Timestamp(nanosecondsSinceEpoch: 0)
+        for (_, m) in messages {
+            try? book.apply(m)
+            at = m.time
+            if m.kind == .trade {
+                touched[m.instrument] = PriceLevel(price: m.price, quantity: m.quantity)
+            } else if touched[m.instrument] == nil {
+                touched[m.instrument] = .some(nil)
+            }
+        }
+        for (instrument, trade) in touched.sorted(by: { $0.key < $1.key }) {
+            let top = book.topOfBook(instrument)
+            runner.onMarket(MarketUpdate(
+                instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
+                bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at))
+        }
     }
 }
 
