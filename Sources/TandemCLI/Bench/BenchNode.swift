@@ -15,7 +15,7 @@ import TandemVenue
 
 /// `tandem bench node`: tick-to-order latency of the leader's order path, in one process over loopback.
 ///
-/// A venue (synthetic market quoting every millisecond, FIX and the A/B feed on loopback) and a node's
+/// A venue (synthetic market quoting every 5 ms, FIX and the A/B feed on loopback) and a node's
 /// execution stack: feed client, order manager, journal pipeline on its own embedded PostgreSQL
 /// (fsync and `synchronous_commit` on), FIX initiator. Each sample starts when the feed handler
 /// delivers a market update (the packet read, sequenced, decoded and applied) and ends when the
@@ -62,7 +62,7 @@ struct BenchNode: AsyncParsableCommand {
         var config = VenueConfiguration()
         config.fixPort = 0
         config.feedRecoveryPort = 0
-        config.market.stepMillis = 1
+        config.market.stepMillis = 5
         config.market.takerPercent = 0
         config.sessions.append(VenueSession(compID: "TANDEM2", role: .orderEntry, account: "TANDEM-2", cancelOnDisconnect: true))
         let venue = try VenueService(configuration: config, logger: logger)
@@ -110,7 +110,10 @@ struct BenchNode: AsyncParsableCommand {
         let gate: (any FIXOutboundGate)? = journal ? JournalFIXGate(pipeline: pipeline, leadership: { true }) : nil
         let session = FIXSessionConfig(role: .initiator, senderCompID: compID, targetCompID: "VENUE", heartBtInt: 30)
         // One event loop for the feed and the FIX session, as in the node: the update is acted on inline.
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        // Its own thread, not one of the shared loops the in-process venue also uses.
+        let nodeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { nodeGroup.shutdownGracefully { _ in } }
+        let loop = nodeGroup.next()
         let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate),
                                      store: InMemoryFIXStore(), group: loop, logger: logger,
                                      application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
