@@ -113,6 +113,9 @@ public struct LeaseMachine: Sendable {
         case acquireSucceeded(epoch: UInt64, requestSentAt: Duration, now: Duration)
         /// `tryAcquire` found the lease held or halted.
         case acquireRefused(LeaseState, now: Duration)
+        /// The crash lock of `epoch` came free and the lease was not renewed since: its leader's database
+        /// session ended (a crashed process). A standby takes the lease over at once.
+        case leaderSessionEnded(epoch: UInt64, now: Duration)
         case renewSucceeded(epoch: UInt64, requestSentAt: Duration, now: Duration)
         /// The renew found the lease no longer ours (or halted).
         case renewLost(LeaseState, now: Duration)
@@ -128,6 +131,8 @@ public struct LeaseMachine: Sendable {
     public enum Action: Sendable, Hashable {
         /// Run `Lease.tryAcquire`, then feed `acquireSucceeded`, `acquireRefused` or `databaseFailed`.
         case tryAcquire
+        /// Run `Lease.takeOver` from `fromEpoch`, then feed `acquireSucceeded` or `acquireRefused`.
+        case takeOver(fromEpoch: UInt64)
         /// Run `Lease.renew` for `epoch`, then feed `renewSucceeded`, `renewLost` or `databaseFailed`.
         case renew(epoch: UInt64)
         /// Run `Lease.release` for `epoch`, then feed `releaseFinished`.
@@ -215,6 +220,10 @@ public struct LeaseMachine: Sendable {
         case .acquireRefused(_, let now):
             if pending == .acquire { pending = nil }
             selfFenceIfExpired(now, &actions)
+
+        case .leaderSessionEnded(let dead, _):
+            // Only a standby acts; the take-over is conditional on the epoch, so a stale report is harmless.
+            if role == .standby { actions.append(.takeOver(fromEpoch: dead)) }
 
         case .renewSucceeded(let renewed, let sentAt, let now):
             if pending == .renew { pending = nil }

@@ -24,11 +24,16 @@ public final class LeaseService: Service, Sendable {
         /// `maxReconnectBackoff` (default: the heartbeat, so a leader retries within its deadline).
         public var initialReconnectBackoff: Duration
         public var maxReconnectBackoff: Duration
+        /// Watch the leader's crash lock and take over as soon as its session ends (DESIGN failover
+        /// step 3), instead of waiting for the lease to expire.
+        public var crashDetection: Bool
 
         public init(
             lease: LeaseMachine.Configuration, rejoinAfterFencing: Bool = true, connectTimeoutSeconds: Int = 2,
-            initialReconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration? = nil
+            initialReconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration? = nil,
+            crashDetection: Bool = false
         ) {
+            self.crashDetection = crashDetection
             self.lease = lease
             self.rejoinAfterFencing = rejoinAfterFencing
             self.connectTimeoutSeconds = connectTimeoutSeconds
@@ -45,6 +50,7 @@ public final class LeaseService: Service, Sendable {
     }
 
     private enum Event: Sendable {
+        case crashWatch(LeaseMachine.Input?)
         case tick
         case timerCancelled
         case outcome(LeaseStore.Outcome)
@@ -126,6 +132,9 @@ public final class LeaseService: Service, Sendable {
             }
             var inFlight = 0
             var failing = false
+            if configuration.crashDetection {
+                group.addTask { .crashWatch(await self.watchForCrash()) }
+            }
             let started = machine.handle(.start(now: gate.now()))
             inFlight += perform(started, leadership: machine.leadership, group: &group, store: store)
 
@@ -140,6 +149,11 @@ public final class LeaseService: Service, Sendable {
                     input = .tick(now: now)
                 case .timerCancelled:
                     input = nil
+                case .crashWatch(let reported):
+                    input = reported
+                    if machine.role != .stopping {
+                        group.addTask { .crashWatch(await self.watchForCrash()) }
+                    }
                 case .outcome(let outcome):
                     inFlight -= 1
                     input = translate(outcome, now: now, failing: &failing)
@@ -192,6 +206,10 @@ public final class LeaseService: Service, Sendable {
             case .tryAcquire:
                 started += 1
                 group.addTask { .outcome(await store.perform(.tryAcquire)) }
+            case .takeOver(let from):
+                started += 1
+                logger.warning("the leader's database session ended; taking the lease over", metadata: ["lease.dead_epoch": "\(from)"])
+                group.addTask { .outcome(await store.perform(.takeOver(fromEpoch: from))) }
             case .renew(let epoch):
                 started += 1
                 group.addTask { .outcome(await store.perform(.renew(epoch: epoch))) }
@@ -266,6 +284,75 @@ public final class LeaseService: Service, Sendable {
         if failing {
             logger.info("lease database requests succeed again")
             failing = false
+        }
+    }
+
+    /// The standby's crash watch, on a session of its own: poll (every 5 ms) the crash lock of the
+    /// epoch another node leads; when it comes free, give that leader one and a half heartbeats to show
+    /// it is alive (a renew after the lock came free means only its session was replaced, a blip); if
+    /// it does not, report `leaderSessionEnded`. Returns nil (to be started again) when there is
+    /// nothing to watch, on errors, when this node is not a standby, or when the leader turned out
+    /// alive — then only after its epoch moved.
+    private func watchForCrash() async -> LeaseMachine.Input? {
+        let heartbeat = configuration.lease.heartbeat
+        guard shared.withLock({ $0.role }) == .standby,
+              let conn = try? await PostgresConnection.connect(dsn, connectTimeoutSeconds: configuration.connectTimeoutSeconds, logger: logger)
+        else {
+            try? await Task.sleep(for: heartbeat)
+            return nil
+        }
+        let result = await watch(conn)
+        await conn.close()
+        return result
+    }
+
+    private func watch(_ conn: PostgresConnection) async -> LeaseMachine.Input? {
+        let heartbeat = configuration.lease.heartbeat
+        let me = configuration.lease.nodeID
+        guard let lease = try? await conn.withConnection({ c in try Lease.read(c) }), let holder = lease.holder, holder != me,
+              !lease.halted, (lease.millisecondsToExpiry ?? -1) > 0 else {
+            try? await Task.sleep(for: heartbeat)
+            return nil
+        }
+        let watched = lease.epoch
+        var polls = 0
+        while true {
+            if Task.isCancelled || shared.withLock({ $0.role }) != .standby { return nil }
+            guard let free = try? await conn.withConnection({ c in try Lease.crashLockIsFree(c, epoch: watched) }) else { return nil }
+            if free { break }
+            polls += 1
+            if polls % 40 == 0 {
+                // Every 200 ms: still the same epoch? (a takeover or a release moves on without us)
+                guard let now = try? await conn.withConnection({ c in try Lease.read(c) }), now.epoch == watched else { return nil }
+            }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        // The lock is free. A live leader renews within a heartbeat (its lease session reconnects on
+        // its own); a dead one does not.
+        let detectedAt = ContinuousClock.now
+        let deadline = detectedAt + heartbeat * 3 / 2
+        while ContinuousClock.now < deadline {
+            guard let (epoch, sinceUpdate) = try? await conn.withConnection({ c in try Lease.millisecondsSinceUpdate(c) }) else { return nil }
+            if epoch != watched { return nil }
+            let elapsed = ContinuousClock.now - detectedAt
+            let elapsedMs = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+            if sinceUpdate + 2 < elapsedMs {  // renewed after the lock came free
+                logger.info("the leader's crash lock came free but it still renews (a session blip); waiting for its lease instead",
+                            metadata: ["lease.epoch": "\(watched)"])
+                await waitForEpochToMove(from: watched, conn: conn)
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        logger.warning("the leader's database session ended and it did not renew", metadata: ["lease.dead_epoch": "\(watched)", "lease.holder": "\(holder)"])
+        return .leaderSessionEnded(epoch: watched, now: gate.now())
+    }
+
+    private func waitForEpochToMove(from epoch: UInt64, conn: PostgresConnection) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.lease.heartbeat)
+            guard let lease = try? await conn.withConnection({ c in try Lease.read(c) }) else { return }
+            if lease.epoch != epoch { return }
         }
     }
 }

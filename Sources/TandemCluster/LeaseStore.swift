@@ -8,6 +8,7 @@ import TandemPostgres
 actor LeaseStore {
     enum Request: Sendable, Hashable {
         case tryAcquire
+        case takeOver(fromEpoch: UInt64)
         case renew(epoch: UInt64)
         case release(epoch: UInt64)
     }
@@ -65,6 +66,14 @@ actor LeaseStore {
             case .tryAcquire:
                 let result = try await conn.withConnection { (c: PGConnection) throws -> LeaseAcquisition in
                     try Lease.tryAcquire(c, holder: holder, duration: duration)
+                }
+                switch result {
+                case .acquired(let epoch): return .acquired(epoch: epoch, sentAt: sentAt)
+                case .refused(let state): return .refused(state)
+                }
+            case .takeOver(let from):
+                let result = try await conn.withConnection { (c: PGConnection) throws -> LeaseAcquisition in
+                    try Lease.takeOver(c, holder: holder, fromEpoch: from, duration: duration)
                 }
                 switch result {
                 case .acquired(let epoch): return .acquired(epoch: epoch, sentAt: sentAt)

@@ -27,6 +27,22 @@ private func leader(sentAt: Duration = .zero) throws -> LeaseMachine {
 
 @Suite("lease machine")
 struct LeaseMachineTests {
+    @Test("leader session ended: a standby takes over from that epoch at once; a leader or a fenced node does nothing")
+    func leaderSessionEnded() throws {
+        var standby = try machine()
+        _ = standby.handle(.start(now: .zero))
+        _ = standby.handle(.acquireRefused(heldByB, now: ms(5)))
+        let actions = standby.handle(.leaderSessionEnded(epoch: 8, now: ms(50)))
+        #expect(actions.contains { if case .takeOver(fromEpoch: 8) = $0 { true } else { false } })
+        #expect(changes(actions).isEmpty)
+        _ = standby.handle(.acquireSucceeded(epoch: 9, requestSentAt: ms(50), now: ms(53)))
+        #expect(standby.role == .leader && standby.leadership?.epoch == 9)
+
+        var lead = try leader()
+        #expect(lead.handle(.leaderSessionEnded(epoch: 6, now: ms(50))).isEmpty)
+        #expect(lead.role == .leader)
+    }
+
     @Test("configuration: defaults are valid; the margin must leave a heartbeat of slack; nothing may be zero")
     func configuration() throws {
         let c = try LeaseMachine.Configuration(nodeID: "a")

@@ -100,12 +100,16 @@ extension Lease {
     ) throws(JournalError) -> LeaseAcquisition {
         let taken: QueryResult
         do {
+            // The crash lock of the new epoch is taken in the same statement, before the commit makes
+            // the epoch visible: no standby can see epoch E while its lock is not yet held.
             taken = try conn.query("""
-                UPDATE tandem.lease SET epoch = epoch + 1, holder = $1,
-                    expires_at = clock_timestamp() + $2 * interval '1 microsecond', updated_at = clock_timestamp()
-                WHERE id = 1 AND NOT halted
-                  AND (holder IS NULL OR expires_at IS NULL OR expires_at < clock_timestamp())
-                RETURNING epoch
+                WITH taken AS (
+                    UPDATE tandem.lease SET epoch = epoch + 1, holder = $1,
+                        expires_at = clock_timestamp() + $2 * interval '1 microsecond', updated_at = clock_timestamp()
+                    WHERE id = 1 AND NOT halted
+                      AND (holder IS NULL OR expires_at IS NULL OR expires_at < clock_timestamp())
+                    RETURNING epoch)
+                SELECT epoch, pg_advisory_lock(\(crashLockKey), (epoch % 2147483647)::int)::text FROM taken
                 """, [holder, microseconds(duration)])
         } catch {
             throw JournalError.database(error, "trying to acquire the lease")
@@ -118,6 +122,67 @@ extension Lease {
             }
         }
         return .refused(try currentState(conn, "trying to acquire the lease"))
+    }
+
+    /// The first key of the leader's crash lock, `pg_advisory_lock(crashLockKey, epoch mod 2³¹−1)`: the
+    /// holder of epoch E takes it on its lease session when it takes the lease (``tryAcquire(_:holder:duration:)``,
+    /// ``takeOver(_:holder:fromEpoch:duration:)``) and keeps it until it releases the lease or its session
+    /// ends. A standby blocked on it learns within milliseconds that the leader's session ended (a
+    /// killed process's socket closes at once), without waiting for the lease to expire.
+    public static let crashLockKey: Int32 = 0x7461_6E64  // "tand"
+
+    /// Whether the crash lock of `epoch` is free (its holder's session ended, or it released the lease):
+    /// tried without waiting, and let go at once if taken. A standby polls it on a session of its own
+    /// (a blocking wait could not be cancelled on shutdown).
+    public static func crashLockIsFree(_ conn: PGConnection, epoch: UInt64) throws(JournalError) -> Bool {
+        do {
+            let r = try conn.query("SELECT pg_try_advisory_lock(\(crashLockKey), ($1 % 2147483647)::int)", [Int64(epoch)])
+            guard try r[0].decode(Bool.self, at: 0) else { return false }
+            _ = try conn.query("SELECT pg_advisory_unlock(\(crashLockKey), ($1 % 2147483647)::int)", [Int64(epoch)])
+            return true
+        } catch {
+            throw JournalError.database(error, "trying the crash lock of epoch \(epoch)")
+        }
+    }
+
+    /// Takes the lease from a leader whose session ended (its crash lock came free): `epoch + 1`, only if
+    /// the epoch is still `fromEpoch` and the lease is not halted, however long it has left, and takes the
+    /// new epoch's crash lock. The epoch fence keeps the journal safe if that leader is in fact alive:
+    /// its next append or renew fails, and a send needs a durable append first.
+    public static func takeOver(
+        _ conn: PGConnection, holder: String, fromEpoch: UInt64, duration: Duration
+    ) throws(JournalError) -> LeaseAcquisition {
+        let taken: QueryResult
+        do {
+            taken = try conn.query("""
+                WITH taken AS (
+                    UPDATE tandem.lease SET epoch = epoch + 1, holder = $1,
+                        expires_at = clock_timestamp() + $2 * interval '1 microsecond', updated_at = clock_timestamp()
+                    WHERE id = 1 AND NOT halted AND epoch = $3
+                    RETURNING epoch)
+                SELECT epoch, pg_advisory_lock(\(crashLockKey), (epoch % 2147483647)::int)::text FROM taken
+                """, [holder, microseconds(duration), Int64(fromEpoch)])
+        } catch {
+            throw JournalError.database(error, "taking the lease over from epoch \(fromEpoch)")
+        }
+        if !taken.isEmpty {
+            do {
+                return .acquired(epoch: UInt64(try taken[0].decode(Int64.self, at: 0)))
+            } catch {
+                throw JournalError.database(error, "taking the lease over from epoch \(fromEpoch)")
+            }
+        }
+        return .refused(try currentState(conn, "taking the lease over"))
+    }
+
+    /// Milliseconds since the lease row last changed, by the database's clock (a renew moves it).
+    public static func millisecondsSinceUpdate(_ conn: PGConnection) throws(JournalError) -> (epoch: UInt64, ms: Int64) {
+        do {
+            let r = try conn.query("SELECT epoch, (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM tandem.lease WHERE id = 1")
+            return (UInt64(try r[0].decode(Int64.self, at: 0)), try r[0].decode(Int64.self, at: 1))
+        } catch {
+            throw JournalError.database(error, "reading the lease")
+        }
     }
 
     /// Moves the expiry to `duration` from now (database clock), only while `holder` and `epoch` still
@@ -153,6 +218,7 @@ extension Lease {
                 WHERE id = 1 AND holder = $1 AND epoch = $2 AND NOT halted
                 RETURNING epoch
                 """, [holder, Int64(epoch)])
+            _ = try conn.query("SELECT pg_advisory_unlock_all()")
             return !released.isEmpty
         } catch {
             throw JournalError.database(error, "releasing the lease at epoch \(epoch)")

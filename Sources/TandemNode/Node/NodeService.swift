@@ -65,7 +65,7 @@ public final class NodeService: Service, Sendable {
         let t = configuration.timing
         let leaseConfig = try LeaseMachine.Configuration(nodeID: configuration.nodeID, heartbeat: t.heartbeat,
                                                          leaseDuration: t.lease, safetyMargin: t.selfFenceMargin)
-        self.lease = LeaseService(dsn: dsn, configuration: .init(lease: leaseConfig), logger: logger)
+        self.lease = LeaseService(dsn: dsn, configuration: .init(lease: leaseConfig, crashDetection: true), logger: logger)
         self.follower = JournalFollower(dsn: dsn, logger: logger)
     }
 

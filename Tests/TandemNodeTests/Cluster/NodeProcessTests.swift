@@ -153,4 +153,38 @@ struct NodeProcessTests {
         let status = try #require(after.state.order(first.clOrdID)?.status)
         #expect(status != .pendingNew, "still unresolved")
     }
+
+    @Test("a leader killed (SIGKILL) is replaced before its lease runs out: its crash lock comes free with its session")
+    func killedLeaderIsReplacedFast() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
+        try await eventually("node-a to lead", context: { a.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
+        }
+        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        defer { Task { await a.stop(); await b.stop() } }
+        try await eventually("node-b to stand by", context: { b.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let conn = try await PostgresConnection.connect(dsn)
+        let before = try await conn.withConnection { c in try Lease.read(c) }
+        #expect(before.holder == "node-a")
+        a.signal(SIGKILL)
+        let killed = ContinuousClock.now
+        var after = before
+        while ContinuousClock.now - killed < .seconds(5) {
+            after = try await conn.withConnection { c in try Lease.read(c) }
+            if after.holder == "node-b" { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let took = ContinuousClock.now - killed
+        await conn.close()
+        #expect(after.holder == "node-b" && after.epoch == before.epoch + 1, "\(b.output.suffix(2000))")
+        // The lease is 1 s and was renewed at most 200 ms before the kill: waiting it out takes ≥ 800 ms.
+        #expect(took < .milliseconds(700), "takeover took \(took)")
+        #expect(b.output.contains("database session ended"))
+    }
 }
