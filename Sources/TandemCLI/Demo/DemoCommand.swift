@@ -371,7 +371,7 @@ final class ChildProcess: @unchecked Sendable {
 
     init(name: String, arguments: [String], logDirectory: String) throws {
         logPath = "\(logDirectory)/\(name).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         try handle.seekToEnd()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()

@@ -43,6 +43,9 @@ public final class ExecutionEngine: Service, Sendable {
     }
 
     public var sessionsUp: Int { state.withLock { $0.manager.sessionsUp } }
+    /// See ``OrderManager/isReconciled``.
+    public var isReconciled: Bool { state.withLock { $0.manager.isReconciled } }
+    public var reconcilingCount: Int { state.withLock { $0.manager.reconcilingCount } }
     public var pacedCount: Int { state.withLock { $0.manager.pacedCount } }
     public var unconfirmedCount: Int { state.withLock { $0.manager.unconfirmedCount } }
 

@@ -116,6 +116,9 @@ public struct OrderManager: Sendable {
     /// Cancel/replace request ClOrdID → the order it is about (reports may lack OrigClOrdID).
     private var requestFor: [ClOrdID: ClOrdID] = [:]
     private var venueOf: [String: String] = [:]
+    /// Orders open in the journal when this term's sessions came up, not yet confirmed by the venue's
+    /// status reply (takeover reconciliation); nil until a session first comes up.
+    private var reconciling: Set<ClOrdID>?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -131,6 +134,12 @@ public struct OrderManager: Sendable {
 
     /// FIX sessions logged on.
     public var sessionsUp: Int { up.count }
+    /// True once a session came up and every order the journal had open then has been confirmed (or
+    /// corrected) by the venue's answer to a status request: the point where a new leader lets its
+    /// strategy trade (DESIGN failover step 6–7).
+    public var isReconciled: Bool { reconciling?.isEmpty ?? false }
+    /// Orders still waiting for their reconciliation answer.
+    public var reconcilingCount: Int { reconciling?.count ?? 0 }
     /// Sends waiting for a rate-limit token.
     public var pacedCount: Int { paced.count }
     /// Orders waiting to be confirmed by a status request.
@@ -144,12 +153,17 @@ public struct OrderManager: Sendable {
         case .cancelReject(let s, let seq, let r): cancelReject(r, session: s, seq: seq, ledger, now, &out)
         case .sessionUp(let s):
             up.insert(s)
-            // After a restart or takeover: what was in flight is confirmed, never resent blindly.
-            for order in ledger.state.openOrders where order.status == .pendingNew || order.status == .pendingCancel || order.status == .pendingReplace {
-                if venue(for: order.request.instrument) == venueOf[s], checks[order.clOrdID] == nil {
-                    checks[order.clOrdID] = StatusCheck(due: mono, attempts: 0)
-                }
+            // After a restart or takeover every order the journal has open is confirmed with the
+            // venue (reconciliation, DESIGN step 6) — what was in flight included, never resent blindly.
+            var toConfirm = reconciling ?? []
+            for order in ledger.state.openOrders where venue(for: order.request.instrument) == venueOf[s] {
+                if reconciling == nil || isUnconfirmed(order) { toConfirm.insert(order.clOrdID) }
+                if checks[order.clOrdID] == nil { checks[order.clOrdID] = StatusCheck(due: mono, attempts: 0) }
             }
+            if reconciling == nil {
+                out.append(.log(.info, "reconciling \(toConfirm.count) open orders with the venue (of \(ledger.state.openOrders.count) open in the journal)", order: nil))
+            }
+            reconciling = toConfirm
         case .sessionDown(let s):
             up.remove(s)
         case .sendFailed(_, let id, let reason):
@@ -322,10 +336,16 @@ public struct OrderManager: Sendable {
             if !order.status.isFinal { events.append(.orderExpired(clOrdID: id, at: at)) }
         case .orderStatus:
             statusReply(r, order: order, at: at, &events, &out)
+            if reconciling?.remove(id) != nil, reconciling?.isEmpty == true {
+                out.append(.log(.info, "reconciliation complete", order: nil))
+            }
         default:
             break
         }
-        if let after = (events.isEmpty ? order : nil) ?? projected(order, events), !isUnconfirmed(after) { checks[id] = nil }
+        if let after = (events.isEmpty ? order : nil) ?? projected(order, events), !isUnconfirmed(after),
+           reconciling?.contains(id) != true {
+            checks[id] = nil
+        }
         out.append(.journal(events, inbound: (session, seq)))
     }
 
@@ -340,8 +360,17 @@ public struct OrderManager: Sendable {
         case (.pendingNew, .canceled), (.pendingNew, .expired):
             events.append(.orderAcknowledged(clOrdID: id, venueOrderID: r.orderID, at: at))
             events.append(.cancelAccepted(clOrdID: id, at: at))
-        case (.pendingCancel, .canceled), (.new, .canceled), (.partiallyFilled, .canceled):
+        case (.pendingCancel, .canceled), (.new, .canceled), (.partiallyFilled, .canceled), (.pendingReplace, .canceled):
             events.append(.cancelAccepted(clOrdID: id, at: at))
+        case (.new, .rejected), (.partiallyFilled, .rejected), (.pendingCancel, .rejected), (.pendingReplace, .rejected),
+             (.new, .expired), (.partiallyFilled, .expired):
+            // The venue no longer has it working (it answers "unknown" for a finished order): it ended
+            // while no one was listening. Its fills, if any, come by the FIX resend, not from here.
+            events.append(.orderExpired(clOrdID: id, at: at))
+        case (.pendingCancel, .new), (.pendingCancel, .partiallyFilled):
+            events.append(.cancelRejected(clOrdID: id, reason: "the venue still works the order: the cancel never reached it", at: at))
+        case (.pendingReplace, .new), (.pendingReplace, .partiallyFilled):
+            events.append(.replaceRejected(clOrdID: id, reason: "the venue still works the order unchanged: the replace never reached it", at: at))
         default:
             break
         }
@@ -393,8 +422,13 @@ public struct OrderManager: Sendable {
 
     private mutating func runChecks(_ ledger: borrowing ExecutionLedger, _ mono: Duration, _ out: inout [Action]) {
         for (id, check) in checks where check.due <= mono {
-            guard let order = ledger.state.order(id), isUnconfirmed(order) else {
+            guard let order = ledger.state.order(id), isUnconfirmed(order) || reconciling?.contains(id) == true else {
                 checks[id] = nil
+                continue
+            }
+            if order.status.isFinal {
+                checks[id] = nil
+                reconciling?.remove(id)
                 continue
             }
             guard let venue = venue(for: order.request.instrument), let s = session(of: venue),
@@ -402,6 +436,7 @@ public struct OrderManager: Sendable {
             if check.attempts >= configuration.retryAttempts {
                 out.append(.log(.error, "no answer to \(check.attempts) status requests; the order stays \(order.status)", order: id))
                 checks[id] = nil
+                reconciling?.remove(id)
                 continue
             }
             let request = OrderStatusRequest(orderID: order.venueOrderID, clOrdID: id, symbol: symbol, side: order.request.side)

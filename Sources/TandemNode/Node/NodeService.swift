@@ -123,7 +123,7 @@ public final class NodeService: Service, Sendable {
                 "takeover.catch_up_ms": "\((ContinuousClock.now - started).milliseconds)",
             ])
             do {
-                try await lead(epoch: epoch, ledger: ledger)
+                try await lead(epoch: epoch, ledger: ledger, elected: started)
             } catch {
                 logger.error("leader term ended by an error", metadata: ["lease.epoch": "\(epoch)", "error": "\(error)"])
             }
@@ -170,7 +170,9 @@ public final class NodeService: Service, Sendable {
     private enum Ended: Sendable { case watcher, part(String) }
 
     /// One leader term under `epoch`, from the caught-up `ledger`.
-    private func lead(epoch: UInt64, ledger: ExecutionLedger) async throws {
+    private func lead(epoch: UInt64, ledger: ExecutionLedger, elected: ContinuousClock.Instant) async throws {
+        let steps = TakeoverSteps(elected: elected)
+        steps.mark("catch_up")
         let config = configuration
         let logger = self.logger
         let writerConnection = try await PostgresConnection.connect(dsn, logger: logger)
@@ -204,7 +206,7 @@ public final class NodeService: Service, Sendable {
         for v in config.venues {
             for i in v.instruments where ledger.state.instruments[i.id] != i { opening.append(.instrumentDefined(i, at: now)) }
         }
-        let opened = pipeline.submit(opening)
+        let opened = pipeline.submit(opening) { result in if case .success = result { steps.mark("leader_elected") } }
         if !opened.refused.isEmpty {
             logger.error("the configured instruments contradict the journal; not trading", metadata: ["error": "\(opened.refused[0].error)"])
         }
@@ -251,7 +253,7 @@ public final class NodeService: Service, Sendable {
         logger.info("leading", metadata: ["lease.epoch": "\(epoch)", "journal.seq": "\(ledger.lastSeq)"])
 
         do {
-            try await term(pipeline: pipeline, engine: engine, initiators: initiators, feed: feed, runner: runner,
+            try await term(pipeline: pipeline, engine: engine, initiators: initiators, steps: steps, feed: feed, runner: runner,
                            leadership: leadership, epoch: epoch)
         } catch {
             await writerConnection.close()
@@ -260,7 +262,7 @@ public final class NodeService: Service, Sendable {
         await writerConnection.close()
     }
 
-    private func term(pipeline: JournalPipeline, engine: ExecutionEngine, initiators: [FIXInitiator<InMemoryFIXStore>],
+    private func term(pipeline: JournalPipeline, engine: ExecutionEngine, initiators: [FIXInitiator<InMemoryFIXStore>], steps: TakeoverSteps,
                       feed: FeedClient?, runner: StrategyRunner, leadership: @escaping @Sendable () -> Bool, epoch: UInt64) async throws {
         let logger = self.logger
         try await withThrowingTaskGroup(of: Ended.self) { group in
@@ -286,9 +288,13 @@ public final class NodeService: Service, Sendable {
                         logger.error("journal pipeline failed; stepping down", metadata: ["error": "\(failure)"])
                         return .watcher
                     }
-                    if !started, engine.sessionsUp > 0 {
+                    if engine.sessionsUp > 0 { steps.mark("fix_logged_on") }
+                    // DESIGN step 7: the strategy trades only once the venue confirmed every open order.
+                    if !started, engine.sessionsUp > 0, engine.isReconciled {
                         started = true
+                        steps.mark("reconciled")
                         runner.start()
+                        logger.info("takeover complete: trading", metadata: steps.metadata(epoch: epoch))
                     }
                     runner.tick(mono: FIXClock.now().monotonic)
                     try? await Task.sleep(for: .milliseconds(5))
@@ -375,6 +381,26 @@ final class MarketBridge: @unchecked Sendable {
                 instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
                 bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at))
         }
+    }
+}
+
+/// When each takeover step finished, from the election (the lease gate opening), for the log line an
+/// operator reads to see where the takeover time went. First mark of each step wins.
+final class TakeoverSteps: Sendable {
+    private let elected: ContinuousClock.Instant
+    private let marks = Mutex<[(String, Duration)]>([])
+
+    init(elected: ContinuousClock.Instant) { self.elected = elected }
+
+    func mark(_ step: String) {
+        let at = ContinuousClock.now - elected
+        marks.withLock { m in if !m.contains(where: { $0.0 == step }) { m.append((step, at)) } }
+    }
+
+    func metadata(epoch: UInt64) -> Logger.Metadata {
+        var out: Logger.Metadata = ["lease.epoch": "\(epoch)"]
+        for (step, at) in marks.withLock({ $0 }) { out["takeover.\(step)_ms"] = "\(at.milliseconds)" }
+        return out
     }
 }
 

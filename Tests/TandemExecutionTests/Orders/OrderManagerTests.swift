@@ -124,4 +124,38 @@ struct OrderManagerTests {
         #expect(after.filter { if case .send = $0 { true } else { false } }.count == 2)
         #expect(m.pacedCount == 1)
     }
+
+    @Test("after a takeover every open order is confirmed with the venue before the strategy may trade; differences are journaled")
+    func reconciliation() throws {
+        var old = manager()
+        var l = try ledger()
+        _ = old.handle(.sessionUp(session), ledger: l, now: t, mono: .zero)
+        for px in ["10.00", "11.00", "12.00"] { try apply(old.handle(.command(try buy(px)), ledger: l, now: t, mono: .zero), to: &l) }
+        let ids = l.state.openOrders.map(\.clOrdID)
+        // The old leader journaled the first order's ack only, then died.
+        try l.apply(.orderAcknowledged(clOrdID: ids[0], venueOrderID: "O1", at: t))
+
+        var m = manager()
+        let up = m.handle(.sessionUp(session), ledger: l, now: t, mono: .seconds(10))
+        #expect(!m.isReconciled && m.reconcilingCount == 3)
+        let asked = up.compactMap { a -> ClOrdID? in
+            if case .send(_, let msg as OrderStatusRequest, _, _) = a { return msg.clOrdID } else { return nil }
+        }
+        #expect(Set(asked) == Set(ids))
+        func status(_ id: ClOrdID, _ s: OrderStatus, _ seq: Int) throws {
+            let r = ExecutionReport(orderID: s == .rejected ? "NONE" : "O\(seq)", clOrdID: id, execID: "S\(seq)", execType: .orderStatus, ordStatus: s,
+                                    symbol: "ACME", side: .buy, leavesQty: try Quantity("5"), cumQty: .zero, avgPx: .zero,
+                                    text: s == .rejected ? "unknown order" : nil)
+            try apply(m.handle(.executionReport(session: session, seq: seq, r), ledger: l, now: t, mono: .seconds(10)), to: &l)
+        }
+        try status(ids[0], .new, 2)        // as journaled: nothing to correct
+        try status(ids[1], .new, 3)        // accepted, ack never journaled: found and journaled
+        #expect(!m.isReconciled)
+        try status(ids[2], .rejected, 4)   // never reached the venue: journaled rejected
+        #expect(m.isReconciled)
+        #expect(l.state.order(ids[0])?.status == .new)
+        #expect(l.state.order(ids[1])?.status == .new)
+        #expect(l.state.order(ids[2])?.status == .rejected)
+        #expect(l.state.positions.values.allSatisfy { $0.netQuantity.isZero })  // no fill invented
+    }
 }
