@@ -187,4 +187,35 @@ struct NodeProcessTests {
         #expect(took < .milliseconds(700), "takeover took \(took)")
         #expect(b.output.contains("database session ended"))
     }
+
+    @Test("a clean shutdown (SIGTERM) of the leader drains, releases the lease, and the standby leads well under the lease time")
+    func cleanShutdownHandsOver() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
+        try await eventually("node-a to lead", context: { a.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
+        }
+        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        defer { Task { await b.stop() } }
+        try await eventually("node-b to stand by", context: { b.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
+        }
+        let conn = try await PostgresConnection.connect(dsn)
+        a.signal(SIGTERM)
+        let stopped = ContinuousClock.now
+        var lease = try await conn.withConnection { c in try Lease.read(c) }
+        while ContinuousClock.now - stopped < .seconds(5), lease.holder != "node-b" {
+            try await Task.sleep(for: .milliseconds(5))
+            lease = try await conn.withConnection { c in try Lease.read(c) }
+        }
+        let took = ContinuousClock.now - stopped
+        await conn.close()
+        #expect(lease.holder == "node-b", "\(b.output.suffix(2000))")
+        #expect(took < .milliseconds(700), "handover took \(took)")
+        await a.stop()
+        #expect(a.process.terminationStatus == 0, "\(a.output.suffix(2000))")
+        #expect(a.output.contains("lease released") || a.output.contains("releasing the lease"))
+    }
 }
