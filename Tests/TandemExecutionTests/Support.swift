@@ -70,8 +70,8 @@ struct Stack {
         let sessionID = FIXSessionID.make(sender: "TANDEM", target: "VENUE")
         let manager = OrderManager(configuration: .init(
             account: AccountID("ACC1"), epoch: epoch,
-            venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: (sessionRate.0, sessionRate.1),
-                           sessionRate: [sessionID: (sessionRate.0, sessionRate.1)])],
+            venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: .init(ordersPerSecond: sessionRate.0, burst: sessionRate.1),
+                           sessionRate: [sessionID: .init(ordersPerSecond: sessionRate.0, burst: sessionRate.1)])],
             routes: [acme: "VENUE"], statusRequestTimeout: .milliseconds(500), retryInitial: .milliseconds(100)))
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: quiet)
         let gate = JournalFIXGate(pipeline: pipeline, leadership: mayWrite)

@@ -104,7 +104,7 @@ struct BenchNode: AsyncParsableCommand {
         let sessionID = FIXSessionID.make(sender: compID, target: "VENUE")
         let manager = OrderManager(configuration: .init(
             account: AccountID("BENCH"), epoch: epoch,
-            venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: (1_000_000, 1_000_000), sessionRate: [:])],
+            venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: .init(ordersPerSecond: 1_000_000, burst: 1_000_000))],
             routes: [acme: "VENUE"], statusRequestTimeout: .seconds(60)))
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger)
         let gate: (any FIXOutboundGate)? = journal ? JournalFIXGate(pipeline: pipeline, leadership: { true }) : nil

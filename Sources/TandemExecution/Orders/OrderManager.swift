@@ -15,26 +15,30 @@ import TandemFIX
 /// does not know it gets it journaled as rejected. ClOrdIDs are `"<epoch>-<position>"`, the journal
 /// position the intent (or cancel/replace request) lands at: unique across leaders and restarts.
 public struct OrderManager: Sendable {
+    /// A rate limit: `ordersPerSecond` sustained, `burst` at once.
+    public struct Rate: Sendable, Hashable {
+        public var ordersPerSecond: Int
+        public var burst: Int
+        public init(ordersPerSecond: Int, burst: Int) {
+            self.ordersPerSecond = ordersPerSecond
+            self.burst = burst
+        }
+    }
+
     public struct Venue: Sendable, Hashable {
         public var name: String
         /// Session ids (``FIXSessionID``) in preference order.
         public var sessions: [String]
-        public var venueRate: (ordersPerSecond: Int, burst: Int)
-        public var sessionRate: [String: (ordersPerSecond: Int, burst: Int)]
+        public var venueRate: Rate
+        /// Per session; a session not listed takes `venueRate`.
+        public var sessionRate: [String: Rate]
 
-        public init(name: String, sessions: [String], venueRate: (ordersPerSecond: Int, burst: Int),
-                    sessionRate: [String: (ordersPerSecond: Int, burst: Int)]) {
+        public init(name: String, sessions: [String], venueRate: Rate, sessionRate: [String: Rate] = [:]) {
             self.name = name
             self.sessions = sessions
             self.venueRate = venueRate
             self.sessionRate = sessionRate
         }
-
-        public static func == (a: Venue, b: Venue) -> Bool {
-            a.name == b.name && a.sessions == b.sessions && a.venueRate == b.venueRate
-                && a.sessionRate.mapValues { [$0.ordersPerSecond, $0.burst] } == b.sessionRate.mapValues { [$0.ordersPerSecond, $0.burst] }
-        }
-        public func hash(into h: inout Hasher) { h.combine(name); h.combine(sessions) }
     }
 
     public struct Configuration: Sendable {

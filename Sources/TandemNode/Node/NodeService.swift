@@ -186,9 +186,10 @@ public final class NodeService: Service, Sendable {
         var routes: [InstrumentID: String] = [:]
         for v in config.venues {
             let ids = v.sessions.map { FIXSessionID.make(sender: $0.senderCompID, target: $0.targetCompID) }
-            var rates: [String: (ordersPerSecond: Int, burst: Int)] = [:]
-            for (id, s) in zip(ids, v.sessions) { rates[id] = (s.rateLimit.ordersPerSecond, s.rateLimit.burst) }
-            venues.append(.init(name: v.name, sessions: ids, venueRate: (v.rateLimit.ordersPerSecond, v.rateLimit.burst), sessionRate: rates))
+            var rates: [String: OrderManager.Rate] = [:]
+            for (id, s) in zip(ids, v.sessions) { rates[id] = .init(ordersPerSecond: s.rateLimit.ordersPerSecond, burst: s.rateLimit.burst) }
+            venues.append(.init(name: v.name, sessions: ids,
+                                venueRate: .init(ordersPerSecond: v.rateLimit.ordersPerSecond, burst: v.rateLimit.burst), sessionRate: rates))
             for i in v.instruments { routes[i.id] = v.name }
         }
         let x = config.execution

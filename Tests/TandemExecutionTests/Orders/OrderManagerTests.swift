@@ -12,7 +12,7 @@ struct OrderManagerTests {
     func manager(rate: (Int, Int) = (100, 10)) -> OrderManager {
         OrderManager(configuration: .init(
             account: AccountID("ACC1"), epoch: 7,
-            venues: [.init(name: "VENUE", sessions: [session], venueRate: rate, sessionRate: [:])],
+            venues: [.init(name: "VENUE", sessions: [session], venueRate: .init(ordersPerSecond: rate.0, burst: rate.1))],
             routes: [InstrumentID(1): "VENUE"], statusRequestTimeout: .milliseconds(500)))
     }
 
