@@ -79,6 +79,10 @@ let package = Package(
         // example strategies. Pure: no FIX, no PostgreSQL, so the backtester runs the same code.
         .target(name: "TandemStrategy", dependencies: ["TandemCore"]),
 
+        // Pre-trade risk checks, position sizing and circuit breakers, sans-I/O (the node's risk hook and
+        // the watchdog's rules build on it).
+        .target(name: "TandemRisk", dependencies: ["TandemCore"]),
+
         // The order manager: write-ahead execution over FIX, the journal-backed FIX session store,
         // ClOrdIDs, rate limits, retries, the pre-trade risk hook.
         .target(name: "TandemExecution", dependencies: ["TandemCore", "TandemFIX", "TandemJournal", nioCore, logging]),
@@ -120,6 +124,10 @@ let package = Package(
             dependencies: ["TandemCluster", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", logging, serviceLifecycle]
         ),
         .testTarget(name: "TandemStrategyTests", dependencies: ["TandemStrategy", "TandemCore"]),
+        .testTarget(
+            name: "TandemRiskTests",
+            dependencies: ["TandemRisk", "TandemCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(
             name: "TandemExecutionTests",
             dependencies: ["TandemExecution", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", "TandemVenue", nioCore, logging, serviceLifecycle]

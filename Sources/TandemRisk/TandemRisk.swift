@@ -1,0 +1,1 @@
+// TandemRisk: pre-trade checks, position sizing and circuit breakers (see docs/risk.md).
