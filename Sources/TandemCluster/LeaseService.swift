@@ -288,9 +288,8 @@ public final class LeaseService: Service, Sendable {
     }
 
     /// The standby's crash watch, on a session of its own: poll (every 5 ms) the crash lock of the
-    /// epoch another node leads; when it comes free, give that leader one and a half heartbeats to show
-    /// it is alive (a renew after the lock came free means only its session was replaced, a blip); if
-    /// it does not, report `leaderSessionEnded`. Returns nil (to be started again) when there is
+    /// epoch another node leads; when it comes free and none of that node's sessions is left (its
+    /// process is gone), report `leaderSessionEnded`. Returns nil (to be started again) when there is
     /// nothing to watch, on errors, when this node is not a standby, or when the leader turned out
     /// alive — then only after its epoch moved.
     private func watchForCrash() async -> LeaseMachine.Input? {
@@ -327,25 +326,30 @@ public final class LeaseService: Service, Sendable {
             }
             try? await Task.sleep(for: .milliseconds(5))
         }
-        // The lock is free. A live leader renews within a heartbeat (its lease session reconnects on
-        // its own); a dead one does not.
-        let detectedAt = ContinuousClock.now
-        let deadline = detectedAt + heartbeat * 3 / 2
-        while ContinuousClock.now < deadline {
-            guard let (epoch, sinceUpdate) = try? await conn.withConnection({ c in try Lease.millisecondsSinceUpdate(c) }) else { return nil }
-            if epoch != watched { return nil }
-            let elapsed = ContinuousClock.now - detectedAt
-            let elapsedMs = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            if sinceUpdate + 2 < elapsedMs {  // renewed after the lock came free
-                logger.info("the leader's crash lock came free but it still renews (a session blip); waiting for its lease instead",
-                            metadata: ["lease.epoch": "\(watched)"])
-                await waitForEpochToMove(from: watched, conn: conn)
-                return nil
+        // The lock is free. A dead leader's process took all its sessions with it; a live one whose
+        // lease session alone was reset still has the others (nodes tag their sessions with
+        // `application_name = tandem-node:<id>`, see `LeaseService.tagged(dsn:nodeID:)`). A killed
+        // process's backends notice their closed sockets within milliseconds, unless busy in a query:
+        // look a few times over 100 ms.
+        let name = Self.applicationName(nodeID: holder)
+        for wait in [20, 30, 50] {
+            try? await Task.sleep(for: .milliseconds(wait))
+            guard let others = try? await conn.withConnection({ c in
+                try c.query("SELECT count(*)::bigint FROM pg_stat_activity WHERE application_name = $1", [name])[0].decode(Int64.self, at: 0)
+            }) else { return nil }
+            if others == 0 {
+                logger.warning("the leader's database sessions are all gone: taking over", metadata: [
+                    "lease.dead_epoch": "\(watched)", "lease.holder": "\(holder)",
+                ])
+                return .leaderSessionEnded(epoch: watched, now: gate.now())
             }
-            try? await Task.sleep(for: .milliseconds(10))
         }
-        logger.warning("the leader's database session ended and it did not renew", metadata: ["lease.dead_epoch": "\(watched)", "lease.holder": "\(holder)"])
-        return .leaderSessionEnded(epoch: watched, now: gate.now())
+        // Some of its sessions live: the process is alive (a reset lease session, or a pause). Pauses
+        // and partitions wait for the lease (DESIGN step 3).
+        logger.info("the leader's crash lock came free but its process still has sessions; waiting for its lease",
+                    metadata: ["lease.epoch": "\(watched)", "lease.holder": "\(holder)"])
+        await waitForEpochToMove(from: watched, conn: conn)
+        return nil
     }
 
     private func waitForEpochToMove(from epoch: UInt64, conn: PostgresConnection) async {
@@ -355,4 +359,36 @@ public final class LeaseService: Service, Sendable {
             if lease.epoch != epoch { return }
         }
     }
+
+    /// The `application_name` a node's sessions carry, so a standby can tell whether any of them lives.
+    public static func applicationName(nodeID: String) -> String { "tandem-node:\(nodeID)" }
+
+    /// `dsn` with this node's `application_name` added (key=value or URI form).
+    public static func tagged(dsn: String, nodeID: String) -> String {
+        let name = applicationName(nodeID: nodeID)
+        if dsn.hasPrefix("postgres://") || dsn.hasPrefix("postgresql://") {
+            let encoded = name.addingPercentEncodingForURI()
+            return dsn + (dsn.contains("?") ? "&" : "?") + "application_name=" + encoded
+        }
+        return dsn + " application_name='" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
+}
+
+extension String {
+    /// Percent-encodes everything but unreserved URI characters (RFC 3986).
+    fileprivate func addingPercentEncodingForURI() -> String {
+        var out = ""
+        for b in utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(Character(Unicode.Scalar(b)))
+            default:
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return out
+    }
+
+    fileprivate func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

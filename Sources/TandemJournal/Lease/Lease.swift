@@ -175,16 +175,6 @@ extension Lease {
         return .refused(try currentState(conn, "taking the lease over"))
     }
 
-    /// Milliseconds since the lease row last changed, by the database's clock (a renew moves it).
-    public static func millisecondsSinceUpdate(_ conn: PGConnection) throws(JournalError) -> (epoch: UInt64, ms: Int64) {
-        do {
-            let r = try conn.query("SELECT epoch, (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM tandem.lease WHERE id = 1")
-            return (UInt64(try r[0].decode(Int64.self, at: 0)), try r[0].decode(Int64.self, at: 1))
-        } catch {
-            throw JournalError.database(error, "reading the lease")
-        }
-    }
-
     /// Moves the expiry to `duration` from now (database clock), only while `holder` and `epoch` still
     /// match and the lease is not halted. `.lost` is an answer, not an error: the lease is someone
     /// else's now (or halted) and the caller must stop leading.

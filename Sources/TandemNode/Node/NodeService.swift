@@ -57,6 +57,8 @@ public final class NodeService: Service, Sendable {
 
     public init(configuration: NodeConfiguration, dsn: String, faults: NodeFaults = .none, logger: Logger) throws {
         self.configuration = configuration
+        // Every session of this node carries its name, so a standby can see whether any still lives.
+        let dsn = LeaseService.tagged(dsn: dsn, nodeID: configuration.nodeID)
         self.dsn = dsn
         self.faults = faults
         var logger = logger
