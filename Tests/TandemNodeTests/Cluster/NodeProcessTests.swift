@@ -74,6 +74,17 @@ struct NodeProcessTests {
         #expect(events.contains { if case .leaderElected(_, "node-a", _) = $0.event { true } else { false } })
         #expect(!events.contains { if case .leaderElected(_, "node-b", _) = $0.event { true } else { false } })
         #expect(ledger.state.leader?.nodeID == "node-a")
+
+        // `tandem status --json` tells the same story from the database alone.
+        let status = try Child("status", arguments: ["status", "--dsn", dsn, "--json"])
+        status.process.waitUntilExit()
+        #expect(status.process.terminationStatus == 0, "\(status.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any], "\(status.output)")
+        #expect(json["leader"] as? String == "node-a")
+        let nodes = try #require(json["nodes"] as? [[String: Any]])
+        #expect(Set(nodes.compactMap { $0["role"] as? String }) == ["leader", "standby"])
+        #expect((json["journalHeadSeq"] as? Int ?? 0) > 0)
+        #expect(!(json["positions"] as? [Any] ?? []).isEmpty)
     }
 
     @Test("a leader stopped (SIGSTOP) past its lease is replaced; resumed, it is fenced, sends nothing and steps down")
