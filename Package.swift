@@ -9,6 +9,9 @@ let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let histogram = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 
 let package = Package(
     name: "Tandem",
@@ -27,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         // C, behind system-library targets found through pkg-config.
@@ -87,17 +92,20 @@ let package = Package(
         // ClOrdIDs, rate limits, retries, the pre-trade risk hook.
         .target(name: "TandemExecution", dependencies: ["TandemCore", "TandemFIX", "TandemJournal", nioCore, logging]),
 
+        // Operations: the HTTP face every process serves (/metrics as Prometheus text, /healthz, /readyz).
+        .target(name: "TandemOps", dependencies: [prometheus, nioCore, nioPosix, nioHTTP1, logging, serviceLifecycle]),
+
         // `tandem node`: configuration and the services of one engine node, wired together.
         .target(
             name: "TandemNode",
             dependencies: ["TandemCore", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemMarketData", "TandemJournal",
-                           "TandemPostgres", "TandemFIX", "TandemCrypto", yams, logging, serviceLifecycle, nioCore, nioPosix]
+                           "TandemPostgres", "TandemFIX", "TandemCrypto", yams, metrics, logging, serviceLifecycle, nioCore, nioPosix]
         ),
 
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemNode", argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemNode", "TandemOps", metrics, prometheus, argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
         ),
 
         .testTarget(

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import Metrics
+import Prometheus
 import TandemNode
+import TandemOps
 import TandemPostgres
 import TandemCore
 import TandemStrategy
@@ -28,6 +31,10 @@ struct NodeProcess: AsyncParsableCommand {
     @Option(name: .customLong("check-config"),
             help: ArgumentHelp("Validate a configuration file, explain it or every error with its key path, and exit.", valueName: "file"))
     var checkConfig: String?
+
+    @Option(name: .customLong("metrics-port"),
+            help: ArgumentHelp("Serve /metrics (Prometheus text), /healthz and /readyz on 127.0.0.1:PORT (0 = any free port).", valueName: "port"))
+    var metricsPort: Int?
 
     @Flag(name: .customLong("fault-crash-after-order-journaled"),
           help: "Test fault: exit (status 86) right after the first order is durable in the journal, before it is sent.")
@@ -66,10 +73,16 @@ struct NodeProcess: AsyncParsableCommand {
                 throw ValidationError("database.embedded: no PostgreSQL runs in \(directory): start it with `tandem db start`, or set database.dsn (\(error.message))")
             }
         }
+        // Metrics are created once, by the node, against the backend bootstrapped here (only here).
+        let registry = PrometheusCollectorRegistry()
+        if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
         let node = try NodeService(configuration: configuration, dsn: dsn,
                                    faults: NodeFaults(crashAfterFirstOrderJournaled: crashAfterOrderJournaled), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: node)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node)]
+        if let metricsPort {
+            services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: registry, readiness: { node.readiness() }, logger: logger)))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

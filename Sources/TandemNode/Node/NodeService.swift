@@ -42,6 +42,7 @@ public final class NodeService: Service, Sendable {
     private let logger: Logger
     private let faults: NodeFaults
     private let shared = Mutex(Shared())
+    private let metrics = NodeMetrics()
 
     private struct Shared {
         var shuttingDown = false
@@ -73,6 +74,28 @@ public final class NodeService: Service, Sendable {
 
     /// The role as the lease sees it.
     public var role: LeaseRole { lease.currentRole }
+
+    /// Whether this node can do its job now (`/readyz`): a leader with its venues logged on and its
+    /// open orders reconciled; a standby within `timing.standbyMaxLag` of the journal.
+    public func readiness() -> (ready: Bool, detail: String) {
+        if let term = shared.withLock({ $0.term }) {
+            let up = term.engine.sessionsUp
+            let sessions = configuration.venues.reduce(0) { $0 + $1.sessions.count }
+            if up < sessions { return (false, "leader at epoch \(term.epoch): \(up) of \(sessions) FIX sessions logged on") }
+            if !term.engine.isReconciled { return (false, "leader at epoch \(term.epoch): reconciling \(term.engine.reconcilingCount) orders") }
+            return (true, "leader at epoch \(term.epoch), \(up) FIX sessions logged on, reconciled")
+        }
+        let lag = follower.lag
+        let max = configuration.timing.standbyMaxLag.milliseconds
+        switch lease.currentRole {
+        case .standby:
+            return lag.milliseconds <= max
+                ? (true, "standby, \(lag.seqs) events / \(lag.milliseconds) ms behind")
+                : (false, "standby \(lag.milliseconds) ms behind (more than \(max) ms)")
+        case let role:
+            return (false, "\(role)")
+        }
+    }
 
     /// The ledger this node acts on: the leader's (including events not yet durable) or the standby's fold.
     public func read<R>(_ body: (borrowing ExecutionLedger) -> R) -> R {
@@ -199,7 +222,9 @@ public final class NodeService: Service, Sendable {
             account: AccountID(config.strategy.account), epoch: epoch, venues: venues, routes: routes,
             statusRequestTimeout: x.statusRequestTimeout, retryInitial: x.retryInitial, retryMax: x.retryMax, retryAttempts: x.retryAttempts))
         let runnerBox = Mutex<StrategyRunner?>(nil)
+        let metrics = self.metrics
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger) { events in
+            metrics.count(events)
             runnerBox.withLock { $0 }?.onEvents(events)
         }
 
@@ -298,6 +323,8 @@ public final class NodeService: Service, Sendable {
                         steps.mark("reconciled")
                         runner.start()
                         logger.info("takeover complete: trading", metadata: steps.metadata(epoch: epoch))
+                        self.metrics.takeovers.increment()
+                        self.metrics.lastTakeoverSeconds.record(steps.seconds)
                     }
                     runner.tick(mono: FIXClock.now().monotonic)
                     try? await Task.sleep(for: .milliseconds(5))
@@ -344,6 +371,13 @@ public final class NodeService: Service, Sendable {
                     let lag = follower.lag
                     snapshot = follower.read { Snapshot($0, lag: lag, last: &lastHash) }
                 }
+                metrics.leader.record(term != nil ? 1 : 0)
+                metrics.epoch.record(Int64(term?.epoch ?? 0))
+                metrics.appliedSeq.record(Int64(snapshot.seq))
+                metrics.lagEvents.record(Int64(snapshot.lag.seqs))
+                metrics.lagSeconds.record(Double(snapshot.lag.milliseconds) / 1000)
+                metrics.openOrders.record(snapshot.openOrders)
+                metrics.sessionsUp.record(term?.engine.sessionsUp ?? 0)
                 try await NodeStatusTable.publish(conn!, node: configuration.nodeID, role: role, epoch: term?.epoch,
                                                   appliedSeq: snapshot.seq, lagSeqs: snapshot.lag.seqs, lagMs: snapshot.lag.milliseconds,
                                                   openOrders: snapshot.openOrders, stateSHA256: snapshot.hash)
@@ -404,6 +438,12 @@ final class TakeoverSteps: Sendable {
         var out: Logger.Metadata = ["lease.epoch": "\(epoch)"]
         for (step, at) in marks.withLock({ $0 }) { out["takeover.\(step)_ms"] = "\(at.milliseconds)" }
         return out
+    }
+
+    /// From the election to the last step marked, in seconds.
+    var seconds: Double {
+        let last = marks.withLock { $0.map(\.1).max() } ?? .zero
+        return Double(last.components.seconds) + Double(last.components.attoseconds) / 1e18
     }
 }
 

@@ -229,4 +229,47 @@ struct NodeProcessTests {
         #expect(a.process.terminationStatus == 0, "\(a.output.suffix(2000))")
         #expect(a.output.contains("lease released") || a.output.contains("releasing the lease"))
     }
+
+    @Test("--metrics-port: /metrics in Prometheus text, /healthz, and /readyz true for a reconciled leader and a caught-up standby")
+    func opsEndpoints() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue, arguments: ["--metrics-port", "0"])
+        let b = try startNode(id: "node-b", dsn: dsn, venue: venue, arguments: ["--metrics-port", "0"])
+        defer { Task { await a.stop(); await b.stop() } }
+        func port(_ c: Child) -> Int? {
+            guard let line = c.output.split(separator: "\n").first(where: { $0.contains("ops HTTP listening") }),
+                  let r = line.range(of: "ops.listen=127.0.0.1:") else { return nil }
+            return Int(line[r.upperBound...].prefix { $0.isNumber })
+        }
+        var ports: (Int, Int)?
+        try await eventually("both to serve HTTP", context: { a.output + b.output }) {
+            if let pa = port(a), let pb = port(b) { ports = (pa, pb) }
+            return ports != nil
+        }
+        func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]
+            let pipe = Pipe()
+            curl.standardOutput = pipe
+            try curl.run()
+            curl.waitUntilExit()
+            let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+            return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+        try await eventually("a leader and a standby, both ready") {
+            let ra = try get(ports!.0, "/readyz"), rb = try get(ports!.1, "/readyz")
+            return ra.status == 200 && rb.status == 200 && (ra.body + rb.body).contains("leader") && (ra.body + rb.body).contains("standby")
+        }
+        #expect(try get(ports!.0, "/healthz").status == 200)
+        let metrics = try get(ports!.0, "/metrics").body + "\n" + (try get(ports!.1, "/metrics").body)
+        #expect(metrics.contains("tandem_node_leader 1"), "\(metrics.prefix(2000))")
+        #expect(metrics.contains("tandem_node_leader 0"))
+        #expect(metrics.contains("# TYPE tandem_journal_applied_seq gauge"))
+        #expect(metrics.contains("tandem_order_intents_total"))
+        #expect(try get(ports!.0, "/nope").status == 404)
+    }
 }

@@ -1,0 +1,107 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+
+/// The small HTTP face every Tandem process serves for operators and Prometheus:
+/// `GET /metrics` (the registry in Prometheus text format), `GET /healthz` (200 while the process
+/// runs) and `GET /readyz` (200 only when the process can do its job, else 503 with why).
+public final class OpsHTTPServer: Service, Sendable {
+    /// Whether the process can do its job now, and a one-line reason.
+    public typealias Readiness = @Sendable () -> (ready: Bool, detail: String)
+
+    public let host: String
+    public let port: Int
+    private let registry: PrometheusCollectorRegistry
+    private let readiness: Readiness
+    private let logger: Logger
+    private let bound: EventLoopPromise<Int>
+
+    public init(host: String = "127.0.0.1", port: Int, registry: PrometheusCollectorRegistry,
+                readiness: @escaping Readiness, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.registry = registry
+        self.readiness = readiness
+        self.logger = logger
+        self.bound = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
+    }
+
+    /// The port it listens on (useful with port 0).
+    public func listeningPort() async throws -> Int { try await bound.futureResult.get() }
+
+    public func run() async throws {
+        let registry = self.registry
+        let readiness = self.readiness
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.pipeline.configureHTTPServerPipeline().flatMap {
+                        channel.pipeline.addHandler(OpsHTTPHandler(registry: registry, readiness: readiness))
+                    }
+                }
+                .bind(host: host, port: port).get()
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        let port = channel.localAddress?.port ?? port
+        bound.succeed(port)
+        logger.info("ops HTTP listening", metadata: ["ops.listen": "\(host):\(port)"])
+        await withGracefulShutdownHandler {
+            try? await channel.closeFuture.get()
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+final class OpsHTTPHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let registry: PrometheusCollectorRegistry
+    private let readiness: OpsHTTPServer.Readiness
+    private let pending = Mutex<HTTPRequestHead?>(nil)
+
+    init(registry: PrometheusCollectorRegistry, readiness: @escaping OpsHTTPServer.Readiness) {
+        self.registry = registry
+        self.readiness = readiness
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): pending.withLock { $0 = head }
+        case .body: break
+        case .end:
+            guard let head = pending.withLock({ $0.take() }) else { return }
+            let (status, type, body): (HTTPResponseStatus, String, [UInt8])
+            switch (head.method, head.uri.split(separator: "?").first.map(String.init) ?? head.uri) {
+            case (.GET, "/metrics"):
+                (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", registry.emitToBuffer())
+            case (.GET, "/healthz"):
+                (status, type, body) = (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8))
+            case (.GET, "/readyz"):
+                let r = readiness()
+                (status, type, body) = (r.ready ? .ok : .serviceUnavailable, "text/plain; charset=utf-8", Array("\(r.detail)\n".utf8))
+            default:
+                (status, type, body) = (.notFound, "text/plain; charset=utf-8", Array("not found: try /metrics, /healthz or /readyz\n".utf8))
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: type)
+            headers.add(name: "Content-Length", value: "\(body.count)")
+            headers.add(name: "Connection", value: head.isKeepAlive ? "keep-alive" : "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            let keepAlive = head.isKeepAlive
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+        }
+    }
+}
