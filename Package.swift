@@ -132,6 +132,7 @@ let package = Package(
             dependencies: ["TandemCluster", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemCore", logging, serviceLifecycle]
         ),
         .testTarget(name: "TandemStrategyTests", dependencies: ["TandemStrategy", "TandemCore"]),
+        .testTarget(name: "TandemOpsTests", dependencies: ["TandemOps", logging, prometheus]),
         .testTarget(
             name: "TandemRiskTests",
             dependencies: ["TandemRisk", "TandemCore", .product(name: "PropertyBased", package: "swift-property-based")]

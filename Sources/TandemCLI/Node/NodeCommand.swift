@@ -32,6 +32,12 @@ struct NodeProcess: AsyncParsableCommand {
             help: ArgumentHelp("Validate a configuration file, explain it or every error with its key path, and exit.", valueName: "file"))
     var checkConfig: String?
 
+    @Option(name: .customLong("log-format"), help: "text (for a terminal) or json (one object per line: UTC ns time, level, node, dotted metadata).")
+    var logFormat = "text"
+
+    @Option(name: .customLong("log-file"), help: ArgumentHelp("Write the log to this file (rotated at 64 MiB to FILE.1) instead of stderr.", valueName: "file"))
+    var logFile: String?
+
     @Option(name: .customLong("metrics-port"),
             help: ArgumentHelp("Serve /metrics (Prometheus text), /healthz and /readyz on 127.0.0.1:PORT (0 = any free port).", valueName: "port"))
     var metricsPort: Int?
@@ -62,6 +68,21 @@ struct NodeProcess: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
+        }
+        guard logFormat == "text" || logFormat == "json" else { throw ValidationError("--log-format must be text or json, not \(logFormat)") }
+        if logFormat == "json" || logFile != nil {
+            let sink: JSONLogSink
+            do { sink = try logFile.map { try JSONLogSink(path: $0) } ?? .standardError } catch { throw ValidationError("\(error)") }
+            let nodeID = configuration.nodeID
+            if logFormat == "json" {
+                LoggingSystem.bootstrap { label in
+                    var h = JSONLogHandler(label: label, process: "node", sink: sink)
+                    h[metadataKey: "node.id"] = "\(nodeID)"
+                    return h
+                }
+            } else {
+                throw ValidationError("--log-file writes JSON lines: add --log-format json")
+            }
         }
         var logger = Logger(label: "tandem.node")
         logger.logLevel = configuration.logLevel

@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Synchronization
+
+/// A swift-log handler writing one JSON object per line: UTC time (RFC 3339 with nanoseconds, and
+/// integer `ts_ns`), level, process, label, message, source, and every metadata key as its own field
+/// (dotted keys such as `order.clOrdID` kept as they are), so a log line can be joined with the
+/// journal (`journal.seq`) in a post-mortem. Lines go to stderr or to a file rotated by size.
+///
+/// Executables bootstrap it (`LoggingSystem.bootstrap`); libraries only take a `Logger`.
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+    private let process: String
+    private let sink: JSONLogSink
+
+    public init(label: String, process: String, sink: JSONLogSink) {
+        self.label = label
+        self.process = process
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line: [UInt8] = []
+        line.reserveCapacity(256)
+        Self.format(level: event.level, message: "\(event.message)", metadata: mergedMetadata(event.metadata),
+                    source: event.source, label: label, process: process, now: JSONLogHandler.now(), into: &line)
+        sink.write(line)
+    }
+
+    private func mergedMetadata(_ explicit: Logger.Metadata?) -> Logger.Metadata {
+        var all = metadata
+        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+        if let explicit { all.merge(explicit) { _, new in new } }
+        return all
+    }
+
+    /// UTC nanoseconds since the Unix epoch.
+    public static func now() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// One line, newline-terminated, appended to `out`. Keys in a fixed order, then metadata keys sorted.
+    public static func format(level: Logger.Level, message: String, metadata: Logger.Metadata, source: String,
+                              label: String, process: String, now: Int64, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"ts":""#.utf8)
+        appendRFC3339(now, to: &out)
+        out.append(contentsOf: #"","ts_ns":"#.utf8)
+        out.append(contentsOf: String(now).utf8)
+        field("level", level.rawValue, &out)
+        field("process", process, &out)
+        field("label", label, &out)
+        field("msg", message, &out)
+        field("source", source, &out)
+        for key in metadata.keys.sorted() where !["ts", "ts_ns", "level", "process", "label", "msg", "source"].contains(key) {
+            field(key, "\(metadata[key]!)", &out)
+        }
+        out.append(contentsOf: "}\n".utf8)
+    }
+
+    private static func field(_ key: String, _ value: String, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: ","))
+        appendString(key, &out)
+        out.append(UInt8(ascii: ":"))
+        appendString(value, &out)
+    }
+
+    /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX).
+    static func appendString(_ s: String, _ out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
+            case 0x09: out.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hex[Int(b >> 4)])
+                out.append(hex[Int(b & 0xF)])
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// `2026-11-26T00:56:16.123456789Z`, from UTC nanoseconds (proleptic Gregorian, civil-from-days).
+    static func appendRFC3339(_ ns: Int64, to out: inout [UInt8]) {
+        let seconds = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
+        let nanos = ns - seconds * 1_000_000_000
+        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secOfDay = seconds - days * 86_400
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func digits(_ v: Int64, _ n: Int) {
+            var buf = [UInt8](repeating: UInt8(ascii: "0"), count: n)
+            var x = v
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                buf[i] = UInt8(ascii: "0") + UInt8(x % 10)
+                x /= 10
+            }
+            out.append(contentsOf: buf)
+        }
+        digits(year, 4); out.append(UInt8(ascii: "-"))
+        digits(month, 2); out.append(UInt8(ascii: "-"))
+        digits(day, 2); out.append(UInt8(ascii: "T"))
+        digits(secOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
+        digits(secOfDay % 3600 / 60, 2); out.append(UInt8(ascii: ":"))
+        digits(secOfDay % 60, 2); out.append(UInt8(ascii: "."))
+        digits(nanos, 9); out.append(UInt8(ascii: "Z"))
+    }
+}
+
+/// Where JSON lines go: a file descriptor (stderr) or a file rotated when it passes `maxBytes`
+/// (renamed to `<path>.1`, the previous `.1` dropped). One lock; each line is one `write`.
+public final class JSONLogSink: Sendable {
+    private struct State {
+        var fd: Int32
+        var written: Int
+    }
+    private let state: Mutex<State>
+    private let path: String?
+    private let maxBytes: Int
+
+    /// Lines to standard error.
+    public static let standardError = JSONLogSink(fd: 2)
+
+    private init(fd: Int32) {
+        state = Mutex(State(fd: fd, written: 0))
+        path = nil
+        maxBytes = .max
+    }
+
+    /// Lines appended to `path`, rotated at `maxBytes`.
+    public init(path: String, maxBytes: Int = 64 << 20) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw LogFileError(path: path, errno: errno) }
+        var st = stat()
+        fstat(fd, &st)
+        state = Mutex(State(fd: fd, written: Int(st.st_size)))
+        self.path = path
+        self.maxBytes = maxBytes
+    }
+
+    public struct LogFileError: Error, CustomStringConvertible {
+        public var path: String
+        public var errno: Int32
+        public var description: String { "cannot open the log file \(path): \(String(cString: strerror(errno)))" }
+    }
+
+    func write(_ line: [UInt8]) {
+        state.withLock { st in
+            if let path, st.written + line.count > maxBytes, st.written > 0 {
+                close(st.fd)
+                rename(path, path + ".1")
+                st.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+                st.written = 0
+            }
+            _ = line.withUnsafeBytes { Glibc.write(st.fd, $0.baseAddress, $0.count) }
+            st.written += line.count
+        }
+    }
+}

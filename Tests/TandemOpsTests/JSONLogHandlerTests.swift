@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import Testing
+
+@testable import TandemOps
+
+@Suite("JSON log lines")
+struct JSONLogHandlerTests {
+    func line(_ message: String, _ metadata: Logger.Metadata = [:], at ns: Int64 = 1_795_654_609_586_316_638) -> [String: Any] {
+        var out: [UInt8] = []
+        JSONLogHandler.format(level: .warning, message: message, metadata: metadata, source: "TandemNode", label: "tandem.node",
+                              process: "node", now: ns, into: &out)
+        #expect(out.last == UInt8(ascii: "\n"))
+        return (try? JSONSerialization.jsonObject(with: Data(out.dropLast())) as? [String: Any]) ?? [:]
+    }
+
+    @Test("one JSON object per line with UTC time to the nanosecond, level, process, message, and dotted metadata keys as fields")
+    func fields() {
+        let j = line("order sent", ["order.clOrdID": "3-1042", "journal.seq": "1042"])
+        #expect(j["ts"] as? String == "2026-11-26T00:56:49.586316638Z")
+        #expect((j["ts_ns"] as? NSNumber)?.int64Value == 1_795_654_609_586_316_638)
+        #expect(j["level"] as? String == "warning")
+        #expect(j["process"] as? String == "node")
+        #expect(j["msg"] as? String == "order sent")
+        #expect(j["order.clOrdID"] as? String == "3-1042")
+        #expect(j["journal.seq"] as? String == "1042")
+    }
+
+    @Test("quotes, backslashes, newlines and control characters are escaped; the line still parses")
+    func escaping() {
+        let j = line("a \"quoted\" \\ path\nnext\tline \u{01}", ["key\"x": "v\u{1F}"])
+        #expect(j["msg"] as? String == "a \"quoted\" \\ path\nnext\tline \u{01}")
+        #expect(j["key\"x"] as? String == "v\u{1F}")
+    }
+
+    @Test("RFC 3339 dates across the calendar: epoch, leap day, before 1970", arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000000000Z"),
+        (Int64(951_782_400_000_000_001), "2000-02-29T00:00:00.000000001Z"),
+        (Int64(-1), "1969-12-31T23:59:59.999999999Z"),
+        (Int64(4_102_444_799_999_999_999), "2099-12-31T23:59:59.999999999Z"),
+    ])
+    func dates(ns: Int64, text: String) {
+        var out: [UInt8] = []
+        JSONLogHandler.appendRFC3339(ns, to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == text)
+    }
+
+    @Test("a file sink rotates at its size limit, keeping the previous file as .1")
+    func rotation() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".1") }
+        let sink = try JSONLogSink(path: path, maxBytes: 300)
+        for i in 0..<10 { sink.write(Array("{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: 40))\"}\n".utf8)) }
+        let current = try String(contentsOfFile: path, encoding: .utf8)
+        let previous = try String(contentsOfFile: path + ".1", encoding: .utf8)
+        #expect(current.utf8.count <= 300 && previous.utf8.count <= 300)
+        #expect(current.contains("\"n\":9"))
+        #expect((current + previous).split(separator: "\n").allSatisfy { $0.hasPrefix("{\"n\":") })
+    }
+}
