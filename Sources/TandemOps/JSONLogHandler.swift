@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Logging
 import Synchronization
 
@@ -57,23 +58,38 @@ public struct JSONLogHandler: LogHandler {
         out.append(contentsOf: #"{"ts":""#.utf8)
         appendRFC3339(now, to: &out)
         out.append(contentsOf: #"","ts_ns":"#.utf8)
-        out.append(contentsOf: String(now).utf8)
+        appendInteger(now, &out)
         field("level", level.rawValue, &out)
         field("process", process, &out)
         field("label", label, &out)
         field("msg", message, &out)
         field("source", source, &out)
-        for key in metadata.keys.sorted() where !["ts", "ts_ns", "level", "process", "label", "msg", "source"].contains(key) {
-            field(key, "\(metadata[key]!)", &out)
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !reserved.contains(key) {
+            field(key, value.description, &out)
         }
         out.append(contentsOf: "}\n".utf8)
     }
+
+    private static let reserved: Set<String> = ["ts", "ts_ns", "level", "process", "label", "msg", "source"]
 
     private static func field(_ key: String, _ value: String, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: ","))
         appendString(key, &out)
         out.append(UInt8(ascii: ":"))
         appendString(value, &out)
+    }
+
+    private static func appendInteger(_ v: Int64, _ out: inout [UInt8]) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var buf = InlineArray<20, UInt8>(repeating: 0)
+        var n = 0
+        repeat {
+            buf[n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: m % 10)
+            m /= 10
+            n += 1
+        } while m > 0
+        for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
     }
 
     /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX).
@@ -113,13 +129,14 @@ public struct JSONLogHandler: LogHandler {
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         func digits(_ v: Int64, _ n: Int) {
-            var buf = [UInt8](repeating: UInt8(ascii: "0"), count: n)
+            var divisor: Int64 = 1
+            for _ in 1..<n { divisor &*= 10 }
             var x = v
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                buf[i] = UInt8(ascii: "0") + UInt8(x % 10)
-                x /= 10
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: (x / divisor) % 10))
+                x %= divisor
+                divisor /= 10
             }
-            out.append(contentsOf: buf)
         }
         digits(year, 4); out.append(UInt8(ascii: "-"))
         digits(month, 2); out.append(UInt8(ascii: "-"))
@@ -131,11 +148,11 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// Where JSON lines go: a file descriptor (stderr) or a file rotated when it passes `maxBytes`
-/// (renamed to `<path>.1`, the previous `.1` dropped). One lock; each line is one `write`.
+/// Where JSON lines go: standard error, or a file rotated when it passes `maxBytes` (renamed to
+/// `<path>.1`, the previous `.1` dropped). One lock; each line is one write.
 public final class JSONLogSink: Sendable {
     private struct State {
-        var fd: Int32
+        var handle: FileHandle
         var written: Int
     }
     private let state: Mutex<State>
@@ -143,40 +160,54 @@ public final class JSONLogSink: Sendable {
     private let maxBytes: Int
 
     /// Lines to standard error.
-    public static let standardError = JSONLogSink(fd: 2)
+    public static let standardError = JSONLogSink(handle: .standardError)
 
-    private init(fd: Int32) {
-        state = Mutex(State(fd: fd, written: 0))
+    private init(handle: FileHandle) {
+        state = Mutex(State(handle: handle, written: 0))
         path = nil
         maxBytes = .max
     }
 
     /// Lines appended to `path`, rotated at `maxBytes`.
     public init(path: String, maxBytes: Int = 64 << 20) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LogFileError(path: path, errno: errno) }
-        var st = stat()
-        fstat(fd, &st)
-        state = Mutex(State(fd: fd, written: Int(st.st_size)))
+        let handle = try Self.open(path)
+        let size = (try? handle.seekToEnd()).map(Int.init) ?? 0
+        state = Mutex(State(handle: handle, written: size))
         self.path = path
         self.maxBytes = maxBytes
     }
 
     public struct LogFileError: Error, CustomStringConvertible {
         public var path: String
-        public var errno: Int32
-        public var description: String { "cannot open the log file \(path): \(String(cString: strerror(errno)))" }
+        public var reason: String
+        public var description: String { "cannot open the log file \(path): \(reason)" }
+    }
+
+    private static func open(_ path: String) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw LogFileError(path: path, reason: "it cannot be created (does the directory exist, may we write there?)")
+            }
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            _ = try handle.seekToEnd()
+            return handle
+        } catch {
+            throw LogFileError(path: path, reason: "\(error)")
+        }
     }
 
     func write(_ line: [UInt8]) {
         state.withLock { st in
             if let path, st.written + line.count > maxBytes, st.written > 0 {
-                close(st.fd)
-                rename(path, path + ".1")
-                st.fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+                try? st.handle.close()
+                try? FileManager.default.removeItem(atPath: path + ".1")
+                try? FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+                if let fresh = try? Self.open(path) { st.handle = fresh }
                 st.written = 0
             }
-            _ = line.withUnsafeBytes { Glibc.write(st.fd, $0.baseAddress, $0.count) }
+            try? st.handle.write(contentsOf: line)
             st.written += line.count
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -483,8 +484,8 @@ struct CrashingGate: FIXOutboundGate {
         let isOrder = message.msgType == .newOrderSingle
         return inner.persist(message, on: eventLoop).map {
             if isOrder {
-                let note = Array("tandem node: fault injection: exiting after journaling order MsgSeqNum \(message.msgSeqNum), before writing it\n".utf8)
-                _ = note.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                let note = "tandem node: fault injection: exiting after journaling order MsgSeqNum \(message.msgSeqNum), before writing it\n"
+                try? FileHandle.standardError.write(contentsOf: Array(note.utf8))
                 _exit(86)
             }
         }

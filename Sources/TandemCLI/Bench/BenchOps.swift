@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import TandemOps
+
+/// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (formatted and
+/// written to /dev/null through the same sink as a log file) and the metrics an order updates
+/// (two counter increments, an intent and a fill, on swift-prometheus's backend).
+struct BenchOps: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ops",
+        abstract: "Measure the cost of a JSON log line and of an order's metric updates (ns)."
+    )
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    @Option(help: "Iterations per measurement (the best of three runs is kept).")
+    var iterations = 200_000
+
+    func run() async throws {
+        guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
+        let sink = try JSONLogSink(path: "/dev/null", maxBytes: .max)
+        var handler = JSONLogHandler(label: "tandem.node", process: "node", sink: sink)
+        handler[metadataKey: "node.id"] = "node-a"
+        let logger = Logger(label: "tandem.node", factory: { _ in handler })
+        let logNs = best {
+            for i in 0..<iterations {
+                logger.info("order sent", metadata: ["order.clOrdID": "3-\(i)", "journal.seq": "\(i)", "fix.msgSeqNum": "\(i)"])
+            }
+        } / Double(iterations)
+
+        let factory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
+        let intents = Counter(label: "tandem_order_intents_total", dimensions: [], factory: factory)
+        let fills = Counter(label: "tandem_fills_total", dimensions: [], factory: factory)
+        let metricsNs = best {
+            for _ in 0..<iterations {
+                intents.increment()
+                fills.increment()
+            }
+        } / Double(iterations)
+
+        let figures: [(String, String)] = [
+            ("log_line_ns", String(format: "%.0f", logNs)),
+            ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
+            ("iterations", "\(iterations)"),
+        ]
+        if json {
+            print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+        } else {
+            for (k, v) in figures { print("\(k)\t\(v)") }
+        }
+    }
+
+    /// Nanoseconds of the fastest of three runs of `body`.
+    private func best(_ body: () -> Void) -> Double {
+        var fastest = Duration.seconds(3600)
+        for _ in 0..<3 {
+            let t0 = ContinuousClock.now
+            body()
+            fastest = min(fastest, ContinuousClock.now - t0)
+        }
+        return Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9
+    }
+}
