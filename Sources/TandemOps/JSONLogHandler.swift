@@ -39,8 +39,11 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private func mergedMetadata(_ explicit: Logger.Metadata?) -> Logger.Metadata {
+        let provided = metadataProvider?.get()
+        if provided == nil, explicit == nil || explicit!.isEmpty { return metadata }
+        if provided == nil, metadata.isEmpty, let explicit { return explicit }
         var all = metadata
-        if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
+        if let provided { all.merge(provided) { _, new in new } }
         if let explicit { all.merge(explicit) { _, new in new } }
         return all
     }
@@ -64,7 +67,7 @@ public struct JSONLogHandler: LogHandler {
         field("label", label, &out)
         field("msg", message, &out)
         field("source", source, &out)
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where !reserved.contains(key) {
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key.utf8.count > 7 || !reserved.contains(key) {
             field(key, value.description, &out)
         }
         out.append(contentsOf: "}\n".utf8)
@@ -92,9 +95,15 @@ public struct JSONLogHandler: LogHandler {
         for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
     }
 
-    /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX).
+    /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX). Strings with nothing to
+    /// escape (nearly all) are copied in one piece.
     static func appendString(_ s: String, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
