@@ -34,10 +34,12 @@ public struct RiskEngine: Sendable {
     private var dayPeak: [Currency: Int64] = [:]
     private var pnlSeries: [Currency: PnLSeries] = [:]
 
-    /// `limits` should have passed ``RiskLimits/validate()``. `mode` restores a journaled state.
-    public init(limits: RiskLimits, mode: TradingMode = .active) {
+    /// `limits` should have passed ``RiskLimits/validate()``. `mode` and `restrictedPositions`
+    /// restore journaled state (the last `modeChanged` and the `positionRestricted` not yet released).
+    public init(limits: RiskLimits, mode: TradingMode = .active, restrictedPositions: [PositionKey: String] = [:]) {
         self.limits = limits
         self.mode = mode
+        self.restrictedPositions = restrictedPositions
         orders = SlidingWindow(milliseconds: limits.orderRateWindowMs)
         messages = SlidingWindow(milliseconds: limits.messageRateWindowMs)
         rejects = SlidingWindow(milliseconds: limits.rejectWindowMs)
@@ -219,6 +221,24 @@ public struct RiskEngine: Sendable {
     }
 
     // MARK: - Pre-trade check
+
+    /// The largest quantity of a `side` order that reduces the (account, instrument) position without
+    /// crossing zero, counting the open orders already on that side: what a flatten may send, and
+    /// what a refused flip can be cut to (rounded down to the lot by the caller if needed). Zero when
+    /// flat or when `side` would add to the position.
+    public static func largestReducingQuantity(
+        account: AccountID, instrument: InstrumentID, side: Side, state: borrowing TradingState
+    ) -> Quantity {
+        let net = Int128(state.position(account: account, instrument: instrument)?.netQuantity.units ?? 0)
+        let dir = Int128(side.direction)
+        guard net != 0, net.signum() == -dir else { return .zero }
+        var open: Int128 = 0
+        for o in state.openOrders where o.request.account == account && o.request.instrument == instrument
+            && Int128(o.request.side.direction) == dir {
+            open += Int128(o.leavesQuantity.units)
+        }
+        return Quantity(units: Int64(clamping: Swift.max(0, abs(net) - open)))
+    }
 
     /// Decides one new order. Runs ``evaluate(state:marks:now:)`` first (its outputs come back with
     /// the decision), then the rules in the order of docs/risk.md; an accepted order counts toward

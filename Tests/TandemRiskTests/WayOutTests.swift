@@ -78,6 +78,24 @@ import TandemCore
         #expect(rule(e.check(order(.sell, "41"), state: b.state, marks: mark100, now: t(10)).0) == "halted")
     }
 
+    @Test func largestReducingQuantityIsWhatAFlipCanBeCutTo() throws {
+        var b = try longBook()
+        try b.open(.sell, "60", at: "101")
+        #expect(RiskEngine.largestReducingQuantity(account: acct, instrument: abc.id, side: .sell, state: b.state) == qty("40"))
+        #expect(RiskEngine.largestReducingQuantity(account: acct, instrument: abc.id, side: .buy, state: b.state) == .zero)
+        #expect(RiskEngine.largestReducingQuantity(account: acct, instrument: xyz.id, side: .sell, state: b.state) == .zero)
+        var e = engine(.halted)
+        #expect(e.check(order(.sell, "40"), state: b.state, marks: mark100, now: t(10)).0 == .accepted)
+    }
+
+    @Test func restrictionsAreRestoredWithTheEngine() throws {
+        let b = try longBook()
+        let key = PositionKey(account: acct, instrument: abc.id)
+        var e = RiskEngine(limits: testLimits(), restrictedPositions: [key: "restored"])
+        #expect(rule(e.check(order(.buy, "1", limit("100")), state: b.state, marks: mark100, now: t(0)).0) == "position_reducing_only")
+        #expect(e.check(order(.sell, "1"), state: b.state, marks: mark100, now: t(0)).0 == .accepted)
+    }
+
     @Test func shortPositionsReduceWithBuys() throws {
         var b = try Book()
         try b.fill(.sellShort, "50", at: "100")
