@@ -6,8 +6,9 @@ public struct Amount: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var units: Int64
     @inlinable public init(units: Int64) { self.units = units }
 
-    /// A whole amount (`Amount(whole: 1_000)` is 1 000.00000000); traps only on a literal out of range.
-    public init(whole: Int64) { self.units = whole * 100_000_000 }
+    /// A whole amount (`Amount(whole: 1_000)` is 1 000.00000000), for the defaults' constants only
+    /// (internal: it would trap out of range).
+    init(whole: Int64) { self.units = whole * 100_000_000 }
 
     /// Parses decimal text exactly, like `Money`.
     public init(_ text: String) throws(ArithmeticError) {
