@@ -1,0 +1,418 @@
+import TandemCore
+
+/// Pre-trade checks, trading states and circuit breakers as one sans-I/O value: no clock, no I/O,
+/// no randomness; every time is passed in and every state change comes back as a ``RiskOutput``
+/// for the caller to journal.
+///
+/// - ``check(_:state:marks:now:)`` decides one new order (and first runs ``evaluate(state:marks:now:)``).
+/// - ``evaluate(state:marks:now:)`` runs the P&L, per-trade loss and stale-data checks; call it after
+///   fills, mark updates and on a timer (the stale-data breaker needs time to pass).
+/// - ``handle(_:)`` takes messages sent, venue rejects, disconnects, marks and day rolls.
+///
+/// **A reducing order is never blocked by notional, quantity, position, exposure, open-order, rate
+/// or loss rules, in any state.** An order is *reducing* when it is on the opposite side of its
+/// (account, instrument) net position and, together with the open orders already on that side, does
+/// not exceed |net| (it reduces |position| without crossing zero even if everything fills). Only
+/// the structural checks (positive quantity, known instrument, lot and tick) and the price collar
+/// (for orders with a limit price, when a mark exists) apply to it.
+public struct RiskEngine: Sendable {
+    public private(set) var limits: RiskLimits
+    public private(set) var mode: TradingMode
+    /// (account, instrument) pairs that are reducing-only after a per-trade loss breach, with the reason.
+    public private(set) var restrictedPositions: [PositionKey: String] = [:]
+    /// The last mark received through ``handle(_:)`` per instrument (callers may pass these to `check`).
+    public private(set) var marks: [InstrumentID: Price] = [:]
+    /// When each instrument's last mark arrived.
+    public private(set) var markTimes: [InstrumentID: Timestamp] = [:]
+
+    private var orders: SlidingWindow
+    private var messages: SlidingWindow
+    private var rejects: SlidingWindow
+    private var disconnects: SlidingWindow
+    private var reportedLosses: Set<PositionKey> = []
+    private var dayStart: [Currency: Int64]?
+    private var dayPeak: [Currency: Int64] = [:]
+    private var pnlSeries: [Currency: PnLSeries] = [:]
+
+    /// `limits` should have passed ``RiskLimits/validate()``. `mode` and `restrictedPositions`
+    /// restore journaled state (the last `modeChanged` and the `positionRestricted` not yet released).
+    public init(limits: RiskLimits, mode: TradingMode = .active, restrictedPositions: [PositionKey: String] = [:]) {
+        self.limits = limits
+        self.mode = mode
+        self.restrictedPositions = restrictedPositions
+        orders = SlidingWindow(milliseconds: limits.orderRateWindowMs)
+        messages = SlidingWindow(milliseconds: limits.messageRateWindowMs)
+        rejects = SlidingWindow(milliseconds: limits.rejectWindowMs)
+        disconnects = SlidingWindow(milliseconds: limits.disconnectWindowMs)
+    }
+
+    // MARK: - Operator
+
+    /// Back to ACTIVE (an operator's decision, e.g. a journaled `resume` risk command).
+    public mutating func resume(at now: Timestamp, by who: String) -> [RiskOutput] {
+        guard mode != .active else { return [] }
+        let from = mode
+        mode = .active
+        return [.modeChanged(from: from, to: .active, rule: "operator_resume", reason: "resumed by \(who)", at: now)]
+    }
+
+    /// To HALTED on an operator's (or the watchdog's) command.
+    public mutating func halt(at now: Timestamp, reason: String) -> [RiskOutput] {
+        var out: [RiskOutput] = []
+        escalate(.halted, rule: "operator_halt", reason: reason, at: now, &out)
+        return out
+    }
+
+    private mutating func escalate(_ to: TradingMode, rule: String, reason: String, at now: Timestamp, _ out: inout [RiskOutput]) {
+        guard to > mode else { return }
+        out.append(.modeChanged(from: mode, to: to, rule: rule, reason: reason, at: now))
+        mode = to
+    }
+
+    // MARK: - Inputs
+
+    public mutating func handle(_ input: RiskInput) -> [RiskOutput] {
+        var out: [RiskOutput] = []
+        switch input {
+        case .messageSent(let at):
+            messages.record(at: at)
+        case .venueRejected(let id, let reason, let at):
+            rejects.record(at: at)
+            let n = rejects.count(at: at)
+            if n >= limits.maxRejectsPerWindow {
+                escalate(.halted, rule: "reject_storm",
+                         reason: "\(n) venue rejects within \(limits.rejectWindowMs) ms (limit \(limits.maxRejectsPerWindow)); last \(id): \(reason)",
+                         at: at, &out)
+            }
+        case .venueDisconnected(let venue, let at):
+            disconnects.record(at: at)
+            let n = disconnects.count(at: at)
+            if n >= limits.maxDisconnectsPerWindow {
+                escalate(.halted, rule: "disconnect_storm",
+                         reason: "\(n) venue disconnects within \(limits.disconnectWindowMs) ms (limit \(limits.maxDisconnectsPerWindow)); last \(venue)",
+                         at: at, &out)
+            }
+        case .mark(let instrument, let price, let at):
+            marks[instrument] = price
+            markTimes[instrument] = at
+        case .dayRolled(let start, _):
+            dayStart = start.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.value.units) }) }
+            dayPeak = [:]
+            pnlSeries = [:]
+        }
+        return out
+    }
+
+    // MARK: - Evaluation (P&L, per-trade loss, stale data)
+
+    /// Runs the state-based checks: stale marks, day P&L against the daily loss and drawdown limits,
+    /// the K-sigma P&L breaker, and the per-trade loss of each position (restricting or reporting,
+    /// and lifting restrictions of positions that are flat).
+    public mutating func evaluate(state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp) -> [RiskOutput] {
+        var out: [RiskOutput] = []
+        checkStaleMarks(now, &out)
+
+        var totals: [Currency: Int64] = [:]
+        var overflow: ArithmeticError?
+        for (key, position) in state.positions.sorted(by: { $0.key < $1.key }) {
+            do throws(ArithmeticError) {
+                var pnl = try position.realizedPnL.subtracting(position.fees)
+                if let mark = marks[key.instrument] {
+                    let u = try position.unrealizedPnL(mark: mark)
+                    pnl = try pnl.adding(u)
+                    perTradeLoss(key, unrealized: u, now, &out)
+                }
+                let (s, o) = (totals[pnl.currency] ?? 0).addingReportingOverflow(pnl.units)
+                if o { throw ArithmeticError(.overflow, "P&L total in \(pnl.currency) overflows") }
+                totals[pnl.currency] = s
+            } catch {
+                overflow = error
+            }
+            if position.isFlat, restrictedPositions.removeValue(forKey: key) != nil {
+                reportedLosses.remove(key)
+                out.append(.positionReleased(key, at: now))
+            } else if position.isFlat {
+                reportedLosses.remove(key)
+            }
+        }
+        if let e = overflow {
+            escalate(.halted, rule: "pnl_overflow", reason: "P&L cannot be computed: \(e.message)", at: now, &out)
+            return out
+        }
+        if dayStart == nil { dayStart = totals }
+        for currency in totals.keys.sorted() {
+            let total = Int128(totals[currency] ?? 0)
+            let day = total - Int128(dayStart?[currency] ?? 0)
+            let peak = Swift.max(Int128(dayPeak[currency] ?? 0), day)
+            dayPeak[currency] = Int64(clamping: peak)
+            if -day > Int128(limits.maxDailyLoss.units) {
+                escalate(.halted, rule: "max_daily_loss",
+                         reason: "day P&L \(text(day, currency)) is a loss beyond the limit \(limits.maxDailyLoss) \(currency)",
+                         at: now, &out)
+            }
+            if peak - day > Int128(limits.maxDrawdown.units) {
+                escalate(.reducing, rule: "max_drawdown",
+                         reason: "day P&L \(text(day, currency)) is \(text(peak - day, currency)) below the day's peak \(text(peak, currency)), beyond the limit \(limits.maxDrawdown) \(currency)",
+                         at: now, &out)
+            }
+            sigmaCheck(currency, day: day, now, &out)
+        }
+        return out
+    }
+
+    private mutating func checkStaleMarks(_ now: Timestamp, _ out: inout [RiskOutput]) {
+        guard limits.staleMarkAfterMs > 0 else { return }
+        let limitNs = Int128(limits.staleMarkAfterMs) * 1_000_000
+        for (instrument, at) in markTimes.sorted(by: { $0.key < $1.key }) {
+            let age = Int128(now.nanosecondsSinceEpoch) - Int128(at.nanosecondsSinceEpoch)
+            if age > limitNs {
+                escalate(.halted, rule: "stale_market_data",
+                         reason: "no mark for instrument \(instrument.rawValue) for \(age / 1_000_000) ms (limit \(limits.staleMarkAfterMs) ms)",
+                         at: now, &out)
+                return
+            }
+        }
+    }
+
+    private mutating func perTradeLoss(_ key: PositionKey, unrealized u: Money, _ now: Timestamp, _ out: inout [RiskOutput]) {
+        let limit = limits.overrides(for: key.instrument)?.perTradeLossLimit ?? limits.perTradeLossLimit
+        guard -Int128(u.units) > Int128(limit.units) else { return }
+        let reason = "position \(key) has an unrealized loss of \(Amount(units: u.units == .min ? .max : -u.units)) \(u.currency), beyond the per-trade limit \(limit) \(u.currency)"
+        switch limits.perTradeLossAction {
+        case .reduceOnly:
+            guard restrictedPositions[key] == nil else { return }
+            restrictedPositions[key] = reason
+            out.append(.positionRestricted(key, rule: "per_trade_loss", reason: reason, at: now))
+        case .report:
+            guard reportedLosses.insert(key).inserted else { return }
+            out.append(.breach(rule: "per_trade_loss", reason: reason, at: now))
+        }
+    }
+
+    private mutating func sigmaCheck(_ currency: Currency, day: Int128, _ now: Timestamp, _ out: inout [RiskOutput]) {
+        guard limits.pnlSigmaLimit > 0 else { return }
+        var series = pnlSeries[currency] ?? PnLSeries()
+        defer { pnlSeries[currency] = series }
+        guard let last = series.lastAt else {
+            series.lastAt = now
+            series.lastValue = day
+            return
+        }
+        let elapsed = Int128(now.nanosecondsSinceEpoch) - Int128(last.nanosecondsSinceEpoch)
+        guard elapsed >= Int128(limits.pnlSampleIntervalMs) * 1_000_000 else { return }
+        // Statistics in Double (allowed: a volatility estimate); only the comparison leaves this block.
+        let change = Double(day - series.lastValue) / 1e8
+        if series.changes.count >= limits.pnlSigmaMinimumSamples {
+            let n = Double(series.changes.count)
+            let mean = series.changes.reduce(0, +) / n
+            let variance = series.changes.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+            let sd = variance.squareRoot()
+            if sd > 0, abs(change - mean) > Double(limits.pnlSigmaLimit) * sd {
+                let z = (change - mean) / sd
+                escalate(.halted, rule: "pnl_sigma",
+                         reason: "day P&L in \(currency) moved \(text(day - series.lastValue, currency)) in \(elapsed / 1_000_000) ms: \(rounded(z)) sigma of the last \(series.changes.count) changes (mean \(rounded(mean)), sd \(rounded(sd))), limit \(limits.pnlSigmaLimit)",
+                         at: now, &out)
+            }
+        }
+        series.changes.append(change)
+        if series.changes.count > limits.pnlSigmaWindow { series.changes.removeFirst(series.changes.count - limits.pnlSigmaWindow) }
+        series.lastAt = now
+        series.lastValue = day
+    }
+
+    // MARK: - Pre-trade check
+
+    /// The largest quantity of a `side` order that reduces the (account, instrument) position without
+    /// crossing zero, counting the open orders already on that side: what a flatten may send, and
+    /// what a refused flip can be cut to (rounded down to the lot by the caller if needed). Zero when
+    /// flat or when `side` would add to the position.
+    public static func largestReducingQuantity(
+        account: AccountID, instrument: InstrumentID, side: Side, state: borrowing TradingState
+    ) -> Quantity {
+        let net = Int128(state.position(account: account, instrument: instrument)?.netQuantity.units ?? 0)
+        let dir = Int128(side.direction)
+        guard net != 0, net.signum() == -dir else { return .zero }
+        var open: Int128 = 0
+        for o in state.openOrders where o.request.account == account && o.request.instrument == instrument
+            && Int128(o.request.side.direction) == dir {
+            open += Int128(o.leavesQuantity.units)
+        }
+        return Quantity(units: Int64(clamping: Swift.max(0, abs(net) - open)))
+    }
+
+    /// Decides one new order. Runs ``evaluate(state:marks:now:)`` first (its outputs come back with
+    /// the decision), then the rules in the order of docs/risk.md; an accepted order counts toward
+    /// the order rate (the caller records each message it sends with ``RiskInput/messageSent(at:)``).
+    public mutating func check(
+        _ request: OrderRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
+    ) -> (RiskDecision, [RiskOutput]) {
+        let outputs = evaluate(state: state, marks: marks, now: now)
+        let decision = decide(request, state: state, marks: marks, now: now)
+        if decision == .accepted { orders.record(at: now) }
+        return (decision, outputs)
+    }
+
+    private mutating func decide(
+        _ r: OrderRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
+    ) -> RiskDecision {
+        guard r.quantity.units > 0 else {
+            return .rejected(rule: "invalid_quantity", reason: "order quantity \(r.quantity) must be positive")
+        }
+        guard let instrument = state.instruments[r.instrument] else {
+            return .rejected(rule: "unknown_instrument", reason: "instrument \(r.instrument.rawValue) is not defined")
+        }
+        guard r.quantity.isMultiple(of: instrument.lotSize) else {
+            return .rejected(rule: "lot_size", reason: "order quantity \(r.quantity) is not a multiple of the lot size \(instrument.lotSize) of \(instrument.symbol)")
+        }
+        for p in [r.type.limitPrice, r.type.stopPrice].compactMap({ $0 }) {
+            guard p.units > 0, p.isMultiple(of: instrument.tickSize) else {
+                return .rejected(rule: "tick_size", reason: "price \(p) is not a positive multiple of the tick size \(instrument.tickSize) of \(instrument.symbol)")
+            }
+        }
+
+        // The order's position and the open orders of its (account, instrument), in 128 bits.
+        let key = PositionKey(account: r.account, instrument: r.instrument)
+        let position = state.position(account: r.account, instrument: r.instrument)
+        let net = Int128(position?.netQuantity.units ?? 0)
+        var openBuy: Int128 = 0, openSell: Int128 = 0, openCount = 0
+        for o in state.openOrders {
+            openCount += 1
+            guard o.request.account == r.account, o.request.instrument == r.instrument else { continue }
+            if o.request.side.direction > 0 { openBuy += Int128(o.leavesQuantity.units) } else { openSell += Int128(o.leavesQuantity.units) }
+        }
+        let dir = Int128(r.side.direction)
+        let q = Int128(r.quantity.units)
+        let sameSideOpen = dir > 0 ? openBuy : openSell
+        let reducing = net != 0 && net.signum() == -dir && q + sameSideOpen <= abs(net)
+        let maxReducing = (net != 0 && net.signum() == -dir) ? Swift.max(0, abs(net) - sameSideOpen) : 0
+        let exposureText = "\(instrument.symbol) net \(qtext(net)), open \(r.side == .buy ? "buys" : "sells") \(qtext(sameSideOpen)), largest reducing \(r.side == .buy ? "buy" : "sell") \(qtext(maxReducing))"
+
+        if !reducing {
+            switch mode {
+            case .halted:
+                return .rejected(rule: "halted", reason: "trading is HALTED: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
+            case .reducing:
+                return .rejected(rule: "reducing_only", reason: "trading is REDUCING: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
+            case .active:
+                if let why = restrictedPositions[key] {
+                    return .rejected(rule: "position_reducing_only", reason: "\(key) is reducing-only (\(why)); \(r.side) \(r.quantity) does not reduce it (\(exposureText))")
+                }
+            }
+        }
+
+        // Price collar: the aggressive side of a limit price, against the reference.
+        let overrides = limits.overrides(for: r.instrument)
+        let bps = Int128(overrides?.priceCollarBasisPoints ?? limits.priceCollarBasisPoints)
+        let reference = marks[r.instrument]
+        var worst: Price?
+        if let ref = reference {
+            let bound: Price
+            if dir > 0 {
+                bound = Price(units: Int64(clamping: RoundingRule.down.divide(Int128(ref.units) * (10_000 + bps), by: 10_000)))
+            } else {
+                bound = Price(units: Int64(clamping: RoundingRule.up.divide(Int128(ref.units) * (10_000 - bps), by: 10_000)))
+            }
+            worst = bound
+            if let limit = r.type.limitPrice, dir > 0 ? limit > bound : limit < bound {
+                return .rejected(rule: "price_collar", reason: "\(r.side) limit \(limit) is beyond the collar \(bound) (\(bps) bps from the reference \(ref)) of \(instrument.symbol)")
+            }
+        }
+        if reducing { return .accepted }
+
+        guard reference != nil || !limits.requireReferencePrice else {
+            return .rejected(rule: "no_reference_price", reason: "no mark for \(instrument.symbol) (instrument \(r.instrument.rawValue)) to check the order against")
+        }
+        let maxQty = overrides?.maxOrderQuantity ?? limits.maxOrderQuantity
+        guard r.quantity <= maxQty else {
+            return .rejected(rule: "max_order_quantity", reason: "order quantity \(r.quantity) of \(instrument.symbol) exceeds the limit \(maxQty)")
+        }
+        // Market and stop orders are valued at the collar's worst price; a limit at its limit.
+        guard let price = r.type.limitPrice ?? worst else {
+            return .rejected(rule: "no_reference_price", reason: "\(r.type) order for \(instrument.symbol) has no limit price and there is no mark to value it")
+        }
+        let notional: Money
+        do {
+            notional = try instrument.notional(price: price, quantity: r.quantity)
+        } catch {
+            return .rejected(rule: "arithmetic_overflow", reason: "order notional of \(r.quantity) at \(price): \(error.message)")
+        }
+        let maxNotional = overrides?.maxOrderNotional ?? limits.maxOrderNotional
+        guard notional.units <= maxNotional.units else {
+            return .rejected(rule: "max_order_notional", reason: "order notional \(notional) (\(r.quantity) at \(price)) exceeds the limit \(maxNotional) \(notional.currency)")
+        }
+
+        let after = net + dir * (sameSideOpen + q)
+        let maxPos = Int128((overrides?.maxPosition ?? limits.maxPosition).units)
+        guard abs(after) <= maxPos else {
+            return .rejected(rule: "max_position", reason: "\(key) would reach \(qtext(after)) if this order and the open \(r.side == .buy ? "buys" : "sells") fill (net \(qtext(net)), open \(qtext(sameSideOpen)), order \(r.quantity)); limit ±\(qtext(maxPos))")
+        }
+        guard openCount + 1 <= limits.maxOpenOrders else {
+            return .rejected(rule: "max_open_orders", reason: "\(openCount) orders are open; one more exceeds the limit \(limits.maxOpenOrders)")
+        }
+
+        // Exposure in the order's currency, the order's position at its worst case.
+        var gross: Int128 = 0, netExposure: Int128 = 0
+        do throws(ArithmeticError) {
+            for (k, p) in state.positions where k != key && p.currency == instrument.currency && !p.isFlat {
+                guard let px = marks[k.instrument] ?? p.averagePrice else { continue }
+                let v = try Money.notional(price: px, quantity: p.netQuantity, multiplier: p.multiplier, currency: p.currency)
+                gross += abs(Int128(v.units))
+                netExposure += Int128(v.units)
+            }
+            guard let afterUnits = Int64(exactly: after) else {
+                throw ArithmeticError(.overflow, "position \(qtext(after)) overflows Quantity")
+            }
+            let v = try instrument.notional(price: reference ?? price, quantity: Quantity(units: afterUnits))
+            gross += abs(Int128(v.units))
+            netExposure += Int128(v.units)
+        } catch {
+            return .rejected(rule: "arithmetic_overflow", reason: "exposure of \(instrument.currency) positions: \(error.message)")
+        }
+        guard gross <= Int128(limits.maxGrossExposure.units) else {
+            return .rejected(rule: "max_gross_exposure", reason: "gross exposure would be \(text(gross, instrument.currency)), beyond the limit \(limits.maxGrossExposure) \(instrument.currency)")
+        }
+        guard abs(netExposure) <= Int128(limits.maxNetExposure.units) else {
+            return .rejected(rule: "max_net_exposure", reason: "net exposure would be \(text(netExposure, instrument.currency)), beyond the limit ±\(limits.maxNetExposure) \(instrument.currency)")
+        }
+
+        let sentOrders = orders.count(at: now)
+        guard sentOrders + 1 <= limits.maxOrdersPerWindow else {
+            return .rejected(rule: "order_rate", reason: "\(sentOrders) orders accepted in the last \(limits.orderRateWindowMs) ms; one more exceeds the limit \(limits.maxOrdersPerWindow)")
+        }
+        let sentMessages = messages.count(at: now)
+        guard sentMessages + 1 <= limits.maxMessagesPerWindow else {
+            return .rejected(rule: "message_rate", reason: "\(sentMessages) messages sent in the last \(limits.messageRateWindowMs) ms; one more exceeds the limit \(limits.maxMessagesPerWindow)")
+        }
+        return .accepted
+    }
+}
+
+private struct PnLSeries: Sendable {
+    var lastAt: Timestamp?
+    var lastValue: Int128 = 0
+    var changes: [Double] = []
+}
+
+/// Decimal text of a 128-bit count of 10⁻⁸ units (quantities in messages).
+private func qtext(_ units: Int128) -> String {
+    if let u = Int64(exactly: units) { return Quantity(units: u).description }
+    return "\(units)e-8"
+}
+
+/// Decimal text of a 128-bit money amount with its currency.
+private func text(_ units: Int128, _ currency: Currency) -> String {
+    if let u = Int64(exactly: units) { return Money(units: u, currency: currency).description }
+    return "\(units)e-8 \(currency)"
+}
+
+/// A statistic for a message, to two decimals.
+private func rounded(_ x: Double) -> String {
+    guard x.isFinite else { return "\(x)" }
+    let cents = (x * 100).rounded()
+    guard abs(cents) < 9e15 else { return "\(x)" }
+    let c = Int64(cents)
+    let sign = c < 0 ? "-" : ""
+    let a = abs(c)
+    let frac = a % 100
+    return "\(sign)\(a / 100).\(frac < 10 ? "0" : "")\(frac)"
+}

@@ -1,1 +1,0 @@
-// TandemRisk: pre-trade checks, position sizing and circuit breakers (see docs/risk.md).
