@@ -33,19 +33,21 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var line: [UInt8] = []
         line.reserveCapacity(256)
-        Self.format(level: event.level, message: "\(event.message)", metadata: mergedMetadata(event.metadata),
+        Self.format(level: event.level, message: "\(event.message)", fields: mergedFields(event.metadata),
                     source: event.source, label: label, process: process, now: JSONLogHandler.now(), into: &line)
         sink.write(line)
     }
 
-    private func mergedMetadata(_ explicit: Logger.Metadata?) -> Logger.Metadata {
+    /// Handler, provider and call metadata as (key, value) pairs sorted by key; later sources win.
+    private func mergedFields(_ explicit: Logger.Metadata?) -> [(String, Logger.MetadataValue)] {
+        var pairs: [(String, Logger.MetadataValue)] = []
+        pairs.reserveCapacity(metadata.count + (explicit?.count ?? 0))
         let provided = metadataProvider?.get()
-        if provided == nil, explicit == nil || explicit!.isEmpty { return metadata }
-        if provided == nil, metadata.isEmpty, let explicit { return explicit }
-        var all = metadata
-        if let provided { all.merge(provided) { _, new in new } }
-        if let explicit { all.merge(explicit) { _, new in new } }
-        return all
+        for (k, v) in metadata where explicit?[k] == nil && provided?[k] == nil { pairs.append((k, v)) }
+        if let provided { for (k, v) in provided where explicit?[k] == nil { pairs.append((k, v)) } }
+        if let explicit { for (k, v) in explicit { pairs.append((k, v)) } }
+        pairs.sort { $0.0 < $1.0 }
+        return pairs
     }
 
     /// UTC nanoseconds since the Unix epoch.
@@ -58,6 +60,13 @@ public struct JSONLogHandler: LogHandler {
     /// One line, newline-terminated, appended to `out`. Keys in a fixed order, then metadata keys sorted.
     public static func format(level: Logger.Level, message: String, metadata: Logger.Metadata, source: String,
                               label: String, process: String, now: Int64, into out: inout [UInt8]) {
+        format(level: level, message: message, fields: metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+               source: source, label: label, process: process, now: now, into: &out)
+    }
+
+    /// `fields` sorted by key.
+    static func format(level: Logger.Level, message: String, fields: [(String, Logger.MetadataValue)], source: String,
+                       label: String, process: String, now: Int64, into out: inout [UInt8]) {
         out.append(contentsOf: #"{"ts":""#.utf8)
         appendRFC3339(now, to: &out)
         out.append(contentsOf: #"","ts_ns":"#.utf8)
@@ -67,7 +76,7 @@ public struct JSONLogHandler: LogHandler {
         field("label", label, &out)
         field("msg", message, &out)
         field("source", source, &out)
-        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key.utf8.count > 7 || !reserved.contains(key) {
+        for (key, value) in fields where key.utf8.count > 7 || !reserved.contains(key) {
             field(key, value.description, &out)
         }
         out.append(contentsOf: "}\n".utf8)
@@ -95,11 +104,20 @@ public struct JSONLogHandler: LogHandler {
         for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
     }
 
+    private static func needsEscaping(_ s: String) -> Bool {
+        let span = s.utf8.span
+        for i in span.indices {
+            let b = span[i]
+            if b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return true }
+        }
+        return false
+    }
+
     /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX). Strings with nothing to
     /// escape (nearly all) are copied in one piece.
     static func appendString(_ s: String, _ out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        if !needsEscaping(s) {
             out.append(contentsOf: s.utf8)
             out.append(UInt8(ascii: "\""))
             return
