@@ -152,6 +152,8 @@ public final class NodeService: Service, Sendable {
                 try await lead(epoch: epoch, ledger: ledger, elected: started)
             } catch {
                 logger.error("leader term ended by an error", metadata: ["lease.epoch": "\(epoch)", "error": "\(error)"])
+                // Still holding the lease, the next term would start at once: not in a tight loop.
+                try? await Task.sleep(for: configuration.timing.heartbeat)
             }
             shared.withLock { $0.term = nil }
             follower.reset()
