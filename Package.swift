@@ -98,7 +98,7 @@ let package = Package(
         // `tandem node`: configuration and the services of one engine node, wired together.
         .target(
             name: "TandemNode",
-            dependencies: ["TandemCore", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemMarketData", "TandemJournal",
+            dependencies: ["TandemCore", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemRisk", "TandemMarketData", "TandemJournal",
                            "TandemPostgres", "TandemFIX", "TandemCrypto", yams, metrics, logging, serviceLifecycle, nioCore, nioPosix]
         ),
 

@@ -117,5 +117,10 @@ struct NodeProcess: AsyncParsableCommand {
             let path = error.parameter.map { "strategy.parameters.\($0)" } ?? "strategy.name"
             throw ConfigurationError(source: "strategy", issues: [.init(path: path, line: nil, message: error.message, variable: nil)])
         }
+        if let file = c.execution.riskLimitsFile {
+            do { _ = try NodeRisk.limits(fromFile: file) } catch {
+                throw ConfigurationError(source: file, issues: [.init(path: "execution.riskLimitsFile", line: nil, message: "\(error)", variable: nil)])
+            }
+        }
     }
 }

@@ -74,6 +74,7 @@ extension NodeConfiguration {
           retryMaxMs: 2000                     # default 2000: retry delay ceiling; >= retryInitialMs
           retryAttempts: 5                     # default 5 (0-100; 0 = no retries)
           statusRequestTimeoutMs: 1000         # default 1000: wait for an order status answer
+          # riskLimitsFile: deploy/config/risk-limits.json   # optional: TandemRisk pre-trade checks (docs/risk.md)
 
         log:
           level: info                          # default info: trace, debug, info, notice, warning, error, critical

@@ -325,7 +325,7 @@ extension NodeConfiguration {
     }
 
     private static func readExecution(_ top: ConfigReader.Fields, _ r: inout ConfigReader) -> ExecutionConfiguration? {
-        guard let f = r.fields(top, "execution", allowed: ["cancelOnShutdown", "retryInitialMs", "retryMaxMs", "retryAttempts", "statusRequestTimeoutMs"])
+        guard let f = r.fields(top, "execution", allowed: ["cancelOnShutdown", "retryInitialMs", "retryMaxMs", "retryAttempts", "statusRequestTimeoutMs", "riskLimitsFile"])
         else { return nil }
         let d = ExecutionConfiguration()
         let cancel = r.value(f, "cancelOnShutdown", expected: "true or false", default: d.cancelOnShutdown, ConfigReader.boolean)
@@ -333,6 +333,7 @@ extension NodeConfiguration {
         let maximum = milliseconds(f, "retryMaxMs", &r, default: d.retryMax)
         let attempts = r.value(f, "retryAttempts", expected: ConfigReader.describe(0...100), default: d.retryAttempts, ConfigReader.integer(0...100))
         let timeout = milliseconds(f, "statusRequestTimeoutMs", &r, default: d.statusRequestTimeout)
+        let limitsFile = r.value(f, "riskLimitsFile", expected: "a path to a JSON file of risk limits", required: false, ConfigReader.nonEmpty)
         guard let cancel, let initial, let maximum, let attempts, let timeout else { return nil }
         if initial > maximum {
             r.report(f.path("retryInitialMs"), f["retryInitialMs"] ?? f["retryMaxMs"] ?? f.node,
@@ -340,6 +341,6 @@ extension NodeConfiguration {
             return nil
         }
         return ExecutionConfiguration(cancelOnShutdown: cancel, retryInitial: initial, retryMax: maximum, retryAttempts: attempts,
-                                      statusRequestTimeout: timeout)
+                                      statusRequestTimeout: timeout, riskLimitsFile: limitsFile)
     }
 }

@@ -226,9 +226,14 @@ public struct ExecutionConfiguration: Sendable, Hashable {
     public var retryAttempts: Int
     /// `execution.statusRequestTimeoutMs`, default 1 s: how long to wait for an OrderStatusRequest's answer.
     public var statusRequestTimeout: Duration
+    /// `execution.riskLimitsFile`, optional: a JSON file of `RiskLimits` (docs/risk.md). When set, every
+    /// new order passes the TandemRisk pre-trade checks before its intent is journaled; when not, the
+    /// hook accepts everything (and that decision is journaled with each intent).
+    public var riskLimitsFile: String?
 
     public init(cancelOnShutdown: Bool = false, retryInitial: Duration = .milliseconds(100), retryMax: Duration = .seconds(2),
-                retryAttempts: Int = 5, statusRequestTimeout: Duration = .seconds(1)) {
+                retryAttempts: Int = 5, statusRequestTimeout: Duration = .seconds(1), riskLimitsFile: String? = nil) {
+        self.riskLimitsFile = riskLimitsFile
         self.cancelOnShutdown = cancelOnShutdown
         self.retryInitial = retryInitial
         self.retryMax = retryMax

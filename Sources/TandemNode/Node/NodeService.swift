@@ -221,8 +221,10 @@ public final class NodeService: Service, Sendable {
             for i in v.instruments { routes[i.id] = v.name }
         }
         let x = config.execution
+        let risk = try x.riskLimitsFile.map { NodeRisk(limits: try NodeRisk.limits(fromFile: $0), logger: logger) }
         let manager = OrderManager(configuration: .init(
             account: AccountID(config.strategy.account), epoch: epoch, venues: venues, routes: routes,
+            risk: risk.map { $0 as any PreTradeRisk } ?? AcceptAllRisk(),
             statusRequestTimeout: x.statusRequestTimeout, retryInitial: x.retryInitial, retryMax: x.retryMax, retryAttempts: x.retryAttempts))
         let runnerBox = Mutex<StrategyRunner?>(nil)
         let metrics = self.metrics
@@ -275,7 +277,7 @@ public final class NodeService: Service, Sendable {
             engine.handle(.command(command))
         }
         runnerBox.withLock { $0 = runner }
-        let bridge = MarketBridge(runner: runner)
+        let bridge = MarketBridge(runner: runner, risk: risk)
         let feed = config.strategyVenue?.feed.map {
             FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) }),
                        group: loop, logger: logger)
@@ -284,7 +286,7 @@ public final class NodeService: Service, Sendable {
         logger.info("leading", metadata: ["lease.epoch": "\(epoch)", "journal.seq": "\(ledger.lastSeq)"])
 
         do {
-            try await term(pipeline: pipeline, engine: engine, initiators: initiators, steps: steps, feed: feed, runner: runner,
+            try await term(pipeline: pipeline, engine: engine, initiators: initiators, steps: steps, risk: risk, feed: feed, runner: runner,
                            leadership: leadership, epoch: epoch)
         } catch {
             await writerConnection.close()
@@ -294,6 +296,7 @@ public final class NodeService: Service, Sendable {
     }
 
     private func term(pipeline: JournalPipeline, engine: ExecutionEngine, initiators: [FIXInitiator<InMemoryFIXStore>], steps: TakeoverSteps,
+                      risk: NodeRisk?,
                       feed: FeedClient?, runner: StrategyRunner, leadership: @escaping @Sendable () -> Bool, epoch: UInt64) async throws {
         let logger = self.logger
         try await withThrowingTaskGroup(of: Ended.self) { group in
@@ -305,6 +308,8 @@ public final class NodeService: Service, Sendable {
             }
             group.addTask {
                 var started = false
+                var lastRiskCheck = ContinuousClock.now
+                var haltHandled = false
                 while true {
                     if self.shuttingDown {
                         await self.drain(runner: runner, engine: engine, pipeline: pipeline, initiators: initiators)
@@ -330,6 +335,19 @@ public final class NodeService: Service, Sendable {
                         self.metrics.lastTakeoverSeconds.record(steps.seconds)
                     }
                     runner.tick(mono: FIXClock.now().monotonic)
+                    if let risk, ContinuousClock.now - lastRiskCheck >= .milliseconds(250) {
+                        lastRiskCheck = .now
+                        _ = risk.evaluate(state: pipeline.read { $0.state }, now: FIXClock.now().utc)
+                        if risk.mode == .halted, !haltHandled {
+                            // HALTED: no new orders from the strategy; what is open is cancelled. Reducing
+                            // orders (the way out) still pass the engine.
+                            haltHandled = true
+                            runner.stop()
+                            let open = pipeline.read { $0.state.openOrders.map(\.clOrdID) }
+                            for id in open { engine.handle(.command(.cancel(id))) }
+                            logger.error("risk HALTED: strategy stopped, open orders cancelled", metadata: ["orders.count": "\(open.count)"])
+                        }
+                    }
                     try? await Task.sleep(for: .milliseconds(5))
                 }
             }
@@ -400,8 +418,12 @@ public final class NodeService: Service, Sendable {
 final class MarketBridge: @unchecked Sendable {
     private var book = FeedBook()
     private let runner: StrategyRunner
+    private let risk: NodeRisk?
 
-    init(runner: StrategyRunner) { self.runner = runner }
+    init(runner: StrategyRunner, risk: NodeRisk? = nil) {
+        self.runner = runner
+        self.risk = risk
+    }
 
     func deliver(_ messages: [(seq: UInt64, message: FeedMessage)]) {
         var touched: [InstrumentID: PriceLevel?] = [:]
@@ -417,6 +439,13 @@ final class MarketBridge: @unchecked Sendable {
         }
         for (instrument, trade) in touched.sorted(by: { $0.key < $1.key }) {
             let top = book.topOfBook(instrument)
+            if let risk {
+                if let trade {
+                    risk.mark(instrument, trade.price, at: at)
+                } else if let bid = top.bid?.price, let ask = top.ask?.price {
+                    risk.mark(instrument, Price(units: bid.units / 2 + ask.units / 2 + (bid.units % 2 + ask.units % 2) / 2), at: at)
+                }
+            }
             runner.onMarket(MarketUpdate(
                 instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
                 bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at))

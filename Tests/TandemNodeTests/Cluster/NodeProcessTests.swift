@@ -272,4 +272,31 @@ struct NodeProcessTests {
         #expect(metrics.contains("tandem_order_intents_total"))
         #expect(try get(ports!.0, "/nope").status == 404)
     }
+
+    @Test("with execution.riskLimitsFile, an order over a limit is journaled rejected with the rule that fired and never reaches the venue")
+    func preTradeRiskRefuses() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let limits = FileManager.default.temporaryDirectory.appendingPathComponent("limits-\(getpid()).json")
+        try #"{"maxOrderQuantity": "5"}"#.write(to: limits, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: limits) }
+        let dropCopy = TestSession(compID: "TANDEM-DC", port: venue.fixPort)
+        let sessions = Task { await dropCopy.run() }
+        defer { sessions.cancel() }
+        // The market maker quotes 10 a side: over the limit of 5.
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue, extra: "execution:\n  riskLimitsFile: \"\(limits.path)\"")
+        defer { Task { await a.stop() } }
+        try await eventually("refused intents in the journal", context: { a.output }) {
+            let (_, events) = try await replay(dsn)
+            return events.contains { if case .orderIntent(let i) = $0.event, case .rejected("max_order_quantity", _) = i.decision { true } else { false } }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let (ledger, events) = try await replay(dsn)
+        let intents = events.compactMap { if case .orderIntent(let i) = $0.event { i } else { nil } }
+        #expect(!intents.isEmpty && intents.allSatisfy { if case .rejected = $0.decision { true } else { false } })
+        #expect(ledger.state.allOrders.allSatisfy { $0.status == .rejected })
+        #expect(!dropCopy.executionReports.contains { $0.clOrdID.map { id in intents.contains { $0.request.clOrdID == id } } ?? false },
+                "a refused order reached the venue")
+    }
 }

@@ -151,9 +151,9 @@ func nodeConfig(id: String, dsn: String, venue: VenueProcess, extra: String = ""
     """
 }
 
-func startNode(id: String, dsn: String, venue: VenueProcess, arguments: [String] = []) throws -> Child {
+func startNode(id: String, dsn: String, venue: VenueProcess, arguments: [String] = [], extra: String = "") throws -> Child {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("node-\(id)-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).yaml")
-    try nodeConfig(id: id, dsn: dsn, venue: venue).write(to: file, atomically: true, encoding: .utf8)
+    try nodeConfig(id: id, dsn: dsn, venue: venue, extra: extra).write(to: file, atomically: true, encoding: .utf8)
     return try Child(id, arguments: ["node", "--config", file.path] + arguments)
 }
 

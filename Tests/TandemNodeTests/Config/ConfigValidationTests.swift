@@ -17,7 +17,7 @@ import TandemNode
     @Test func unknownKeyWithoutNearMatchListsTheAllowedKeys() throws {
         let error = failure(minimalYAML + "\nexecution:\n  colour: blue\n")
         let found = try #require(issue(at: "execution.colour", in: error))
-        #expect(found.message == "unknown key; allowed here: cancelOnShutdown, retryInitialMs, retryMaxMs, retryAttempts, statusRequestTimeoutMs")
+        #expect(found.message == "unknown key; allowed here: cancelOnShutdown, retryInitialMs, retryMaxMs, retryAttempts, statusRequestTimeoutMs, riskLimitsFile")
     }
 
     @Test func unknownTopLevelAndNestedKeys() {
