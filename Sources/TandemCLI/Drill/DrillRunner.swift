@@ -34,9 +34,23 @@ final class DrillRunner: Sendable {
         for run in 1...options.runs {
             let scenario = options.scenario == .random
                 ? DrillScenario.concrete[Int(rng.next() % UInt64(DrillScenario.concrete.count))] : options.scenario
-            let result = try await runOnce(run, scenario)
-            progress(result.line)
-            results.append(result)
+            do {
+                let result = try await runOnce(run, scenario)
+                progress(result.line)
+                results.append(result)
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // The cluster did not get ready or recover: the run fails, and the drill stops here
+                // (later runs would start from a broken cluster) with what it has.
+                let failed = DrillRunResult(run: run, scenario: scenario.rawValue, leaderBefore: "?", epochBefore: 0, leaderAfter: nil,
+                                            epochAfter: nil, rtoMs: nil, takeoverMs: nil, firstOrder: nil, lostFills: 0, duplicateOrders: 0,
+                                            unknownOrders: 0, positionsMatch: false, journalNet: "?", dropCopyNet: "?", auditOK: false,
+                                            journalHead: 0, notes: ["\(error)"])
+                progress(failed.line)
+                results.append(failed)
+                break
+            }
         }
         let totals = counted.withLock { ($0.lost.count, $0.duplicated.count) }
         return DrillSummary(scenario: options.scenario.rawValue, requestedRuns: options.runs, seed: options.scenario == .random ? options.seed : nil,
