@@ -42,11 +42,15 @@ final class DrillRunner: Sendable {
                 throw CancellationError()
             } catch {
                 // The cluster did not get ready or recover: the run fails, and the drill stops here
-                // (later runs would start from a broken cluster) with what it has.
+                // (later runs would start from a broken cluster) with what it has — checked all the same.
+                let checks = try? await check(faultAt: .now)
+                let audit = await cluster.audit()
                 let failed = DrillRunResult(run: run, scenario: scenario.rawValue, leaderBefore: "?", epochBefore: 0, leaderAfter: nil,
-                                            epochAfter: nil, rtoMs: nil, takeoverMs: nil, firstOrder: nil, lostFills: 0, duplicateOrders: 0,
-                                            unknownOrders: 0, positionsMatch: false, journalNet: "?", dropCopyNet: "?", auditOK: false,
-                                            journalHead: 0, notes: ["\(error)"])
+                                            epochAfter: nil, rtoMs: nil, takeoverMs: nil, firstOrder: nil, lostFills: checks?.newLost ?? 0,
+                                            duplicateOrders: checks?.newDuplicated ?? 0, unknownOrders: checks?.unknown ?? 0,
+                                            positionsMatch: checks?.positionsMatch ?? false, journalNet: checks?.journalNet ?? "?",
+                                            dropCopyNet: checks?.dropCopyNet ?? "?", auditOK: audit?.isValid ?? false,
+                                            journalHead: checks?.head ?? 0, notes: ["\(error)"] + (checks?.notes ?? []))
                 progress(failed.line)
                 results.append(failed)
                 break
@@ -67,7 +71,7 @@ final class DrillRunner: Sendable {
 
     func runOnce(_ run: Int, _ scenario: DrillScenario) async throws -> DrillRunResult {
         let ready = try await waitReady(timeout: .seconds(60), what: "run \(run): a leader, a caught-up standby and working orders")
-        let head = await cluster.journalHead() ?? 0
+        var head = await cluster.journalHead() ?? 0
         var notes: [String] = []
         progress("run \(run) \(scenario.rawValue): leader \(ready.leader) at epoch \(ready.epoch), standby \(ready.standby), journal head \(head)")
 
@@ -88,6 +92,9 @@ final class DrillRunner: Sendable {
         case .venueDisconnect:
             let answer = try await cluster.risk.killSwitch(target: "TANDEM", action: .disconnect, requestID: "D\(run)")
             if answer != "OK" { notes.append("venue answered DISCONNECT with \(answer)") }
+            // The venue answers after it closed the connection: an order journaled after this head
+            // was sent on the new connection (one journaled before it may still be acknowledged late).
+            head = max(head, await cluster.journalHead() ?? head)
             sameEpochCounts = true
         case .restartPostgres:
             sameEpochCounts = true
@@ -99,7 +106,8 @@ final class DrillRunner: Sendable {
             throw DrillError("random picks a concrete scenario per run")
         }
 
-        async let measured = measure(from: t0, epoch: ready.epoch, head: head, sameEpochCounts: sameEpochCounts)
+        let headAtFault = head
+        async let measured = measure(from: t0, epoch: ready.epoch, head: headAtFault, sameEpochCounts: sameEpochCounts)
         var during: [String] = []
         do {
             switch scenario {
