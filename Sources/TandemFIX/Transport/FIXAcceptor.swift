@@ -88,11 +88,48 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
     /// never run inline, so a caller may hold a lock that the pipeline's handlers also take (a
     /// failed write closes the channel, and its handlers run). Calls made in one order — from one
     /// thread, or serialised by the caller's lock — reach the wire in that order.
+    ///
+    /// A session with no live connection (its counterparty is away: crashed, paused, failing over)
+    /// still gets the message: it is sequenced into the session's store as if sent, so the
+    /// counterparty's next Logon finds the gap and the ResendRequest delivers it — what a venue does,
+    /// and what keeps a failover from losing an execution report. The same happens when the write
+    /// reaches a connection that is closing and the session refuses it. Returns false only when the
+    /// session is not configured.
     @discardableResult
     public func write(_ body: any FIXMessageBody, to key: SessionKey) -> Bool {
-        guard let channel = state.withLock({ $0.live[key] }) else { return false }
+        guard let channel = state.withLock({ $0.live[key] }) else { return storeForLater(body, key) }
         let command = FIXOutbound.application(body)
-        channel.eventLoop.execute { channel.writeAndFlush(command, promise: nil) }
+        channel.eventLoop.execute {
+            channel.writeAndFlush(command).whenFailure { [self] error in
+                // Refused by the session (not logged on any more): never sequenced, so keep it for the
+                // next connection. A socket error after the session stored it needs nothing: it is in
+                // the store already.
+                if let e = error as? FIXTransportError, e.code == .notLoggedOn || e.code == .sendRefused {
+                    _ = storeForLater(body, key)
+                }
+            }
+        }
+        return true
+    }
+
+    /// Sequences `body` into the session's store (MsgSeqNum, SendingTime now) for a later resend.
+    private func storeForLater(_ body: any FIXMessageBody, _ key: SessionKey) -> Bool {
+        guard let config = configuration.sessions.first(where: { $0.senderCompID == key.acceptorCompID && $0.targetCompID == key.initiatorCompID })
+        else { return false }
+        let seq = state.withLock { st -> Int in
+            var store = st.stores[key] ?? makeStore(config)
+            let seq = store.nextSenderSeq
+            var encoder = FIXEncoder()
+            let header = FIXHeader(senderCompID: config.senderCompID, targetCompID: config.targetCompID, msgSeqNum: seq,
+                                   sendingTime: FIXClock.now().utc)
+            store.store(seq: seq, bytes: encoder.encode(body, header: header))
+            store.nextSenderSeq = seq + 1
+            st.stores[key] = store
+            return seq
+        }
+        logger.info("no live FIX connection: message sequenced for resend", metadata: [
+            "fix.session": "\(key.acceptorCompID)->\(key.initiatorCompID)", "fix.msgSeqNum": "\(seq)", "fix.msgType": "\(body.msgType)",
+        ])
         return true
     }
 
