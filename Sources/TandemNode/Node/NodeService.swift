@@ -235,13 +235,15 @@ public final class NodeService: Service, Sendable {
 
         // Leadership and reference data are journaled first.
         let now = FIXClock.now().utc
-        var opening: [JournalEvent] = [.leaderElected(epoch: epoch, nodeID: config.nodeID, at: now)]
+        // A term restarted under the same epoch (the lease survived, e.g. a PostgreSQL restart ended the
+        // last term's appends) journals no second LeaderElected: the fold refuses a repeated epoch.
+        var opening: [JournalEvent] = ledger.state.leader?.epoch == epoch ? [] : [.leaderElected(epoch: epoch, nodeID: config.nodeID, at: now)]
         for v in config.venues {
             for i in v.instruments where ledger.state.instruments[i.id] != i { opening.append(.instrumentDefined(i, at: now)) }
         }
         let opened = pipeline.submit(opening) { result in if case .success = result { steps.mark("leader_elected") } }
-        if !opened.refused.isEmpty {
-            logger.error("the configured instruments contradict the journal; not trading", metadata: ["error": "\(opened.refused[0].error)"])
+        for (event, error) in opened.refused {
+            logger.error("an opening event of the term was refused by the fold", metadata: ["journal.event": "\(event.kind)", "error": "\(error)"])
         }
 
         // One event loop for the feed, the strategy, the order manager and the FIX sessions: a market
