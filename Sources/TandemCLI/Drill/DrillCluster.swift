@@ -175,10 +175,20 @@ final class DrillCluster: Sendable {
         let rows = try await monitor.readThrowing { c in try JournalReader.rows(c, after: after, limit: 1_000_000) }
         return try follower.withLock { ledger in
             for row in rows where row.seq > ledger.lastSeq {
-                try ledger.apply(try EventCodec.decode(row.payload), seq: row.seq)
+                let event = try EventCodec.decode(row.payload)
+                if case .fixOutboundMessage(let m) = event, Self.isLogon(m.raw) { logons.withLock { $0.append(row.seq) } }
+                try ledger.apply(event, seq: row.seq)
             }
             return ledger
         }
+    }
+
+    /// Journal positions of the Logons the nodes sent (every outbound message is journaled before it is written).
+    let logons = Mutex<[UInt64]>([])
+    static func isLogon(_ raw: [UInt8]) -> Bool {
+        let tag: [UInt8] = Array("\u{1}35=A\u{1}".utf8)
+        guard raw.count >= tag.count else { return false }
+        return (0...(raw.count - tag.count)).contains { i in raw[i..<(i + tag.count)].elementsEqual(tag) }
     }
 }
 

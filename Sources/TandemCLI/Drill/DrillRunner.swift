@@ -71,7 +71,7 @@ final class DrillRunner: Sendable {
 
     func runOnce(_ run: Int, _ scenario: DrillScenario) async throws -> DrillRunResult {
         let ready = try await waitReady(timeout: .seconds(60), what: "run \(run): a leader, a caught-up standby and working orders")
-        var head = await cluster.journalHead() ?? 0
+        let head = await cluster.journalHead() ?? 0
         var notes: [String] = []
         progress("run \(run) \(scenario.rawValue): leader \(ready.leader) at epoch \(ready.epoch), standby \(ready.standby), journal head \(head)")
 
@@ -92,9 +92,6 @@ final class DrillRunner: Sendable {
         case .venueDisconnect:
             let answer = try await cluster.risk.killSwitch(target: "TANDEM", action: .disconnect, requestID: "D\(run)")
             if answer != "OK" { notes.append("venue answered DISCONNECT with \(answer)") }
-            // The venue answers after it closed the connection: an order journaled after this head
-            // was sent on the new connection (one journaled before it may still be acknowledged late).
-            head = max(head, await cluster.journalHead() ?? head)
             sameEpochCounts = true
         case .restartPostgres:
             sameEpochCounts = true
@@ -107,7 +104,8 @@ final class DrillRunner: Sendable {
         }
 
         let headAtFault = head
-        async let measured = measure(from: t0, epoch: ready.epoch, head: headAtFault, sameEpochCounts: sameEpochCounts)
+        async let measured = measure(from: t0, epoch: ready.epoch, head: headAtFault, sameEpochCounts: sameEpochCounts,
+                                     afterLogon: scenario == .venueDisconnect)
         var during: [String] = []
         do {
             switch scenario {
@@ -199,15 +197,29 @@ final class DrillRunner: Sendable {
     /// Polls the lease (takeover: a new epoch with a holder) and the drop copy (RTO: the first New or
     /// Replaced after the fault for an order of a newer epoch — or, where the epoch may stay, of the same
     /// epoch at a journal position past the head at the fault) every 5 ms.
-    func measure(from t0: ContinuousClock.Instant, epoch: UInt64, head: UInt64, sameEpochCounts: Bool) async -> Measurement {
+    ///
+    /// With `afterLogon` (venue-disconnect) a same-epoch order counts only if it was journaled after
+    /// the node's first Logon journaled after the fault: it was sent on the new connection, not one that
+    /// crossed the disconnect.
+    func measure(from t0: ContinuousClock.Instant, epoch: UInt64, head: UInt64, sameEpochCounts: Bool, afterLogon: Bool = false) async -> Measurement {
         var m = Measurement()
         let deadline = t0 + options.rtoTimeout
         var scanned = 0
+        var head = head
+        var logonSeen = !afterLogon
         while ContinuousClock.now < deadline {
+            if !logonSeen {
+                _ = try? await cluster.catchUp()
+                if let logon = cluster.logons.withLock({ $0.first { $0 > head } }) {
+                    head = logon
+                    logonSeen = true
+                    scanned = 0
+                }
+            }
             if m.takeover == nil, let lease = await cluster.lease(), lease.epoch > epoch, lease.holder != nil {
                 m.takeover = ContinuousClock.now - t0
             }
-            if m.rto == nil {
+            if m.rto == nil, logonSeen {
                 let reports = cluster.dropCopy.executionReports
                 for r in reports[scanned...] where r.at > t0 && r.isAcknowledgement {
                     guard let (e, p) = r.clOrdIDParts else { continue }
