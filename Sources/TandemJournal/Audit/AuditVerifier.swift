@@ -19,7 +19,26 @@ public struct AuditReport: Sendable {
 /// and that the head row agrees with the last row. Stops at, and names, the first bad seq.
 public enum AuditVerifier {
     /// `batchSize` is kept for source compatibility and ignored: the read is one chunked cursor.
+    ///
+    /// The head and the rows are read in one REPEATABLE READ snapshot, so a journal being appended to
+    /// while it is verified (a live cluster) is checked as of one instant, not torn between two.
     public static func verify(_ conn: PGConnection, batchSize: Int = 20_000, logger: Logger) throws(JournalError) -> AuditReport {
+        do {
+            try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        } catch {
+            throw JournalError.database(error, "starting the audit's snapshot")
+        }
+        do {
+            let report = try verifyInSnapshot(conn, logger: logger)
+            try? conn.execute("COMMIT")
+            return report
+        } catch {
+            try? conn.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private static func verifyInSnapshot(_ conn: PGConnection, logger: Logger) throws(JournalError) -> AuditReport {
         let head = try FencedAppend.readHead(conn)
         var verifier = ChainVerifier()
         var chain = HashChain()
