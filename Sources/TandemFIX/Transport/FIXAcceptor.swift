@@ -34,6 +34,8 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         var registry = FIXAcceptorRegistry()
         var stores: [SessionKey: Store]
         var live: [SessionKey: any Channel] = [:]
+        var liveness: [UInt64: FIXConnectionLiveness] = [:]
+        var liveConnection: [SessionKey: UInt64] = [:]
         /// Per-session faults set by ``setFaults(_:for:)``; others use `configuration.faults`.
         var faults: [SessionKey: FIXFaultInjection] = [:]
         var nextConnection: UInt64 = 1
@@ -232,9 +234,13 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
                     var logger = self.logger
                     logger[metadataKey: "fix.connection"] = "\(connection)"
                     if let remote = channel.remoteAddress { logger[metadataKey: "fix.remote"] = "\(remote)" }
+                    let liveness = FIXConnectionLiveness()
+                    liveness.lastReadNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
+                    state.withLock { $0.liveness[connection] = liveness }
                     let handler = FIXChannelHandler<Store>(
                         resolve: { [self] logon in resolve(logon, connection: connection, channel: channel) },
-                        faults: configuration.faults, faultsFor: { [self] key in state.withLock { $0.faults[key] } }, logger: logger
+                        faults: configuration.faults, faultsFor: { [self] key in state.withLock { $0.faults[key] } },
+                        liveness: liveness, logger: logger
                     ) { [self] end in
                         ended(end, connection: connection)
                     }
@@ -257,9 +263,28 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
             if st.shuttingDown { return .refuse(reason: "acceptor shutting down") }
             switch st.registry.admit(logon: logon, connection: connection) {
             case .refused(let reason):
+                st.liveness[connection] = nil
+                // A second Logon for a live session: if the connection holding it has been silent for
+                // longer than 1.5 × its HeartBtInt, its peer is gone (crashed, paused, cut off) — close it,
+                // so the retry of this Logon finds the session free (a failover need not wait for the
+                // session's own TestRequest timeout). The Logon itself is still refused.
+                let key = SessionKey(initiatorCompID: initiator, acceptorCompID: acceptor)
+                if let holder = st.liveConnection[key], let liveness = st.liveness[holder], let old = st.live[key] {
+                    let heartBtInt = max(1, liveness.heartBtIntSeconds.load(ordering: .relaxed))
+                    let silentNanos = NIODeadline.now().uptimeNanoseconds &- liveness.lastReadNanos.load(ordering: .relaxed)
+                    if silentNanos > UInt64(heartBtInt) * 1_500_000_000 {
+                        logger.warning("a second Logon for a silent session: closing its old connection", metadata: [
+                            "fix.session": "\(acceptor)<-\(initiator)", "fix.connection": "\(holder)",
+                            "fix.silent_ms": "\(silentNanos / 1_000_000)",
+                        ])
+                        old.eventLoop.execute { old.close(promise: nil) }
+                        return .refuse(reason: reason + "; it was silent for \(silentNanos / 1_000_000) ms and is being closed: retry")
+                    }
+                }
                 return .refuse(reason: reason)
             case .admitted(let key):
                 st.live[key] = channel
+                st.liveConnection[key] = connection
                 return .accept(config, st.stores[key] ?? makeStore(config))
             }
         }
@@ -268,10 +293,12 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
     private func ended(_ end: FIXSessionEnd<Store>, connection: UInt64) {
         state.withLock { st in
             st.registry.release(connection: connection)
+            st.liveness[connection] = nil
             guard let config = end.config else { return }
             let key = SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
             if let store = end.store { st.stores[key] = store }
             st.live[key] = nil
+            if st.liveConnection[key] == connection { st.liveConnection[key] = nil }
         }
     }
 }

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Logging
 import NIOCore
+import Synchronization
 import TandemCore
 
 /// What an application writes into a FIX channel's pipeline (`channel.writeAndFlush(FIXOutbound…)`,
@@ -94,6 +95,14 @@ public struct FIXPersistedMessage: Sendable {
     public var context: (any Sendable)?
 }
 
+/// When a connection last received bytes and the HeartBtInt its session agreed, for an acceptor to
+/// judge whether a connection that still holds a session is alive (its peer sends something at least
+/// every HeartBtInt) when a second Logon for that session arrives.
+final class FIXConnectionLiveness: Sendable {
+    let lastReadNanos = Atomic<UInt64>(0)
+    let heartBtIntSeconds = Atomic<Int>(0)
+}
+
 /// How an acceptor connection finds its session from the first frame (the Logon).
 public enum FIXSessionResolution<Store: FIXSessionStore>: Sendable {
     case accept(FIXSessionConfig, Store)
@@ -139,6 +148,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     private var faults: FIXFaultInjection
     /// The acceptor's per-session faults, looked up once the Logon names the session.
     private let faultsFor: (@Sendable (FIXAcceptorRegistry.SessionKey) -> FIXFaultInjection?)?
+    private let liveness: FIXConnectionLiveness?
     private var dropNext = 0
     private var duplicateNext = 0
     /// Frames held by ``FIXFaultInjection/delay``, oldest first.
@@ -169,6 +179,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         self.faults = faults
         self.gate = gate
         self.faultsFor = nil
+        self.liveness = nil
         self.logger = logger
         self.key = FIXAcceptorRegistry.SessionKey(initiatorCompID: session.config.senderCompID,
                                                   acceptorCompID: session.config.targetCompID)
@@ -177,7 +188,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 
     /// An acceptor connection: `resolve` picks (or refuses) the session from the Logon.
     init(resolve: @escaping @Sendable (FIXMessage) -> FIXSessionResolution<Store>, faults: FIXFaultInjection,
-         faultsFor: (@Sendable (FIXAcceptorRegistry.SessionKey) -> FIXFaultInjection?)? = nil,
+         faultsFor: (@Sendable (FIXAcceptorRegistry.SessionKey) -> FIXFaultInjection?)? = nil, liveness: FIXConnectionLiveness? = nil,
          logger: Logger, ended: @escaping @Sendable (FIXSessionEnd<Store>) -> Void) {
         self.firstBytes = []
         self.resolve = resolve
@@ -185,6 +196,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         self.faults = faults
         self.gate = nil
         self.faultsFor = faultsFor
+        self.liveness = liveness
         self.logger = logger
     }
 
@@ -215,6 +227,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
+        liveness?.lastReadNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
         if session != nil {
             drive(.received(Array(buffer.readableBytesView), FIXClock.now()), context: context)
         } else if var collected = firstBytes.take() {
@@ -529,6 +542,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         switch event {
         case .loggedOn(let hb, let reset):
             wasLoggedOn = true
+            liveness?.heartBtIntSeconds.store(hb, ordering: .relaxed)
             logger.info("FIX logged on", metadata: ["fix.heartBtInt": "\(hb)", "fix.resetSeqNum": "\(reset)"])
         case .loggedOut(let reason):
             logger.info("FIX logged out", metadata: ["reason": "\(reason)"])
