@@ -265,14 +265,14 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
             case .refused(let reason):
                 st.liveness[connection] = nil
                 // A second Logon for a live session: if the connection holding it has been silent for
-                // longer than 1.5 × its HeartBtInt, its peer is gone (crashed, paused, cut off) — close it,
+                // longer than 1.2 × its HeartBtInt, its peer is gone (crashed, paused, cut off) — close it,
                 // so the retry of this Logon finds the session free (a failover need not wait for the
                 // session's own TestRequest timeout). The Logon itself is still refused.
                 let key = SessionKey(initiatorCompID: initiator, acceptorCompID: acceptor)
                 if let holder = st.liveConnection[key], let liveness = st.liveness[holder], let old = st.live[key] {
                     let heartBtInt = max(1, liveness.heartBtIntSeconds.load(ordering: .relaxed))
                     let silentNanos = NIODeadline.now().uptimeNanoseconds &- liveness.lastReadNanos.load(ordering: .relaxed)
-                    if silentNanos > UInt64(heartBtInt) * 1_500_000_000 {
+                    if silentNanos > UInt64(heartBtInt) * 1_200_000_000 {
                         logger.warning("a second Logon for a silent session: closing its old connection", metadata: [
                             "fix.session": "\(acceptor)<-\(initiator)", "fix.connection": "\(holder)",
                             "fix.silent_ms": "\(silentNanos / 1_000_000)",

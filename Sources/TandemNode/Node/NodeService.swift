@@ -263,8 +263,10 @@ public final class NodeService: Service, Sendable {
                 session.resetSeqNumOnLogon = s.resetOnLogon
                 if let user = s.username { session.credentials = FIXCredentials(username: user, password: s.password ?? "") }
                 let initiator = FIXInitiator(
-                    configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(100),
-                                         reconnectCap: .seconds(2), connectTimeout: .seconds(2), gate: gate),
+                    // Reconnect quickly (50 ms doubling to 250 ms): after a takeover the venue may still hold
+                    // the old leader's session for a moment, and every refused Logon costs RTO.
+                    configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(50),
+                                         reconnectCap: .milliseconds(250), connectTimeout: .seconds(2), gate: gate),
                     store: store, group: loop, logger: logger,
                     application: { [ExecutionChannelHandler(engine: engine, session: id)] })
                 engine.attach(session: id) { initiator.write($0) }
