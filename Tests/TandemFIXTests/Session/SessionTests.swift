@@ -111,6 +111,34 @@ func msgType(_ b: [UInt8]) -> MsgType? { try? FIXParser.parse(b).msgType }
         #expect(p.events["A"]?.contains { if case .gapFilled = $0 { true } else { false } } == true)
     }
 
+    /// Failover rule: what a new leader resends from the (journal-backed) store is the message first
+    /// sent, byte for byte, except PossDupFlag(43), OrigSendingTime(122), SendingTime(52) and the
+    /// framing fields BodyLength(9) and CheckSum(10).
+    @Test func resentMessageIsTheOriginalButForPossDupAndTimes() throws {
+        var p = Pair()
+        p.connect()
+        var original: [UInt8]?
+        p.filter = { side, b in
+            if side == "I", msgType(b) == .newOrderSingle, original == nil { original = b; return false }
+            return true
+        }
+        p.send("I", order(7))                       // first transmission, lost
+        var resent: [[UInt8]] = []
+        p.filter = { side, b in if side == "I" { resent.append(b) }; return true }
+        p.clock += .seconds(2)
+        p.send("I", order(8))                       // reveals the gap; the store answers
+        let first = try #require(original)
+        let again = try #require(resent.first { (try? FIXParser.parse($0))?.possDupFlag == true })
+        func fields(_ bytes: [UInt8]) -> [String] {
+            bytes.split(separator: 0x01).map { String(decoding: $0, as: UTF8.self) }
+                .filter { f in !["9=", "10=", "43=", "52=", "122="].contains { f.hasPrefix($0) } }
+        }
+        #expect(fields(again) == fields(first))
+        let m = try FIXParser.parse(again)
+        #expect(m.possDupFlag)
+        #expect(try m.timestamp(122) == FIXParser.parse(first).timestamp(52))
+    }
+
     @Test func queuedMessagesDeliverInOrder() throws {
         var p = Pair()
         p.connect()
