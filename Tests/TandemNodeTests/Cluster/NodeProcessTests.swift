@@ -265,8 +265,12 @@ struct NodeProcessTests {
             return ra.status == 200 && rb.status == 200 && (ra.body + rb.body).contains("leader") && (ra.body + rb.body).contains("standby")
         }
         #expect(try get(ports!.0, "/healthz").status == 200)
-        let metrics = try get(ports!.0, "/metrics").body + "\n" + (try get(ports!.1, "/metrics").body)
-        #expect(metrics.contains("tandem_node_leader 1"), "\(metrics.prefix(2000))")
+        // The gauges follow the node's status every 250 ms.
+        var metrics = ""
+        try await eventually("the leader's gauge", context: { metrics }) {
+            metrics = try get(ports!.0, "/metrics").body + "\n" + (try get(ports!.1, "/metrics").body)
+            return metrics.contains("tandem_node_leader 1")
+        }
         #expect(metrics.contains("tandem_node_leader 0"))
         #expect(metrics.contains("# TYPE tandem_journal_applied_seq gauge"))
         #expect(metrics.contains("tandem_order_intents_total"))
