@@ -230,6 +230,9 @@ public final class NodeService: Service, Sendable {
         let metrics = self.metrics
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger) { events in
             metrics.count(events)
+            if let risk {
+                for case .orderRejected(let id, let reason, let at) in events { risk.record(.venueRejected(clOrdID: id, reason: reason, at: at)) }
+            }
             runnerBox.withLock { $0 }?.onEvents(events)
         }
 
@@ -252,6 +255,7 @@ public final class NodeService: Service, Sendable {
 
         // FIX sessions through the journal gate.
         var gate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
+        if let risk { gate = RiskCountingGate(inner: gate, risk: risk) }
         if faults.crashAfterFirstOrderJournaled { gate = CrashingGate(inner: gate) }
         var initiators: [FIXInitiator<InMemoryFIXStore>] = []
         for v in config.venues {
@@ -268,7 +272,11 @@ public final class NodeService: Service, Sendable {
                     configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(50),
                                          reconnectCap: .milliseconds(250), connectTimeout: .seconds(2), gate: gate),
                     store: store, group: loop, logger: logger,
-                    application: { [ExecutionChannelHandler(engine: engine, session: id)] })
+                    application: {
+                        var handlers: [any ChannelHandler] = [ExecutionChannelHandler(engine: engine, session: id)]
+                        if let risk { handlers.append(RiskSessionWatcher(risk: risk, venue: v.name)) }
+                        return handlers
+                    })
                 engine.attach(session: id) { initiator.write($0) }
                 initiators.append(initiator)
             }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import TandemFIX
 import Logging
 import Synchronization
 import TandemCore
@@ -51,6 +53,12 @@ public final class NodeRisk: PreTradeRisk {
         }
     }
 
+    /// Something the engine counts (a message sent, a venue reject, a disconnect) for its rate rules
+    /// and breakers; what it says comes out of the next `evaluate`.
+    public func record(_ input: RiskInput) {
+        state.withLock { st in st.outputs += st.engine.handle(input) }
+    }
+
     /// A mark from market data (the last trade, else the mid).
     public func mark(_ instrument: InstrumentID, _ price: Price, at: Timestamp) {
         state.withLock { st in
@@ -80,5 +88,33 @@ public final class NodeRisk: PreTradeRisk {
             }
         }
         return outputs
+    }
+}
+
+/// Counts every new outbound FIX message for the risk engine's message-rate rule, then persists it
+/// through the journal gate it wraps.
+struct RiskCountingGate: FIXOutboundGate {
+    let inner: any FIXOutboundGate
+    let risk: NodeRisk
+    func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        risk.record(.messageSent(at: FIXClock.now().utc))
+        return inner.persist(message, on: eventLoop)
+    }
+    func mayWrite() -> Bool { inner.mayWrite() }
+}
+
+/// Tells the risk engine when a venue session's connection drops (its disconnect-storm breaker).
+final class RiskSessionWatcher: ChannelInboundHandler, Sendable {
+    typealias InboundIn = FIXInbound
+    typealias InboundOut = FIXInbound
+    let risk: NodeRisk
+    let venue: String
+    init(risk: NodeRisk, venue: String) {
+        self.risk = risk
+        self.venue = venue
+    }
+    func channelInactive(context: ChannelHandlerContext) {
+        risk.record(.venueDisconnected(venue: venue, at: FIXClock.now().utc))
+        context.fireChannelInactive()
     }
 }
