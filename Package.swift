@@ -93,7 +93,7 @@ let package = Package(
         .target(name: "TandemExecution", dependencies: ["TandemCore", "TandemFIX", "TandemJournal", nioCore, logging]),
 
         // Operations: the HTTP face every process serves (/metrics as Prometheus text, /healthz, /readyz).
-        .target(name: "TandemOps", dependencies: [prometheus, nioCore, nioPosix, nioHTTP1, logging, serviceLifecycle]),
+        .target(name: "TandemOps", dependencies: ["TandemCore", prometheus, nioCore, nioPosix, nioHTTP1, logging, serviceLifecycle]),
 
         // `tandem node`: configuration and the services of one engine node, wired together.
         .target(

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import TandemCore
 import Synchronization
 
 /// A swift-log handler writing one JSON object per line: UTC time (RFC 3339 with nanoseconds, and
@@ -144,17 +145,10 @@ public struct JSONLogHandler: LogHandler {
     static func appendRFC3339(_ ns: Int64, to out: inout [UInt8]) {
         let seconds = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
         let nanos = ns - seconds * 1_000_000_000
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secOfDay = seconds - days * 86_400
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let (y, m, d) = CivilCalendar.date(days: days)
+        let (year, month, day) = (Int64(y), Int64(m), Int64(d))
         func digits(_ v: Int64, _ n: Int) {
             var divisor: Int64 = 1
             for _ in 1..<n { divisor &*= 10 }

@@ -148,7 +148,7 @@ enum FIXValues {
     /// `YYYYMMDD` of a day as eight ASCII bytes in a word (first character in the low byte).
     /// The year is written as four digits `y / 10ᵏ % 10`, so a year past 9999 keeps its last four.
     static func dateWord(day: Int64) -> UInt64 {
-        let (y, m, d) = civil(fromDays: day)
+        let (y, m, d) = CivilCalendar.date(days: day)
         func digit(_ v: Int, _ at: UInt64) -> UInt64 { UInt64(48 &+ UInt8(truncatingIfNeeded: v)) &<< (8 * at) }
         return digit(y / 1000 % 10, 0) | digit(y / 100 % 10, 1) | digit(y / 10 % 10, 2) | digit(y % 10, 3)
             | digit(m / 10, 4) | digit(m % 10, 5) | digit(d / 10, 6) | digit(d % 10, 7)
@@ -204,34 +204,13 @@ enum FIXValues {
             for _ in fracDigits..<9 { f *= 10 }
             nanos = f
         }
-        let days = Int64(daysFromCivil(y, mo, d))
+        let days = Int64(CivilCalendar.days(year: y, month: mo, day: d))
         let seconds = days * 86_400 + Int64(h * 3600 + mi * 60 + sec)
         let (ns, o1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let (total, o2) = ns.addingReportingOverflow(nanos)
         return o1 || o2 ? nil : Timestamp(nanosecondsSinceEpoch: total)
     }
 
-    // Howard Hinnant's civil-calendar algorithms (proleptic Gregorian, exact for all Int64 days used here).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
-        let z = Int(z0) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }
 
 /// Eight frame bytes as one little-endian word, and the bit tricks that search and convert them.

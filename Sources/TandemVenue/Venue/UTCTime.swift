@@ -9,7 +9,7 @@ public enum UTCTime {
         var day = t.nanosecondsSinceEpoch / perDay
         var ns = t.nanosecondsSinceEpoch % perDay
         if ns < 0 { day -= 1; ns += perDay }
-        let (y, m, d) = civil(fromDays: day)
+        let (y, m, d) = CivilCalendar.date(days: day)
         let sec = ns / 1_000_000_000
         func pad(_ v: Int64, _ n: Int) -> String {
             let s = String(v)
@@ -53,7 +53,7 @@ public enum UTCTime {
         }
         let rest = b[i...]
         guard rest.elementsEqual("Z".utf8) || rest.elementsEqual("+00:00".utf8) else { return nil }
-        let seconds = Int64(daysFromCivil(y, mo, d)) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        let seconds = Int64(CivilCalendar.days(year: y, month: mo, day: d)) * 86_400 + Int64(h * 3600 + mi * 60 + s)
         let (ns, o1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         let (total, o2) = ns.addingReportingOverflow(nanos)
         return o1 || o2 ? nil : Timestamp(nanosecondsSinceEpoch: total)
@@ -67,24 +67,4 @@ public enum UTCTime {
         }
     }
 
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
-        let z = Int(z0) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
 }
