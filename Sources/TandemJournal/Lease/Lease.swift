@@ -98,36 +98,39 @@ extension Lease {
     public static func tryAcquire(
         _ conn: PGConnection, holder: String, duration: Duration
     ) throws(JournalError) -> LeaseAcquisition {
+        try take(conn, holder: holder, duration: duration,
+                 when: "(holder IS NULL OR expires_at IS NULL OR expires_at < clock_timestamp())", [], doing: "trying to acquire the lease")
+    }
+
+    /// `epoch + 1` for `holder` until `duration` from now, if the lease is not halted and `condition`
+    /// (SQL over the lease row; `extra` are its parameters from `$3`) holds, and the new epoch's crash
+    /// lock — in the same statement, before the commit makes the epoch visible, so no standby can see
+    /// epoch E while its lock is not yet held.
+    private static func take(
+        _ conn: PGConnection, holder: String, duration: Duration, when condition: String,
+        _ extra: [any PostgresEncodable], doing: String
+    ) throws(JournalError) -> LeaseAcquisition {
         let taken: QueryResult
         do {
-            // The crash lock of the new epoch is taken in the same statement, before the commit makes
-            // the epoch visible: no standby can see epoch E while its lock is not yet held.
             taken = try conn.query("""
                 WITH taken AS (
                     UPDATE tandem.lease SET epoch = epoch + 1, holder = $1,
                         expires_at = clock_timestamp() + $2 * interval '1 microsecond', updated_at = clock_timestamp()
-                    WHERE id = 1 AND NOT halted
-                      AND (holder IS NULL OR expires_at IS NULL OR expires_at < clock_timestamp())
+                    WHERE id = 1 AND NOT halted AND \(condition)
                     RETURNING epoch)
                 SELECT epoch, pg_advisory_lock(\(crashLockKey), (epoch % 2147483647)::int)::text FROM taken
-                """, [holder, microseconds(duration)])
+                """, [holder, microseconds(duration)] + extra)
+            if !taken.isEmpty { return .acquired(epoch: UInt64(try taken[0].decode(Int64.self, at: 0))) }
         } catch {
-            throw JournalError.database(error, "trying to acquire the lease")
+            throw JournalError.database(error, doing)
         }
-        if !taken.isEmpty {
-            do {
-                return .acquired(epoch: UInt64(try taken[0].decode(Int64.self, at: 0)))
-            } catch {
-                throw JournalError.database(error, "trying to acquire the lease")
-            }
-        }
-        return .refused(try currentState(conn, "trying to acquire the lease"))
+        return .refused(try currentState(conn, doing))
     }
 
     /// The first key of the leader's crash lock, `pg_advisory_lock(crashLockKey, epoch mod 2³¹−1)`: the
     /// holder of epoch E takes it on its lease session when it takes the lease (``tryAcquire(_:holder:duration:)``,
     /// ``takeOver(_:holder:fromEpoch:duration:)``) and keeps it until it releases the lease or its session
-    /// ends. A standby blocked on it learns within milliseconds that the leader's session ended (a
+    /// ends. A standby polling it learns within milliseconds that the leader's session ended (a
     /// killed process's socket closes at once), without waiting for the lease to expire.
     public static let crashLockKey: Int32 = 0x7461_6E64  // "tand"
 
@@ -152,27 +155,8 @@ extension Lease {
     public static func takeOver(
         _ conn: PGConnection, holder: String, fromEpoch: UInt64, duration: Duration
     ) throws(JournalError) -> LeaseAcquisition {
-        let taken: QueryResult
-        do {
-            taken = try conn.query("""
-                WITH taken AS (
-                    UPDATE tandem.lease SET epoch = epoch + 1, holder = $1,
-                        expires_at = clock_timestamp() + $2 * interval '1 microsecond', updated_at = clock_timestamp()
-                    WHERE id = 1 AND NOT halted AND epoch = $3
-                    RETURNING epoch)
-                SELECT epoch, pg_advisory_lock(\(crashLockKey), (epoch % 2147483647)::int)::text FROM taken
-                """, [holder, microseconds(duration), Int64(fromEpoch)])
-        } catch {
-            throw JournalError.database(error, "taking the lease over from epoch \(fromEpoch)")
-        }
-        if !taken.isEmpty {
-            do {
-                return .acquired(epoch: UInt64(try taken[0].decode(Int64.self, at: 0)))
-            } catch {
-                throw JournalError.database(error, "taking the lease over from epoch \(fromEpoch)")
-            }
-        }
-        return .refused(try currentState(conn, "taking the lease over"))
+        try take(conn, holder: holder, duration: duration, when: "epoch = $3", [Int64(fromEpoch)],
+                 doing: "taking the lease over from epoch \(fromEpoch)")
     }
 
     /// Moves the expiry to `duration` from now (database clock), only while `holder` and `epoch` still
