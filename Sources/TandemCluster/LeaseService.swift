@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -367,28 +368,10 @@ public final class LeaseService: Service, Sendable {
     public static func tagged(dsn: String, nodeID: String) -> String {
         let name = applicationName(nodeID: nodeID)
         if dsn.hasPrefix("postgres://") || dsn.hasPrefix("postgresql://") {
-            let encoded = name.addingPercentEncodingForURI()
+            let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+            let encoded = name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? name
             return dsn + (dsn.contains("?") ? "&" : "?") + "application_name=" + encoded
         }
         return dsn + " application_name='" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
-}
-
-extension String {
-    /// Percent-encodes everything but unreserved URI characters (RFC 3986).
-    fileprivate func addingPercentEncodingForURI() -> String {
-        var out = ""
-        for b in utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.append(Character(Unicode.Scalar(b)))
-            default:
-                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
-            }
-        }
-        return out
-    }
-
-    fileprivate func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }
