@@ -7,6 +7,7 @@ import TandemCore
 import TandemJournal
 import TandemNode
 import TandemPostgres
+import TandemVenue
 
 /// `tandem demo`: the local demo cluster — a private PostgreSQL, a venue and two engine nodes as
 /// separate processes — with a live view, a leader kill on demand, and a clean stop on Ctrl-C.
@@ -106,14 +107,16 @@ final class DemoCluster: Service, Sendable {
         var ports: (fix: Int, feed: Int)?
         let deadline = ContinuousClock.now + .seconds(20)
         while ports == nil, ContinuousClock.now < deadline {
-            ports = Self.venuePorts(in: venue.output)
+            ports = VenueService.readyPorts(inLog: venue.output)
             if ports == nil { try await Task.sleep(for: .milliseconds(100)) }
         }
         guard let ports else { throw ValidationError("the venue did not start; see \(venue.logPath)") }
 
         let configs = try ["node-a", "node-b"].map { id -> (String, String) in
             let path = "\(logDirectory)/\(id).yaml"
-            try Self.nodeConfig(id: id, dsn: dsn, fixPort: ports.fix, feedPort: ports.feed).write(toFile: path, atomically: true, encoding: .utf8)
+            let yaml = "# Written by `tandem demo` for this run.\n"
+                + LocalClusterConfig.nodeYAML(cluster: "demo", id: id, dsn: dsn, fixPort: ports.fix, feedPort: ports.feed)
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
             return (id, path)
         }
         for (id, path) in configs {
@@ -312,84 +315,5 @@ final class DemoCluster: Service, Sendable {
             return st.nodes.filter { $0.key != "venue" }.map(\.value) + st.nodes.filter { $0.key == "venue" }.map(\.value)
         }
         for c in children { await c.stop() }
-    }
-
-    static func venuePorts(in log: String) -> (fix: Int, feed: Int)? {
-        guard let line = log.split(separator: "\n").first(where: { $0.contains("venue ready") }) else { return nil }
-        func port(_ key: String) -> Int? {
-            guard let r = line.range(of: key + "=") else { return nil }
-            return line[r.upperBound...].prefix { $0 != " " }.split(separator: ":").last.flatMap { Int($0) }
-        }
-        guard let fix = port("venue.fix"), let feed = port("venue.feedRecovery") else { return nil }
-        return (fix, feed)
-    }
-
-    static func nodeConfig(id: String, dsn: String, fixPort: Int, feedPort: Int) -> String {
-        """
-        # Written by `tandem demo` for this run.
-        cluster: demo
-        node:
-          id: \(id)
-        database:
-          dsn: "\(dsn)"
-        venues:
-          - name: VENUE
-            sessions:
-              - host: 127.0.0.1
-                port: \(fixPort)
-                senderCompID: TANDEM
-                targetCompID: VENUE
-                heartBtInt: 1
-            feed:
-              recoveryPort: \(feedPort)
-            instruments:
-              - id: 1
-                symbol: ACME
-                tickSize: "0.01"
-                lotSize: "1"
-                currency: USD
-        strategy:
-          name: market-maker
-          account: ACC1
-          venue: VENUE
-          parameters:
-            instrument: "1"
-            quoteQuantity: "10"
-            halfSpreadTicks: "1"
-            maxPosition: "200"
-            requoteTicks: "2"
-        log:
-          level: info
-        """
-    }
-}
-
-/// A child process of the demo with its output in `<logDirectory>/<name>.log`.
-final class ChildProcess: @unchecked Sendable {
-    let process = Process()
-    let logPath: String
-
-    init(name: String, arguments: [String], logDirectory: String) throws {
-        logPath = "\(logDirectory)/\(name).log"
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try handle.seekToEnd()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = arguments
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-    }
-
-    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-    func signal(_ s: Int32) { if process.isRunning { kill(process.processIdentifier, s) } }
-
-    func stop() async {
-        signal(SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { signal(SIGKILL) }
-        process.waitUntilExit()
     }
 }

@@ -5,6 +5,7 @@ import TandemCore
 import TandemExecution
 import TandemJournal
 import TandemNode
+import TandemVenue
 import TandemPostgres
 
 /// The drill's local cluster: a private PostgreSQL, `tandem venue` (synthetic market and its takers
@@ -17,7 +18,7 @@ final class DrillCluster: Sendable {
     let pg: EmbeddedPostgres
     let dsn: String
     let logDirectory: String
-    let venue: DrillChild
+    let venue: ChildProcess
     let fixPort: Int
     let feedPort: Int
     let leaseMillis: Int
@@ -26,10 +27,10 @@ final class DrillCluster: Sendable {
     let risk: DrillFIXSession
     let proxies: [String: PostgresProxy]
     let logger: Logger
-    private let nodes = Mutex<[String: DrillChild]>([:])
+    private let nodes = Mutex<[String: ChildProcess]>([:])
     private let monitor: Monitor
 
-    private init(pg: EmbeddedPostgres, logDirectory: String, venue: DrillChild, ports: (fix: Int, feed: Int), leaseMillis: Int,
+    private init(pg: EmbeddedPostgres, logDirectory: String, venue: ChildProcess, ports: (fix: Int, feed: Int), leaseMillis: Int,
                  heartbeatMillis: Int, proxies: [String: PostgresProxy], logger: Logger) {
         self.pg = pg
         self.dsn = pg.dsn()
@@ -53,11 +54,11 @@ final class DrillCluster: Sendable {
             let admin = try await PostgresConnection.connect(pg.dsn(), logger: logger)
             _ = try await JournalSchema.migrate(admin, logger: logger)
             await admin.close()
-            let venue = try DrillChild(name: "venue", arguments: ["venue", "--fix-port", "0", "--feed-port", "0"], logDirectory: logDirectory)
+            let venue = try ChildProcess(name: "venue", arguments: ["venue", "--fix-port", "0", "--feed-port", "0"], logDirectory: logDirectory)
             var ports: (fix: Int, feed: Int)?
             let deadline = ContinuousClock.now + .seconds(20)
             while ports == nil, ContinuousClock.now < deadline {
-                ports = DemoCluster.venuePorts(in: venue.output)
+                ports = VenueService.readyPorts(inLog: venue.output)
                 if ports == nil { try await Task.sleep(for: .milliseconds(50)) }
             }
             guard let ports else {
@@ -90,11 +91,11 @@ final class DrillCluster: Sendable {
         if !FileManager.default.fileExists(atPath: path) {
             try nodeConfig(id: id).write(toFile: path, atomically: true, encoding: .utf8)
         }
-        let child = try DrillChild(name: id, arguments: ["node", "--config", path], logDirectory: logDirectory)
+        let child = try ChildProcess(name: id, arguments: ["node", "--config", path], logDirectory: logDirectory)
         nodes.withLock { $0[id] = child }
     }
 
-    func node(_ id: String) -> DrillChild? { nodes.withLock { $0[id] } }
+    func node(_ id: String) -> ChildProcess? { nodes.withLock { $0[id] } }
 
     /// SIGKILL, and wait until the process is gone.
     func killNode(_ id: String) async {
@@ -117,45 +118,9 @@ final class DrillCluster: Sendable {
     }
 
     func nodeConfig(id: String) -> String {
-        """
-        # Written by `tandem drill` for this run.
-        cluster: drill
-        node:
-          id: \(id)
-        database:
-          dsn: "\(nodeDSN(id))"
-        timing:
-          heartbeatMs: \(heartbeatMillis)
-          leaseMs: \(leaseMillis)
-        venues:
-          - name: VENUE
-            sessions:
-              - host: 127.0.0.1
-                port: \(fixPort)
-                senderCompID: TANDEM
-                targetCompID: VENUE
-                heartBtInt: 1
-            feed:
-              recoveryPort: \(feedPort)
-            instruments:
-              - id: 1
-                symbol: ACME
-                tickSize: "0.01"
-                lotSize: "1"
-                currency: USD
-        strategy:
-          name: market-maker
-          account: ACC1
-          venue: VENUE
-          parameters:
-            instrument: "1"
-            quoteQuantity: "10"
-            halfSpreadTicks: "1"
-            maxPosition: "200"
-            requoteTicks: "2"
-        log:
-          level: info
-        """
+        "# Written by `tandem drill` for this run.\n"
+            + LocalClusterConfig.nodeYAML(cluster: "drill", id: id, dsn: nodeDSN(id), fixPort: fixPort, feedPort: feedPort,
+                                          heartbeatMs: heartbeatMillis, leaseMs: leaseMillis)
     }
 
     // MARK: Database reads (a monitor session straight to the server, reconnecting after a restart)

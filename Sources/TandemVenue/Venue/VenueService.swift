@@ -147,6 +147,19 @@ public final class VenueService: Service, Sendable {
 
     public func topOfBook(_ instrument: InstrumentID) -> TopOfBook? { core.withLock { $0.engine.topOfBook(instrument) } }
 
+    /// The FIX and feed-recovery ports from the `venue ready` log line (`venue.fix=HOST:PORT
+    /// venue.feedRecovery=HOST:PORT`): how a process that started `tandem venue` on port 0 learns them.
+    public static func readyPorts(inLog log: String) -> (fix: Int, feed: Int)? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("venue ready") }) else { return nil }
+        func port(_ key: String) -> Int? {
+            let prefix = key + "="
+            guard let token = line.split(separator: " ").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+            return token.dropFirst(prefix.count).split(separator: ":").last.flatMap { Int($0) }
+        }
+        guard let fix = port("venue.fix"), let feed = port("venue.feedRecovery") else { return nil }
+        return (fix, feed)
+    }
+
     /// The venue's view of one order of an order-entry session (tests and drills compare it with the node's).
     public func order(session: String, clOrdID: ClOrdID) -> OrderStatusReport? {
         core.withLock { $0.engine.order(session: SessionID(session), clOrdID: clOrdID) }

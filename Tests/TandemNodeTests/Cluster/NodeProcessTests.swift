@@ -20,15 +20,8 @@ struct NodeProcessTests {
         let taker = TestSession(compID: "TAKER", port: venue.fixPort)
         let sessions = Task { await withTaskGroup(of: Void.self) { g in g.addTask { await dropCopy.run() }; g.addTask { await taker.run() } } }
         defer { sessions.cancel() }
-        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
-        try await eventually("node-a to lead", context: { a.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
-        }
-        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        let (a, b) = try await startPair(dsn: dsn, venue: venue)
         defer { Task { await a.stop(); await b.stop() } }
-        try await eventually("node-b to stand by", context: { b.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" }
-        }
         // The market maker's quotes reach the venue.
         try await eventually("both quotes acknowledged", context: { a.output }) {
             let (ledger, _) = try await replay(dsn)
@@ -95,11 +88,7 @@ struct NodeProcessTests {
         let dropCopy = TestSession(compID: "TANDEM-DC", port: venue.fixPort)
         let sessions = Task { await dropCopy.run() }
         defer { sessions.cancel() }
-        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
-        try await eventually("node-a to lead", context: { a.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
-        }
-        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        let (a, b) = try await startPair(dsn: dsn, venue: venue)
         defer { Task { await a.stop(); await b.stop() } }
         try await eventually("quotes acknowledged and node-b standing by", context: { a.output + b.output }) {
             let (ledger, _) = try await replay(dsn)
@@ -170,15 +159,8 @@ struct NodeProcessTests {
         let dsn = try await freshClusterDatabase()
         let venue = try await VenueProcess.start()
         defer { Task { await venue.child.stop() } }
-        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
-        try await eventually("node-a to lead", context: { a.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
-        }
-        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        let (a, b) = try await startPair(dsn: dsn, venue: venue)
         defer { Task { await a.stop(); await b.stop() } }
-        try await eventually("node-b to stand by", context: { b.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
-        }
         try await Task.sleep(for: .milliseconds(500))
         let conn = try await PostgresConnection.connect(dsn)
         let before = try await conn.withConnection { c in try Lease.read(c) }
@@ -204,15 +186,8 @@ struct NodeProcessTests {
         let dsn = try await freshClusterDatabase()
         let venue = try await VenueProcess.start()
         defer { Task { await venue.child.stop() } }
-        let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
-        try await eventually("node-a to lead", context: { a.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
-        }
-        let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+        let (a, b) = try await startPair(dsn: dsn, venue: venue)
         defer { Task { await b.stop() } }
-        try await eventually("node-b to stand by", context: { b.output }) {
-            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
-        }
         let conn = try await PostgresConnection.connect(dsn)
         a.signal(SIGTERM)
         let stopped = ContinuousClock.now

@@ -91,70 +91,37 @@ struct VenueProcess {
         let child = try Child("venue", arguments: ["venue", "--config", file.path, "--log-level", "info"])
         var ports: (Int, Int)?
         try await eventually("the venue to listen", context: { child.output }) {
-            ports = Self.ports(in: child.output)
+            ports = VenueService.readyPorts(inLog: child.output)
             return ports != nil
         }
         return VenueProcess(child: child, fixPort: ports!.0, feedPort: ports!.1)
     }
-
-    /// From the "venue ready" log line: `venue.feedRecovery=127.0.0.1:P venue.fix=127.0.0.1:Q`.
-    static func ports(in log: String) -> (Int, Int)? {
-        guard let line = log.split(separator: "\n").first(where: { $0.contains("venue ready") }) else { return nil }
-        func port(_ key: String) -> Int? {
-            guard let r = line.range(of: key + "=") else { return nil }
-            let rest = line[r.upperBound...].prefix { $0 != " " }
-            return rest.split(separator: ":").last.flatMap { Int($0) }
-        }
-        guard let fix = port("venue.fix"), let feed = port("venue.feedRecovery") else { return nil }
-        return (fix, feed)
-    }
 }
 
-/// A node's YAML for the test cluster: the venue's ports, HeartBtInt 1 (a stopped peer is noticed
-/// quickly), a market maker quoting one tick either side of the mid.
+/// A node's YAML for the test cluster: the local cluster's (HeartBtInt 1, a market maker one tick
+/// either side of the mid) with room for the taker's sweeps.
 func nodeConfig(id: String, dsn: String, venue: VenueProcess, extra: String = "") -> String {
-    """
-    cluster: test
-    node:
-      id: \(id)
-    database:
-      dsn: "\(dsn)"
-    venues:
-      - name: VENUE
-        sessions:
-          - host: 127.0.0.1
-            port: \(venue.fixPort)
-            senderCompID: TANDEM
-            targetCompID: VENUE
-            heartBtInt: 1
-        feed:
-          recoveryPort: \(venue.feedPort)
-        instruments:
-          - id: 1
-            symbol: ACME
-            tickSize: "0.01"
-            lotSize: "1"
-            currency: USD
-    strategy:
-      name: market-maker
-      account: ACC1
-      venue: VENUE
-      parameters:
-        instrument: "1"
-        quoteQuantity: "10"
-        halfSpreadTicks: "1"
-        maxPosition: "1000"
-        requoteTicks: "3"
-    log:
-      level: info
-    \(extra)
-    """
+    LocalClusterConfig.nodeYAML(cluster: "test", id: id, dsn: dsn, fixPort: venue.fixPort, feedPort: venue.feedPort,
+                                maxPosition: 1000, requoteTicks: 3, extra: extra)
 }
 
 func startNode(id: String, dsn: String, venue: VenueProcess, arguments: [String] = [], extra: String = "") throws -> Child {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("node-\(id)-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).yaml")
     try nodeConfig(id: id, dsn: dsn, venue: venue, extra: extra).write(to: file, atomically: true, encoding: .utf8)
     return try Child(id, arguments: ["node", "--config", file.path] + arguments)
+}
+
+/// node-a started and leading, then node-b started and standing by, caught up with the journal.
+func startPair(dsn: String, venue: VenueProcess) async throws -> (a: Child, b: Child) {
+    let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
+    try await eventually("node-a to lead", context: { a.output }) {
+        try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
+    }
+    let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+    try await eventually("node-b to stand by", context: { b.output }) {
+        try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
+    }
+    return (a, b)
 }
 
 func freshClusterDatabase() async throws -> String {
