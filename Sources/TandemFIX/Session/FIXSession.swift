@@ -421,10 +421,11 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     }
 
     private mutating func sendAdmin(_ body: some FIXMessageBody, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+        let seq = store.nextSenderSeq
         let bytes = encoder.encode(body, header: header(now))
-        store.nextSenderSeq += 1
+        store.nextSenderSeq = seq + 1
         lastSent = now.monotonic
-        out.append(.send(bytes))
+        out.append(.send(bytes, new: FIXNewMessage(msgSeqNum: seq, msgType: body.msgType)))
     }
 
     private mutating func sendApplication(_ body: any FIXMessageBody, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
@@ -441,7 +442,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         store.store(seq: seq, bytes: bytes)
         store.nextSenderSeq = seq + 1
         lastSent = now.monotonic
-        out.append(.send(bytes))
+        out.append(.send(bytes, new: FIXNewMessage(msgSeqNum: seq, msgType: body.msgType)))
     }
 
     private mutating func sendReject(refSeqNum: Int, refTagID: Int?, refMsgType: String?, reason: Int, text: String,

@@ -86,8 +86,16 @@ public enum SessionEvent: Sendable, Hashable {
 }
 
 /// A value the shell must act on, in order.
+/// A message that takes a new MsgSeqNum (not a resend or a gap fill): what a durable store must
+/// persist before its bytes are written.
+public struct FIXNewMessage: Sendable, Hashable {
+    public var msgSeqNum: Int
+    public var msgType: MsgType
+}
+
 public enum FIXSessionAction: Sendable {
-    case send([UInt8])
+    /// `new` is set for a first transmission, nil for a resend (PossDupFlag=Y) or a gap fill.
+    case send([UInt8], new: FIXNewMessage? = nil)
     case deliver(FIXInbound)
     case disconnect(reason: String)
     /// Call back with `timerFired` at this monotonic instant; replaces any earlier schedule.

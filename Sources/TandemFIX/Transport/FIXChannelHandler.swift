@@ -351,7 +351,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         var disconnect: String?
         for action in actions {
             switch action {
-            case .send(let bytes):
+            case .send(let bytes, let new):
                 var copy: [UInt8]?
                 var drop = false
                 if !faults.isEmpty || dropNext > 0 || duplicateNext > 0 {
@@ -362,7 +362,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 if let gate {
                     // Persisted even when the fault drops it: "journaled, then died before the write".
                     // (Delay and duplicate faults are the venue's; a gated initiator does not use them.)
-                    gatedWrite(bytes, promise: promise, attachment: attachment, drop: drop, gate: gate, context: context)
+                    gatedWrite(bytes, new: new, promise: promise, attachment: attachment, drop: drop, gate: gate, context: context)
                     promise = nil
                     continue
                 }
@@ -412,18 +412,19 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 
     /// Persists a new message through the gate (resends go straight into the queue) and writes the
     /// queue's durable prefix, so the wire order is the MsgSeqNum order.
-    private func gatedWrite(_ bytes: [UInt8], promise: EventLoopPromise<Void>?, attachment: (any Sendable)?, drop: Bool,
-                            gate: any FIXOutboundGate, context: ChannelHandlerContext) {
+    private func gatedWrite(_ bytes: [UInt8], new: FIXNewMessage?, promise: EventLoopPromise<Void>?, attachment: (any Sendable)?,
+                            drop: Bool, gate: any FIXOutboundGate, context: ChannelHandlerContext) {
         let id = nextGatedID
         nextGatedID += 1
-        guard let m = try? FIXParser.parse(bytes), let seq = m.msgSeqNum, !m.possDupFlag else {
+        guard let new, let config = session?.config else {
             gated.append(GatedWrite(bytes: bytes, promise: promise, durable: true, drop: drop, id: id))
             flushGated(context: context)
             return
         }
+        let seq = new.msgSeqNum
         gated.append(GatedWrite(bytes: bytes, promise: promise, durable: false, drop: drop, id: id))
-        let record = FIXPersistedMessage(senderCompID: m.senderCompID ?? "", targetCompID: m.targetCompID ?? "",
-                                         msgSeqNum: seq, msgType: m.msgType, bytes: bytes, context: attachment)
+        let record = FIXPersistedMessage(senderCompID: config.senderCompID, targetCompID: config.targetCompID,
+                                         msgSeqNum: seq, msgType: new.msgType, bytes: bytes, context: attachment)
         gate.persist(record, on: context.eventLoop).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success:

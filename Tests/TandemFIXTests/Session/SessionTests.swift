@@ -27,7 +27,7 @@ struct Pair {
         var outgoing: [[UInt8]] = []
         for a in actions {
             switch a {
-            case .send(let b): if filter(side, b) { outgoing.append(b) }
+            case .send(let b, _): if filter(side, b) { outgoing.append(b) }
             case .deliver(let m): delivered[side, default: []].append(m)
             case .disconnect(let r): disconnects[side, default: []].append(r)
             case .event(let e): events[side, default: []].append(e)
