@@ -451,16 +451,11 @@ final class MarketBridge: @unchecked Sendable {
         }
         for (instrument, trade) in touched.sorted(by: { $0.key < $1.key }) {
             let top = book.topOfBook(instrument)
-            if let risk {
-                if let trade {
-                    risk.mark(instrument, trade.price, at: at)
-                } else if let bid = top.bid?.price, let ask = top.ask?.price {
-                    risk.mark(instrument, Price(units: bid.units / 2 + ask.units / 2 + (bid.units % 2 + ask.units % 2) / 2), at: at)
-                }
-            }
-            runner.onMarket(MarketUpdate(
+            let update = MarketUpdate(
                 instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
-                bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at))
+                bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at)
+            risk?.mark(update)
+            runner.onMarket(update)
         }
     }
 }

@@ -6,6 +6,7 @@ import Synchronization
 import TandemCore
 import TandemExecution
 import TandemRisk
+import TandemStrategy
 
 /// The node's pre-trade risk hook: TandemRisk's `RiskEngine` behind the order manager's
 /// `PreTradeRisk`, with the marks the node's market data gives it. Every decision is journaled with
@@ -59,11 +60,20 @@ public final class NodeRisk: PreTradeRisk {
         state.withLock { st in st.outputs += st.engine.handle(input) }
     }
 
-    /// A mark from market data (the last trade, else the mid).
-    public func mark(_ instrument: InstrumentID, _ price: Price, at: Timestamp) {
+    /// Marks the update's instrument at its last trade, else at the mid (rounded down to a unit);
+    /// a one-sided book without a trade marks nothing.
+    public func mark(_ update: MarketUpdate) {
+        let price: Price
+        if let trade = update.lastTrade {
+            price = trade.price
+        } else if let book = update.twoSidedBook {
+            price = Price(units: Int64((Int128(book.bid.price.units) + Int128(book.ask.price.units)) / 2))
+        } else {
+            return
+        }
         state.withLock { st in
-            st.marks[instrument] = price
-            st.outputs += st.engine.handle(.mark(instrument, price, at: at))
+            st.marks[update.instrument] = price
+            st.outputs += st.engine.handle(.mark(update.instrument, price, at: update.at))
         }
     }
 
