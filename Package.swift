@@ -102,10 +102,17 @@ let package = Package(
                            "TandemPostgres", "TandemFIX", "TandemCrypto", yams, metrics, logging, serviceLifecycle, nioCore, nioPosix]
         ),
 
+        // `tandem watchdog`: the independent risk process (drop copy, kill switch, HALT, FLATTEN).
+        .target(
+            name: "TandemWatchdog",
+            dependencies: ["TandemCore", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemCrypto", "TandemMarketData", "TandemVenue",
+                           yams, metrics, logging, serviceLifecycle, nioCore, nioPosix]
+        ),
+
         // The one executable: `tandem <subcommand>`.
         .executableTarget(
             name: "TandemCLI",
-            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemNode", "TandemOps", metrics, prometheus, argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
+            dependencies: ["TandemCore", "TandemPostgres", "TandemCrypto", "TandemJournal", "TandemFIX", "TandemFIXTestKit", "TandemMarketData", "TandemVenue", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemNode", "TandemWatchdog", "TandemOps", metrics, prometheus, argumentParser, logging, serviceLifecycle, nioCore, nioPosix, histogram]
         ),
 
         .testTarget(
@@ -145,6 +152,11 @@ let package = Package(
             name: "TandemNodeTests",
             dependencies: ["TandemNode", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
                            "TandemPostgresTestKit", "TandemCore", "TandemFIX", logging, serviceLifecycle]
+        ),
+        .testTarget(
+            name: "TandemWatchdogTests",
+            dependencies: ["TandemWatchdog", "TandemCore", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemPostgresTestKit", "TandemVenue",
+                           "TandemCrypto", logging]
         ),
         .testTarget(
             name: "TandemPostgresTests",

@@ -9,6 +9,16 @@ public struct LeaseState: Sendable, Hashable {
     public var halted: Bool
     /// Milliseconds until expiry by the database's clock (negative once expired); nil when never set.
     public var millisecondsToExpiry: Int64?
+    /// Why it is halted (the watchdog's rule or the operator's reason); nil when not halted.
+    public var haltReason: String?
+
+    public init(holder: String?, epoch: UInt64, halted: Bool, millisecondsToExpiry: Int64?, haltReason: String? = nil) {
+        self.holder = holder
+        self.epoch = epoch
+        self.halted = halted
+        self.millisecondsToExpiry = millisecondsToExpiry
+        self.haltReason = haltReason
+    }
 }
 
 public enum Lease {
@@ -20,7 +30,7 @@ public enum Lease {
         let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
         do {
             let r = try conn.query("""
-                UPDATE tandem.lease SET epoch = epoch + 1, holder = $1, halted = false,
+                UPDATE tandem.lease SET epoch = epoch + 1, holder = $1, halted = false, halt_reason = NULL,
                     expires_at = clock_timestamp() + $2 * interval '1 millisecond', updated_at = clock_timestamp()
                 WHERE id = 1 RETURNING epoch
                 """, [holder, ms])
@@ -51,20 +61,29 @@ public enum Lease {
     }
 
     public static func read(_ conn: PGConnection) throws(JournalError) -> LeaseState {
+        try currentState(conn, "reading the lease")
+    }
+
+    /// The watchdog's HALT (`tandem.watchdog_halt`): a new epoch, halted, held by `holder`, with `reason`.
+    /// Idempotent: an already-halted lease keeps its epoch, which is returned, so a restarted watchdog
+    /// journals at the epoch it halted with.
+    public static func halt(_ conn: PGConnection, by holder: String, reason: String) throws(JournalError) -> UInt64 {
         do {
-            let r = try conn.query("""
-                SELECT holder, epoch, halted,
-                       (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
-                FROM tandem.lease WHERE id = 1
-                """)
-            let row = r[0]
-            return LeaseState(
-                holder: try row.decodeIfPresent(String.self, at: 0),
-                epoch: UInt64(try row.decode(Int64.self, at: 1)),
-                halted: try row.decode(Bool.self, at: 2),
-                millisecondsToExpiry: try row.decodeIfPresent(Int64.self, at: 3))
+            let r = try conn.query("SELECT tandem.watchdog_halt($1, $2)", [holder, reason])
+            return UInt64(try r[0].decode(Int64.self, at: 0))
         } catch {
-            throw JournalError.database(error, "reading the lease")
+            throw JournalError.database(error, "halting the lease (\(reason))")
+        }
+    }
+
+    /// Lifts a halt (`tandem.watchdog_resume`): no holder, expired, not halted, so a node takes it with
+    /// `epoch + 1`. False when it was not halted.
+    @discardableResult
+    public static func resume(_ conn: PGConnection, by holder: String) throws(JournalError) -> Bool {
+        do {
+            return try conn.query("SELECT tandem.watchdog_resume($1)", [holder])[0].decode(Bool.self, at: 0)
+        } catch {
+            throw JournalError.database(error, "resuming the lease")
         }
     }
 }
@@ -203,7 +222,7 @@ extension Lease {
         do {
             let r = try conn.query("""
                 SELECT holder, epoch, halted,
-                       (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint
+                       (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::bigint, halt_reason
                 FROM tandem.lease WHERE id = 1
                 """)
             guard !r.isEmpty else { throw JournalError(.schema, "tandem.lease has no row; run `tandem db migrate`") }
@@ -212,7 +231,8 @@ extension Lease {
                 holder: try row.decodeIfPresent(String.self, at: 0),
                 epoch: UInt64(try row.decode(Int64.self, at: 1)),
                 halted: try row.decode(Bool.self, at: 2),
-                millisecondsToExpiry: try row.decodeIfPresent(Int64.self, at: 3))
+                millisecondsToExpiry: try row.decodeIfPresent(Int64.self, at: 3),
+                haltReason: try row.decodeIfPresent(String.self, at: 4))
         } catch let error as JournalError {
             throw error
         } catch let error as PostgresError {

@@ -130,6 +130,135 @@ public enum JournalSchema {
                 updated_at   timestamptz NOT NULL DEFAULT clock_timestamp()
             );
             """#),
+        Migration(version: 3, description: "watchdog: its role, state, signed commands and session seqs; halts record a reason", sql: #"""
+            ALTER TABLE tandem.lease ADD COLUMN halt_reason text;
+
+            -- The watchdog's mode and its latest view (drop-copy positions, P&L), so a restarted
+            -- watchdog finishes what it started and operators can read what it sees.
+            CREATE TABLE tandem.watchdog_state (
+                id          integer PRIMARY KEY CHECK (id = 1),
+                mode        text NOT NULL DEFAULT 'normal' CHECK (mode IN ('normal', 'halted', 'flattening')),
+                blocked     boolean NOT NULL DEFAULT false,
+                reason      text,
+                since       timestamptz,
+                view        text,
+                updated_by  text,
+                updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+            );
+            INSERT INTO tandem.watchdog_state (id) VALUES (1);
+
+            -- Signed operator commands (HALT, RESUME, FLATTEN, BLOCK, UNBLOCK): queued here by
+            -- `tandem risk`, verified and answered by the watchdog. The nonce is not unique on
+            -- purpose: a replayed command is stored, refused and reported, not lost to a constraint.
+            CREATE TABLE tandem.watchdog_commands (
+                id          bigserial PRIMARY KEY,
+                action      text NOT NULL,
+                reason      text NOT NULL,
+                issued_by   text NOT NULL,
+                issued_ns   bigint NOT NULL,
+                nonce       text NOT NULL,
+                signature   text NOT NULL,
+                status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'refused')),
+                result      text,
+                created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+                answered_at timestamptz
+            );
+            CREATE INDEX watchdog_commands_nonce ON tandem.watchdog_commands (nonce) WHERE status = 'done';
+
+            -- The next outbound MsgSeqNum of each of the watchdog's FIX sessions.
+            CREATE TABLE tandem.watchdog_sessions (
+                session          text PRIMARY KEY,
+                next_sender_seq  integer NOT NULL CHECK (next_sender_seq >= 1),
+                updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+            );
+
+            -- The fence compares epochs only. A halted epoch is the halter's (the watchdog's): no node
+            -- can take a halted lease, every older writer is fenced by the bump, and the halter may
+            -- journal its HALT and RESUME at that epoch.
+            CREATE OR REPLACE FUNCTION tandem.append_events(
+                p_epoch bigint, p_head_seq bigint, p_head_hash bytea,
+                p_kinds smallint[], p_ts bigint[], p_offsets integer[], p_lengths integer[],
+                p_payloads bytea, p_hashes bytea
+            ) RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+            DECLARE
+                h_seq bigint; h_hash bytea; l_epoch bigint; l_halted boolean;
+                n integer := cardinality(p_kinds);
+            BEGIN
+                IF n IS NULL OR n = 0 OR length(p_hashes) <> n * 32 THEN
+                    RAISE EXCEPTION 'append_events: % events but % hash bytes', n, length(p_hashes) USING ERRCODE = '22023';
+                END IF;
+                SELECT seq, hash INTO h_seq, h_hash FROM tandem.journal_head WHERE id = 1 FOR UPDATE;
+                IF h_seq <> p_head_seq OR h_hash <> p_head_hash THEN
+                    SELECT epoch, halted INTO l_epoch, l_halted FROM tandem.lease WHERE id = 1 FOR SHARE;
+                    IF l_epoch <> p_epoch THEN
+                        RAISE EXCEPTION 'writer epoch % is fenced: lease epoch %, halted %', p_epoch, l_epoch, l_halted
+                            USING ERRCODE = 'TJ001', DETAIL = l_epoch::text || CASE WHEN l_halted THEN ' halted' ELSE '' END;
+                    END IF;
+                    RAISE EXCEPTION 'the journal head is at seq %, the writer expected %', h_seq, p_head_seq
+                        USING ERRCODE = 'TJ002';
+                END IF;
+                INSERT INTO tandem.events (seq, epoch, kind, ts_ns, payload, prev_hash, hash)
+                SELECT p_head_seq + u.i, p_epoch, u.k, u.t, substring(p_payloads FROM u.o + 1 FOR u.l),
+                       CASE WHEN u.i = 1 THEN p_head_hash ELSE substring(p_hashes FROM (u.i::integer - 2) * 32 + 1 FOR 32) END,
+                       substring(p_hashes FROM (u.i::integer - 1) * 32 + 1 FOR 32)
+                FROM unnest(p_kinds, p_ts, p_offsets, p_lengths) WITH ORDINALITY AS u(k, t, o, l, i);
+                UPDATE tandem.journal_head SET seq = p_head_seq + n, hash = substring(p_hashes FROM (n - 1) * 32 + 1 FOR 32)
+                WHERE id = 1;
+                SELECT epoch, halted INTO l_epoch, l_halted FROM tandem.lease WHERE id = 1 FOR SHARE;
+                IF l_epoch <> p_epoch THEN
+                    RAISE EXCEPTION 'writer epoch % is fenced: lease epoch %, halted %', p_epoch, l_epoch, l_halted
+                        USING ERRCODE = 'TJ001', DETAIL = l_epoch::text || CASE WHEN l_halted THEN ' halted' ELSE '' END;
+                END IF;
+                PERFORM pg_notify('tandem_journal', (p_head_seq + n)::text);
+                RETURN p_head_seq + n;
+            END $$;
+
+            -- HALT: a new epoch, halted, held by the watchdog, with the reason. Idempotent: an
+            -- already-halted lease keeps its epoch (returned), so a watchdog restarted mid-halt
+            -- journals at the same epoch.
+            CREATE FUNCTION tandem.watchdog_halt(p_by text, p_reason text) RETURNS bigint
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+            DECLARE e bigint;
+            BEGIN
+                UPDATE tandem.lease SET epoch = epoch + 1, holder = p_by, halted = true, halt_reason = p_reason,
+                    expires_at = NULL, updated_at = clock_timestamp()
+                WHERE id = 1 AND NOT halted RETURNING epoch INTO e;
+                IF e IS NULL THEN SELECT epoch INTO e FROM tandem.lease WHERE id = 1; END IF;
+                RETURN e;
+            END $$;
+
+            -- RESUME: the lease is free again (no holder, expired), so a node takes it with epoch + 1.
+            CREATE FUNCTION tandem.watchdog_resume(p_by text) RETURNS boolean
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+            BEGIN
+                UPDATE tandem.lease SET holder = NULL, halted = false, halt_reason = NULL,
+                    expires_at = clock_timestamp(), updated_at = clock_timestamp()
+                WHERE id = 1 AND halted;
+                RETURN FOUND;
+            END $$;
+
+            -- The watchdog's own role: reads everything, writes only its three tables, changes the
+            -- lease only through the two functions, and appends only at an epoch it holds. A migrator
+            -- without CREATEROLE leaves the role to the DBA (the grants below then name it once it exists).
+            DO $$
+            BEGIN
+                BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'tandem_watchdog') THEN
+                        CREATE ROLE tandem_watchdog LOGIN;
+                    END IF;
+                EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                    NULL;  -- created meanwhile by a migration of another database on this server
+                END;
+                EXECUTE 'GRANT USAGE ON SCHEMA tandem TO tandem_watchdog';
+                EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA tandem TO tandem_watchdog';
+                EXECUTE 'GRANT UPDATE ON tandem.watchdog_state, tandem.watchdog_commands TO tandem_watchdog';
+                EXECUTE 'GRANT INSERT, UPDATE ON tandem.watchdog_sessions TO tandem_watchdog';
+                EXECUTE 'REVOKE ALL ON FUNCTION tandem.append_events(bigint, bigint, bytea, smallint[], bigint[], integer[], integer[], bytea, bytea), tandem.watchdog_halt(text, text), tandem.watchdog_resume(text) FROM PUBLIC';
+                EXECUTE 'GRANT EXECUTE ON FUNCTION tandem.append_events(bigint, bigint, bytea, smallint[], bigint[], integer[], integer[], bytea, bytea), tandem.watchdog_halt(text, text), tandem.watchdog_resume(text) TO tandem_watchdog';
+            EXCEPTION WHEN insufficient_privilege OR undefined_object THEN
+                RAISE WARNING 'tandem_watchdog role not created or granted (%): create it as a DBA; see docs/watchdog.md', SQLERRM;
+            END $$;
+            """#),
     ]
 
     /// The newest schema version this binary knows.
