@@ -10,7 +10,7 @@ struct Tandem: AsyncParsableCommand {
             Start with `tandem db start` to run a private local PostgreSQL, and `tandem bench pg --json` \
             to measure it. See README.md and docs/ for the architecture and operations.
             """,
-        subcommands: [DB.self, Bench.self, Journal.self, Audit.self, FIXCommand.self, VenueProcess.self, NodeProcess.self, Status.self, Demo.self, Drill.self]
+        subcommands: [DB.self, Bench.self, Journal.self, Audit.self, FIXCommand.self, VenueProcess.self, NodeProcess.self, WatchdogProcess.self, Risk.self, Status.self, Demo.self, Drill.self]
     )
 }
 
