@@ -108,6 +108,8 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
         VenueSession(compID: "TANDEM", role: .orderEntry, account: "TANDEM-1", cancelOnDisconnect: false),
         VenueSession(compID: "TANDEM-DC", role: .dropCopy),
         VenueSession(compID: "TANDEM-RISK", role: .risk),
+        // The risk watchdog's own order entry, for FLATTEN (docs/watchdog.md).
+        VenueSession(compID: "TANDEM-WD", role: .orderEntry, account: "TANDEM-1", cancelOnDisconnect: false),
     ]
     public var market = MarketConfig(enabled: true, seed: 42, stepMillis: 50, volatilityTicks: 2, spreadTicks: 2, depth: 5,
                                      quoteLots: 100, takerPercent: 20)

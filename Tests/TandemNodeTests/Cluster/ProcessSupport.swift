@@ -80,12 +80,13 @@ struct VenueProcess {
     let fixPort: Int
     let feedPort: Int
 
-    static func start() async throws -> VenueProcess {
+    static func start(_ configure: (inout VenueConfiguration) -> Void = { _ in }) async throws -> VenueProcess {
         var config = VenueConfiguration()
         config.fixPort = 0
         config.feedRecoveryPort = 0
         config.market.takerPercent = 0
         config.sessions.append(VenueSession(compID: "TAKER", role: .orderEntry, account: "TAKER", cancelOnDisconnect: false))
+        configure(&config)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("venue-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).json")
         try JSONEncoder().encode(config).write(to: file)
         let child = try Child("venue", arguments: ["venue", "--config", file.path, "--log-level", "info"])
