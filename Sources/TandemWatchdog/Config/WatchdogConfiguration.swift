@@ -108,7 +108,7 @@ public struct WatchdogConfiguration: Sendable {
             let tick: Price = try r.decimal(m["tickSize"], "\(path).tickSize", positive: true) ?? Price(units: 1_000_000)
             let lot: Quantity = try r.decimal(m["lotSize"], "\(path).lotSize", positive: true) ?? Quantity(units: 100_000_000)
             let code = try r.string(m["currency"], "\(path).currency") ?? "USD"
-            guard let currency = Currency(code: code) else { throw r.error("\(path).currency", "\"\(code)\" is not a 3-letter currency code") }
+            guard let currency = Currency(code: code) else { throw r.error("\(path).currency", "\"\(code)\" is not a currency code (1–8 of A–Z, 0–9)") }
             var multiplier = Ratio.one
             if let n = try r.int(m["multiplier"], "\(path).multiplier", 1...1_000_000) {
                 do { multiplier = try Ratio(Int64(n)) } catch { throw r.error("\(path).multiplier", "\(error)") }
@@ -122,7 +122,7 @@ public struct WatchdogConfiguration: Sendable {
                                   "maxReportsPerSecond", "staleMarketDataMillis", "staleLeaderMillis", "disagreementGraceMillis",
                                   "flattenOnBreach", "flattenWithoutLeaderMillis"])
         let code = try r.string(l["currency"], "limits.currency") ?? instruments[0].currency.code
-        guard let currency = Currency(code: code) else { throw r.error("limits.currency", "\"\(code)\" is not a 3-letter currency code") }
+        guard let currency = Currency(code: code) else { throw r.error("limits.currency", "\"\(code)\" is not a currency code (1–8 of A–Z, 0–9)") }
         var limits = WatchdogLimits(currency: currency)
         func money(_ key: String) throws(WatchdogError) -> Money? {
             let q: Price? = try r.decimal(l[key], "limits.\(key)", positive: true)
