@@ -7,23 +7,28 @@ import TandemCore
 import TandemJournal
 import TandemNode
 import TandemPostgres
+import TandemCrypto
 import TandemVenue
+import TandemWatchdog
 
 /// `tandem demo`: the local demo cluster — a private PostgreSQL, a venue and two engine nodes as
 /// separate processes — with a live view, a leader kill on demand, and a clean stop on Ctrl-C.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the local demo cluster: PostgreSQL, a venue, two engine nodes; watch one take over from the other.",
+        abstract: "Run the local demo cluster: PostgreSQL, a venue, two engine nodes, the risk watchdog; watch one node take over from the other.",
         discussion: """
             Starts a private PostgreSQL (in a temporary directory), `tandem venue` (synthetic market, \
             FIX and the A/B feed on free ports) and two `tandem node` processes (node-a and node-b, \
-            market maker on ACME) — each a separate process, logs in --log-directory. The live view \
-            shows the leader, epoch, journal head, the standby's lag, open orders, positions and P&L.
+            market maker on ACME) and `tandem watchdog` — each a separate process, logs in \
+            --log-directory. The live view shows the leader, epoch, journal head, the standby's lag, open \
+            orders, positions and P&L, and the watchdog's mode and view.
 
             Type k and Enter to kill the leader (SIGKILL), or pass --failover-after SECONDS: the view \
             then shows the standby take over — time to the new lease, to its LeaderElected event, to \
             its first order acknowledged by the venue — and the killed node is restarted as the new \
-            standby. Ctrl-C stops everything (nodes drain and log out) and removes the database.
+            standby. h, r, f and Enter send the watchdog a signed HALT, RESUME or FLATTEN (the key is \
+            in --log-directory/risk.key; `tandem risk … --key-file` works against the demo too). Ctrl-C \
+            stops everything (nodes drain and log out) and removes the database.
             """
     )
 
@@ -126,6 +131,18 @@ final class DemoCluster: Service, Sendable {
             try await Task.sleep(for: .milliseconds(700))
         }
 
+        print("tandem demo: starting the watchdog…")
+        var key = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in key.indices { key[i] = UInt8.random(in: 0...255, using: &rng) }
+        try key.hexString.write(toFile: "\(logDirectory)/risk.key", atomically: true, encoding: .utf8)
+        keyBox.withLock { $0 = key }
+        try Self.watchdogYAML(dsn: dsn, fixPort: ports.fix, feedPort: ports.feed, keyFile: "\(logDirectory)/risk.key")
+            .write(toFile: "\(logDirectory)/watchdog.yaml", atomically: true, encoding: .utf8)
+        let watchdog = try ChildProcess(name: "watchdog", arguments: ["watchdog", "--config", "\(logDirectory)/watchdog.yaml"],
+                                        logDirectory: logDirectory)
+        state.withLock { $0.nodes["watchdog"] = watchdog }
+
         let follower = JournalFollower(dsn: dsn, logger: logger)
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -180,6 +197,34 @@ final class DemoCluster: Service, Sendable {
         var realized: [String] = []
         var acknowledgedByEpoch: [UInt64: Int] = [:]
         var leaderElected: [UInt64: Bool] = [:]
+        var halted = false
+        var watchdog: (mode: String, blocked: Bool, view: WatchdogStatus?)?
+    }
+
+    /// The demo's watchdog: its own role, the venue's default drop-copy, risk and watchdog sessions,
+    /// limits loose enough for the market maker (its own cap is 200) and tight enough to mean something.
+    static func watchdogYAML(dsn: String, fixPort: Int, feedPort: Int, keyFile: String) -> String {
+        """
+        # Written by `tandem demo` for this run (docs/watchdog.md).
+        id: demo
+        database:
+          dsn: "\(dsn) user=tandem_watchdog"
+        venue:
+          port: \(fixPort)
+          feed:
+            recoveryPort: \(feedPort)
+        instruments:
+          - id: 1
+            symbol: ACME
+            tickSize: "0.01"
+            lotSize: "1"
+            currency: USD
+        limits:
+          maxDailyLoss: "5000"
+          maxPosition: "400"
+          maxOrdersPerSecond: 200
+        keyFile: \(keyFile)
+        """
     }
 
     private func snapshot(conn: PostgresConnection, follower: JournalFollower) async -> Snapshot {
@@ -187,6 +232,13 @@ final class DemoCluster: Service, Sendable {
         if let (lease, head, nodes) = try? await conn.withConnection({ c in
             (try Lease.read(c), try FencedAppend.readHead(c).seq, (try? NodeStatusTable.read(c)) ?? [])
         }) {
+            s.halted = lease.halted
+            if let w = try? await conn.withConnection({ c in
+                try c.query("SELECT mode, blocked, coalesce(view, '') FROM tandem.watchdog_state WHERE id = 1")
+            }), !w.isEmpty, let mode = try? w[0].decode(String.self, at: 0) {
+                let view = (try? w[0].decode(String.self, at: 2)).flatMap { try? JSONDecoder().decode(WatchdogStatus.self, from: Data($0.utf8)) }
+                s.watchdog = (mode, (try? w[0].decode(Bool.self, at: 1)) ?? false, view)
+            }
             s.leader = lease.holder
             s.epoch = lease.epoch
             s.head = head
@@ -267,6 +319,9 @@ final class DemoCluster: Service, Sendable {
             switch line.trimmingCharacters(in: .whitespaces).lowercased() {
             case "k": if let dsn = currentDSN { await killLeader(dsn: dsn) }
             case "q": state.withLock { $0.stopping = true }
+            case "h": await riskCommand(.halt)
+            case "r": await riskCommand(.resume)
+            case "f": await riskCommand(.flatten)
             default: continue
             }
         }
@@ -274,13 +329,33 @@ final class DemoCluster: Service, Sendable {
 
     private var currentDSN: String? { dsnBox.withLock { $0 } }
     private let dsnBox = Mutex<String?>(nil)
+    private let keyBox = Mutex<[UInt8]>([])
+
+    /// A signed command to the watchdog, as `tandem risk` sends it; the answer goes to the event list.
+    private func riskCommand(_ action: SignedCommand.Action) async {
+        guard let dsn = currentDSN else { return }
+        var nonce = [UInt8](repeating: 0, count: 16)
+        var rng = SystemRandomNumberGenerator()
+        for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &rng) }
+        let command = SignedCommand.sign(action: action, reason: "demo key", issuedBy: "demo", issuedNanos: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000,
+                                         nonce: nonce.hexString, key: keyBox.withLock { $0 })
+        let answer = try? await RiskCommandQueue.submit(command, dsn: dsn, timeout: .seconds(5))
+        let text = answer.map { "\($0.status): \($0.result)" } ?? "no answer from the watchdog"
+        state.withLock { $0.events.append("\(action.rawValue.uppercased()) → \(text)") }
+    }
 
     private func render(_ s: Snapshot, elapsed: Duration) {
         let st = state.withLock { ($0.takeover, $0.events.suffix(5)) }
         var out = redraw ? "\u{1B}[H\u{1B}[2J" : ""
         if redraw {
             out += "TANDEM DEMO  \(elapsed.components.seconds) s   (k + Enter: kill the leader · Ctrl-C: stop)   logs: \(logDirectory)\n\n"
-            out += "leader \(s.leader ?? "-")   epoch \(s.epoch)   journal head \(s.head)\n\n"
+            out += "leader \(s.leader ?? "-")   epoch \(s.epoch)   journal head \(s.head)\(s.halted ? "   HALTED" : "")\n"
+            if let w = s.watchdog {
+                out += "watchdog \(w.mode)\(w.blocked ? " (engine blocked)" : "")"
+                if let v = w.view { out += "   drop copy \(v.dropCopySynced ? "caught up" : "NOT caught up")   P&L \(v.pnl ?? "?")   breaching \(v.breaching.isEmpty ? "none" : v.breaching.joined(separator: ","))" }
+                out += "   (h/r/f + Enter: HALT/RESUME/FLATTEN)\n"
+            }
+            out += "\n"
             out += "node      role      epoch  applied  lag(seq)  lag(ms)  open\n"
             for n in s.nodes {
                 out += "\(pad(n.nodeID, 10))\(pad(n.role, 10))\(pad(n.epoch.map(String.init) ?? "-", 7))\(pad("\(n.appliedSeq)", 9))\(pad("\(n.lagSeqs)", 10))\(pad("\(n.lagMilliseconds)", 9))\(n.openOrders)\(n.ageMilliseconds > 2000 ? "   (silent \(n.ageMilliseconds / 1000) s)" : "")\n"
