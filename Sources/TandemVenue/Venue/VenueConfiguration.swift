@@ -14,6 +14,17 @@ public struct VenueConfiguration: Sendable, Hashable, Codable {
         public var takerFeeBps: String?
         /// Where the synthetic market starts its mid price.
         public var referencePrice: String
+
+        public init(id: UInt32, symbol: String, tickSize: String, lotSize: String, makerFeeBps: String? = nil, takerFeeBps: String? = nil,
+                    referencePrice: String) {
+            self.id = id
+            self.symbol = symbol
+            self.tickSize = tickSize
+            self.lotSize = lotSize
+            self.makerFeeBps = makerFeeBps
+            self.takerFeeBps = takerFeeBps
+            self.referencePrice = referencePrice
+        }
     }
 
     public struct MarketConfig: Sendable, Hashable, Codable {
