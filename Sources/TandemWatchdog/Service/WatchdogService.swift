@@ -207,10 +207,7 @@ public final class WatchdogService: Service, Sendable {
                     }
                     if batch.count < 5_000 { break }
                 }
-                let lease = try await store.lease()
-
                 // Operator commands.
-                var directives: [WatchdogDirective] = []
                 for pending in try await store.pendingCommands() {
                     guard let command = pending.command else {
                         try await store.answer(pending.id, done: false, result: "refused: \(pending.malformed ?? "malformed")")
@@ -230,12 +227,17 @@ public final class WatchdogService: Service, Sendable {
                     logger.notice("operator command accepted", metadata: [
                         "command.id": "\(pending.id)", "command.action": "\(command.action.rawValue)", "command.issuedBy": "\(command.issuedBy)",
                         "command.reason": "\(command.reason)"])
+                    // Carried out before it is answered: a command answered "done" is done (the mode is persisted).
                     let out = machine.command(command.action, reason: "\(command.reason) (by \(command.issuedBy))")
-                    directives += out
+                    let lease = try await store.lease()
+                    for d in out {
+                        try await perform(d, machine: machine, store: store, killSwitch: &killSwitch, orders: orders, holder: holder, lease: lease)
+                    }
                     try await store.answer(pending.id, done: true, result: Self.describe(command.action, out))
                 }
 
                 // Evaluate the combined view.
+                let lease = try await store.lease()
                 let (venue, synced, lastMarket, ownUp) = shared.withLock { s in
                     let settled = s.dropCopyLogonAt.map { ContinuousClock.now - $0 > .milliseconds(200) } ?? false
                     return (s.venue, s.dropCopyLoggedOn && settled && !s.dropCopyGapOpen, s.lastMarketData, s.orderLoggedOn && s.riskLoggedOn)
@@ -249,9 +251,7 @@ public final class WatchdogService: Service, Sendable {
                     marks: marks, marketDataAgeMillis: lastMarket.map { (ContinuousClock.now - $0).milliseconds },
                     leaseHalted: lease.halted, leaderAlive: leaderAlive,
                     leaderHeartbeatAgeMillis: lease.halted ? nil : lease.millisecondsSinceUpdate)
-                directives += machine.evaluate(observation)
-
-                for d in directives {
+                for d in machine.evaluate(observation) {
                     try await perform(d, machine: machine, store: store, killSwitch: &killSwitch, orders: orders, holder: holder, lease: lease)
                 }
                 try await killSwitch.pump(risk: risk, answers: { id in self.shared.withLock { $0.killSwitchAnswers.removeValue(forKey: id) } },
