@@ -131,7 +131,8 @@ public struct WatchdogMachine: Sendable {
     private var inFlight: [String: Int64] = [:]
     private var disagreeingSince: Int64?
     private var leaderlessSince: Int64?
-    private var haltedByUs = false
+    /// When this watchdog last escalated from normal (its clock), for `engine_orders_after_halt`.
+    private var haltedAt: Int64?
 
     /// `clOrdPrefix` must start with the venue view's own prefix and be unique per watchdog start
     /// (e.g. `WD-<start time>-`), so ClOrdIDs never repeat across restarts.
@@ -179,6 +180,8 @@ public struct WatchdogMachine: Sendable {
         let lossTarget: WatchdogMode = limits.flattenOnBreach ? .flattening : .halted
 
         figures = Self.figures(o, currency: limits.currency, previousPeak: figures.peak)
+        if mode != .normal && haltedAt == nil { haltedAt = o.nanos }  // restarted halted: the watch starts now
+        if mode == .normal { haltedAt = nil }
         if o.venueSynced {
             if let max = limits.maxDailyLoss, let pnl = figures.pnl, pnl.units <= -max.units {
                 breaches.append(("daily_loss", "P&L \(pnl) reached the daily loss limit −\(max)", lossTarget))
@@ -215,6 +218,13 @@ public struct WatchdogMachine: Sendable {
                 } else {
                     disagreeingSince = nil
                 }
+            }
+            // A fenced engine cannot journal, so it cannot send: a new engine order acknowledged well after
+            // the HALT means something sends without the journal. The venue's kill switch stops it.
+            if mode != .normal, !blocked, let halted = haltedAt, let last = o.venue.lastEngineNewNanos, last > halted + 500_000_000 {
+                breaches.append(("engine_orders_after_halt", "the venue acknowledged a new engine order \((last - halted) / 1_000_000) ms after the HALT", .halted))
+                blocked = true
+                out.append(.block(true))
             }
             let open = o.venue.openPositions
             if !o.leaderAlive && !o.leaseHalted && !open.isEmpty, let after = limits.flattenWithoutLeaderMillis, mode == .normal {
@@ -264,6 +274,7 @@ public struct WatchdogMachine: Sendable {
         if mode == .normal {
             out.append(.halt(rule: rule, reason: reason))
             out.append(.cancelEngineOrders)
+            haltedAt = nil  // set at the next evaluation, on the observation clock
         }
         if target == .flattening && !blocked {
             blocked = true

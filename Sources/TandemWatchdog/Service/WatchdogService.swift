@@ -132,7 +132,8 @@ public final class WatchdogService: Service, Sendable {
                 guard case .executionReport(let r) = inbound.typed else { continue }
                 let nanos = Int64(ContinuousClock.now.nanosecondsSinceReference)
                 do {
-                    try shared.withLock { s throws(ArithmeticError) in try s.venue.apply(r, nanos: nanos) }
+                    let resent = inbound.message.possDupFlag
+                    try shared.withLock { s throws(ArithmeticError) in try s.venue.apply(r, nanos: nanos, resent: resent) }
                 } catch {
                     logger.error("drop copy: a report could not be applied", metadata: ["fix.execID": "\(r.execID)", "error": "\(error)"])
                 }

@@ -18,6 +18,8 @@ public struct VenueView: Sendable {
     /// Net quantities from the engine's orders alone (ClOrdIDs without the watchdog's prefix), to
     /// compare with the journal.
     public private(set) var engineNet: [PositionKey: Quantity] = [:]
+    /// When (the `nanos` given to `apply`) the venue last acknowledged a new order of the engine's.
+    public private(set) var lastEngineNewNanos: Int64?
     /// The watchdog's own orders that reached a final state, by ClOrdID.
     public private(set) var ownFinished: Set<String> = []
     /// By venue OrderID.
@@ -44,7 +46,8 @@ public struct VenueView: Sendable {
 
     /// Applies one drop-copy report received at `nanos`. A report whose ExecID was seen is ignored (a
     /// resend after a reconnect, a PossDup copy), except status reports, which carry no execution.
-    public mutating func apply(_ r: ExecutionReport, nanos: Int64) throws(ArithmeticError) {
+    /// `resent` (PossDupFlag=Y): history the venue sends again, which counts for positions but not as news.
+    public mutating func apply(_ r: ExecutionReport, nanos: Int64, resent: Bool = false) throws(ArithmeticError) {
         let execID = r.execID
         if r.execType != .orderStatus {
             guard execIDs.insert(execID).inserted else { return }
@@ -60,6 +63,7 @@ public struct VenueView: Sendable {
         if r.execType == .new {
             trim(&recentNew, nanos)
             recentNew.append(nanos)
+            if !isOwn(r) && !resent { lastEngineNewNanos = nanos }
         }
         if r.execType == .trade, let qty = r.lastQty, let px = r.lastPx, qty.units > 0 {
             let key = PositionKey(account: account, instrument: instrument.id)

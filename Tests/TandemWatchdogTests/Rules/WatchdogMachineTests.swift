@@ -175,3 +175,22 @@ struct WatchdogMachineTests {
         #expect(v.unknownSymbols == ["NOPE"])
     }
 }
+
+@Suite("Watchdog escalation to BLOCK")
+struct WatchdogBlockTests {
+    @Test("an engine order acknowledged well after the HALT blocks the engine's sessions; one inside 500 ms, or resent history, does not")
+    func engineOrdersAfterHalt() throws {
+        var m = WatchdogMachine(limits: WatchdogLimits(currency: usd), instruments: [acme], clOrdPrefix: "WD-1-")
+        var r = Reports()
+        var v = VenueView(instruments: [acme])
+        _ = m.command(.halt, reason: "drill")
+        #expect(m.evaluate(observation(v, at: 0, halted: true)).isEmpty)       // the watch starts here
+        try v.apply(r.new("3-1", .buy, "1"), nanos: 400_000_000)               // in flight at the halt
+        try v.apply(r.new("3-2", .buy, "1"), nanos: 900_000_000, resent: true) // history resent after a reconnect
+        #expect(m.evaluate(observation(v, at: 1000, halted: true)).isEmpty && !m.blocked)
+        try v.apply(r.new("3-3", .buy, "1"), nanos: 1_100_000_000)
+        let out = m.evaluate(observation(v, at: 1200, halted: true))
+        #expect(out.contains(.block(true)) && m.blocked)
+        #expect(out.contains { if case .alert("engine_orders_after_halt", .critical, _) = $0 { true } else { false } })
+    }
+}
