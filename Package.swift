@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "TandemWatchdog",
             dependencies: ["TandemCore", "TandemFIX", "TandemJournal", "TandemPostgres", "TandemCrypto", "TandemMarketData", "TandemVenue",
-                           yams, metrics, logging, serviceLifecycle, nioCore, nioPosix]
+                           "TandemOps", yams, metrics, logging, serviceLifecycle, nioCore, nioPosix]
         ),
 
         // The one executable: `tandem <subcommand>`.

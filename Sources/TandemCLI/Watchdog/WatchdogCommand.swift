@@ -59,8 +59,12 @@ struct WatchdogProcess: AsyncParsableCommand {
         logger.logLevel = .info
         let registry = PrometheusCollectorRegistry()
         if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
-        let watchdog = WatchdogService(configuration: configuration, logger: logger)
+        let sender = configuration.alertmanager.map {
+            DirectAlertSender(endpoint: $0, cluster: configuration.cluster, source: "watchdog:\(configuration.id)", logger: logger)
+        }
+        let watchdog = WatchdogService(configuration: configuration, logger: logger, alert: { alert in sender?.raise(alert) })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: watchdog)]
+        if let sender { services.append(.init(service: sender)) }
         if let metricsPort {
             services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: registry, readiness: { watchdog.readiness }, logger: logger)))
         }

@@ -1,5 +1,6 @@
 import Foundation
 import TandemCore
+import TandemOps
 import Yams
 
 /// `tandem watchdog`'s configuration: its own file, its own database role and its own venue sessions
@@ -38,6 +39,11 @@ public struct WatchdogConfiguration: Sendable {
     public var commandWindow: Duration = .seconds(30)
     /// Ticks beyond the best opposite quote for a flattening order's limit.
     public var collarTicks: Int64 = 20
+    /// Where the alerts that must not depend on Prometheus go (takeover, HALT, FLATTEN, both nodes
+    /// down): Alertmanager's API, which routes them to the usual receivers. Nil: log and metrics only.
+    public var alertmanager: AlertmanagerEndpoint?
+    /// The `cluster` label on those alerts.
+    public var cluster = "tandem"
 
     public init(id: String = "watchdog", dsn: String, venue: Venue = Venue(), instruments: [Instrument], limits: WatchdogLimits, key: [UInt8]) {
         self.id = id
@@ -60,7 +66,7 @@ public struct WatchdogConfiguration: Sendable {
         }
         guard let root = node as? [String: Any] else { throw WatchdogError(.configuration, "\(file): the top level must be a mapping") }
         let r = Reader(file: file)
-        try r.allow(root, "", ["id", "database", "venue", "instruments", "limits", "cycleMillis", "keyFile", "commandWindowSeconds", "collarTicks"])
+        try r.allow(root, "", ["id", "database", "venue", "instruments", "limits", "cycleMillis", "keyFile", "commandWindowSeconds", "collarTicks", "alerts"])
 
         let database = try r.map(root["database"], "database") ?? [:]
         try r.allow(database, "database", ["dsn"])
@@ -158,6 +164,13 @@ public struct WatchdogConfiguration: Sendable {
         if let ms = try r.int(root["cycleMillis"], "cycleMillis", 10...10_000) { config.cycle = .milliseconds(ms) }
         if let s = try r.int(root["commandWindowSeconds"], "commandWindowSeconds", 1...3600) { config.commandWindow = .seconds(s) }
         if let t = try r.int(root["collarTicks"], "collarTicks", 0...100_000) { config.collarTicks = Int64(t) }
+        if let a = try r.map(root["alerts"], "alerts") {
+            try r.allow(a, "alerts", ["alertmanagerURL", "cluster"])
+            if let url = try r.string(a["alertmanagerURL"], "alerts.alertmanagerURL") {
+                do { config.alertmanager = try AlertmanagerEndpoint(url: url) } catch { throw r.error("alerts.alertmanagerURL", "\(error)") }
+            }
+            config.cluster = try r.string(a["cluster"], "alerts.cluster") ?? config.cluster
+        }
         return config
     }
 

@@ -10,6 +10,7 @@ import TandemCrypto
 import TandemFIX
 import TandemJournal
 import TandemMarketData
+import TandemOps
 import TandemPostgres
 import TandemVenue
 
@@ -27,6 +28,7 @@ public final class WatchdogService: Service, Sendable {
     private let shared: Mutex<Shared>
     private let metrics = WatchdogMetrics()
     private let startNanos: Int64
+    private let alert: @Sendable (DirectAlert) -> Void
 
     struct Shared: Sendable {
         var venue: VenueView
@@ -42,9 +44,12 @@ public final class WatchdogService: Service, Sendable {
         var status = WatchdogStatus()
     }
 
-    public init(configuration: WatchdogConfiguration, logger: Logger) {
+    /// `alert` receives the alerts that must not depend on Prometheus (takeover, HALT, FLATTEN, both
+    /// nodes down, refused commands); `tandem watchdog` hands them to a ``DirectAlertSender``.
+    public init(configuration: WatchdogConfiguration, logger: Logger, alert: @escaping @Sendable (DirectAlert) -> Void = { _ in }) {
         self.configuration = configuration
         self.logger = logger
+        self.alert = alert
         let start = Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000
         self.startNanos = start
         self.shared = Mutex(Shared(venue: VenueView(instruments: configuration.instruments)))
@@ -191,6 +196,8 @@ public final class WatchdogService: Service, Sendable {
         var journal = TradingState()
         var journalSeq: UInt64 = 0
         var lastView = ContinuousClock.now - .seconds(10)
+        var lastLeader: (holder: String, epoch: UInt64)?
+        var bothDownRaised = false
         let holder = "watchdog:\(config.id)"
         metrics.mode(machine.mode, blocked: machine.blocked)
 
@@ -222,6 +229,9 @@ public final class WatchdogService: Service, Sendable {
                             "command.id": "\(pending.id)", "command.action": "\(command.action.rawValue)", "command.issuedBy": "\(command.issuedBy)",
                             "command.refusal": "\(refusal)"])
                         metrics.refusedCommand()
+                        alert(DirectAlert(name: "TandemRiskCommandRefused", severity: "warning", labels: ["action": command.action.rawValue],
+                                          summary: "the watchdog refused a \(command.action.rawValue.uppercased()) command",
+                                          description: "issued by \(command.issuedBy): \(refusal)"))
                         try await store.answer(pending.id, done: false, result: "refused: \(refusal)")
                         continue
                     }
@@ -239,6 +249,7 @@ public final class WatchdogService: Service, Sendable {
 
                 // Evaluate the combined view.
                 let lease = try await store.lease()
+                try await watchLeadership(lease, store: store, holder: holder, last: &lastLeader, down: &bothDownRaised)
                 let (venue, synced, lastMarket, ownUp) = shared.withLock { s in
                     let settled = s.dropCopyLogonAt.map { ContinuousClock.now - $0 > .milliseconds(200) } ?? false
                     return (s.venue, s.dropCopyLoggedOn && settled && !s.dropCopyGapOpen, s.lastMarketData, s.orderLoggedOn && s.riskLoggedOn)
@@ -289,6 +300,8 @@ public final class WatchdogService: Service, Sendable {
                 "watchdog.rule": "\(rule)", "watchdog.reason": "\(reason)", "lease.epoch": "\(epoch)"])
             let seq = try await store.journal(riskEvent(.halt, "\(holder) \(rule): \(reason)"), epoch: epoch)
             logger.notice("HALT journaled", metadata: ["journal.seq": "\(seq)", "lease.epoch": "\(epoch)"])
+            alert(DirectAlert(name: "TandemWatchdogHalt", labels: ["rule": rule], summary: "the watchdog HALTED trading (\(rule))",
+                              description: "\(reason). The lease is halted at epoch \(epoch); no node may lead until an operator resumes."))
         case .resume(let reason):
             if lease.halted {
                 let seq = try await store.journal(riskEvent(.resume, "\(holder): \(reason)"), epoch: lease.epoch)
@@ -319,11 +332,45 @@ public final class WatchdogService: Service, Sendable {
         case .setMode(let mode, let reason):
             try await store.saveState(mode, blocked: machine.blocked, reason: reason, by: holder)
             logger.notice("watchdog mode", metadata: ["watchdog.mode": "\(mode.rawValue)", "watchdog.reason": "\(reason)"])
+            if mode == .flattening {
+                alert(DirectAlert(name: "TandemWatchdogFlatten", summary: "the watchdog is FLATTENING every position",
+                                  description: "\(reason). Engine sessions blocked; offsetting orders go out through the watchdog's session."))
+            }
         case .alert(let rule, let severity, let message):
             metrics.breach(rule)
             let level: Logger.Level = switch severity { case .critical: .critical; case .warning: .warning; case .info: .notice }
             logger.log(level: level, "watchdog alert", metadata: ["watchdog.rule": "\(rule)", "alert.severity": "\(severity.rawValue)",
                                                                  "alert.message": "\(message)"])
+        }
+    }
+
+    /// Raises TandemTakeover when a node takes the lease from another, and TandemBothNodesDown when
+    /// no node has written its status for `staleLeaderMillis` and none holds a live lease.
+    private func watchLeadership(_ lease: WatchdogStore.LeaseView, store: WatchdogStore, holder: String,
+                                 last: inout (holder: String, epoch: UInt64)?, down: inout Bool) async throws {
+        if let h = lease.holder, h != holder, !lease.halted {
+            if let previous = last, previous.holder != h, lease.epoch > previous.epoch {
+                logger.warning("takeover seen", metadata: ["lease.from": "\(previous.holder)", "lease.to": "\(h)", "lease.epoch": "\(lease.epoch)"])
+                alert(DirectAlert(name: "TandemTakeover", labels: ["from": previous.holder, "to": h],
+                                  summary: "\(h) took over from \(previous.holder)",
+                                  description: "The lease moved from \(previous.holder) (epoch \(previous.epoch)) to \(h) (epoch \(lease.epoch))."))
+            }
+            last = (h, lease.epoch)
+        }
+        let stale = configuration.limits.staleLeaderMillis
+        let live = lease.holder != nil && !lease.halted && (lease.millisecondsToExpiry ?? -1) > 0
+        let nodes = try await store.nodeAges()
+        let allSilent = !nodes.isEmpty && nodes.allSatisfy { $0.ageMillis > stale }
+        if allSilent && !live && !lease.halted {
+            if !down {
+                down = true
+                let names = nodes.map(\.id).joined(separator: ", ")
+                logger.critical("both engine nodes are down", metadata: ["nodes": "\(names)"])
+                alert(DirectAlert(name: "TandemBothNodesDown", labels: ["nodes": names], summary: "no engine node is alive (\(names))",
+                                  description: "No node has written its status for \(stale) ms and no one holds a live lease. Positions at the venue are unattended."))
+            }
+        } else {
+            down = false
         }
     }
 

@@ -68,6 +68,14 @@ struct WatchdogStore: Sendable {
         }
     }
 
+    /// Each node's id and milliseconds since its last status row (its heartbeat).
+    func nodeAges() async throws(WatchdogError) -> [(id: String, ageMillis: Int64)] {
+        try await run("reading tandem.node_status") { c in
+            let r = try c.query("SELECT node_id, (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM tandem.node_status ORDER BY node_id")
+            return try (0..<r.count).map { (try r[$0].decode(String.self, at: 0), try r[$0].decode(Int64.self, at: 1)) }
+        }
+    }
+
     struct PendingCommand: Sendable {
         var id: Int64
         var command: SignedCommand?
