@@ -44,7 +44,7 @@ struct ProcessMetricsTests {
     @Test("GET /metrics over HTTP carries the registry's metrics and the process_* ones")
     func servedOnMetrics() async throws {
         let registry = PrometheusCollectorRegistry()
-        registry.makeGauge(name: "tandem_test_gauge").set(to: 3.0)
+        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "tandem", metricName: "test", unitName: "gauge", helpText: "A test gauge.")).set(to: 3.0)
         let server = OpsHTTPServer(port: 0, registry: registry, readiness: { (true, "ready") },
                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         try await withThrowingTaskGroup(of: Void.self) { group in
