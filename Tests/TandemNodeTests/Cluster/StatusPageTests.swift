@@ -80,7 +80,7 @@ struct StatusPageTests {
         }
         for session in state.fixSessions.keys { #expect(html.contains("<td>\(session)</td>")) }
         #expect(html.contains("No halt, block or flatten in force."))
-        #expect(html.contains("<td>1</td><td>1</td><td>node-a</td><td>2026-11-26T"), "the LeaderElected event at seq 1")
+        #expect(html.contains("<td>1</td><td>1</td><td>node-a</td><td>2026-11-25T23:40:00.000000000Z</td>"), "the LeaderElected event at seq 1")
         // Self-contained: no script, stylesheet, image or font from anywhere.
         for external in ["<script", "src=", "<link", "@import", "url("] { #expect(!html.contains(external), "\(external) in the page") }
 
