@@ -141,6 +141,13 @@ public struct JSONLogHandler: LogHandler {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// `2026-11-26T00:56:16.123456789Z`, from UTC nanoseconds.
+    public static func rfc3339(_ ns: Int64) -> String {
+        var out: [UInt8] = []
+        appendRFC3339(ns, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// `2026-11-26T00:56:16.123456789Z`, from UTC nanoseconds (proleptic Gregorian, civil-from-days).
     static func appendRFC3339(_ ns: Int64, to out: inout [UInt8]) {
         let seconds = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000

@@ -9,23 +9,29 @@ import Synchronization
 /// The small HTTP face every Tandem process serves for operators and Prometheus:
 /// `GET /metrics` (the registry in Prometheus text format), `GET /healthz` (200 while the process
 /// runs) and `GET /readyz` (200 only when the process can do its job, else 503 with why).
+/// `/metrics` ends with the standard `process_*` metrics read from `/proc/self` (``ProcessMetrics``).
+/// With a `page`, `GET /` serves it as HTML (`tandem status --serve`).
 public final class OpsHTTPServer: Service, Sendable {
     /// Whether the process can do its job now, and a one-line reason.
     public typealias Readiness = @Sendable () -> (ready: Bool, detail: String)
+    /// An HTML page for `GET /`, produced without blocking (e.g. the last one rendered).
+    public typealias Page = @Sendable () -> String
 
     public let host: String
     public let port: Int
     private let registry: PrometheusCollectorRegistry
     private let readiness: Readiness
+    private let page: Page?
     private let logger: Logger
     private let bound: EventLoopPromise<Int>
 
     public init(host: String = "127.0.0.1", port: Int, registry: PrometheusCollectorRegistry,
-                readiness: @escaping Readiness, logger: Logger) {
+                readiness: @escaping Readiness, page: Page? = nil, logger: Logger) {
         self.host = host
         self.port = port
         self.registry = registry
         self.readiness = readiness
+        self.page = page
         self.logger = logger
         self.bound = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
     }
@@ -36,13 +42,14 @@ public final class OpsHTTPServer: Service, Sendable {
     public func run() async throws {
         let registry = self.registry
         let readiness = self.readiness
+        let page = self.page
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.pipeline.addHandler(OpsHTTPHandler(registry: registry, readiness: readiness))
+                        channel.pipeline.addHandler(OpsHTTPHandler(registry: registry, readiness: readiness, page: page))
                     }
                 }
                 .bind(host: host, port: port).get()
@@ -53,9 +60,10 @@ public final class OpsHTTPServer: Service, Sendable {
         let port = channel.localAddress?.port ?? port
         bound.succeed(port)
         logger.info("ops HTTP listening", metadata: ["ops.listen": "\(host):\(port)"])
-        await withGracefulShutdownHandler {
+        // Stops on graceful shutdown or when its task is cancelled (tests), closing the listener.
+        await withTaskCancellationOrGracefulShutdownHandler {
             try? await channel.closeFuture.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             channel.close(promise: nil)
         }
     }
@@ -67,11 +75,20 @@ final class OpsHTTPHandler: ChannelInboundHandler, Sendable {
 
     private let registry: PrometheusCollectorRegistry
     private let readiness: OpsHTTPServer.Readiness
+    private let page: OpsHTTPServer.Page?
     private let pending = Mutex<HTTPRequestHead?>(nil)
 
-    init(registry: PrometheusCollectorRegistry, readiness: @escaping OpsHTTPServer.Readiness) {
+    init(registry: PrometheusCollectorRegistry, readiness: @escaping OpsHTTPServer.Readiness, page: OpsHTTPServer.Page?) {
         self.registry = registry
         self.readiness = readiness
+        self.page = page
+    }
+
+    /// The registry's metrics, then the process's.
+    static func metricsText(_ registry: PrometheusCollectorRegistry) -> [UInt8] {
+        var out = registry.emitToBuffer()
+        ProcessMetrics.current()?.emit(into: &out)
+        return out
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -83,7 +100,13 @@ final class OpsHTTPHandler: ChannelInboundHandler, Sendable {
             let (status, type, body): (HTTPResponseStatus, String, [UInt8])
             switch (head.method, head.uri.split(separator: "?").first.map(String.init) ?? head.uri) {
             case (.GET, "/metrics"):
-                (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", registry.emitToBuffer())
+                (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", Self.metricsText(registry))
+            case (.GET, "/"), (.GET, "/index.html"):
+                if let page {
+                    (status, type, body) = (.ok, "text/html; charset=utf-8", Array(page().utf8))
+                } else {
+                    (status, type, body) = (.notFound, "text/plain; charset=utf-8", Array("not found: try /metrics, /healthz or /readyz\n".utf8))
+                }
             case (.GET, "/healthz"):
                 (status, type, body) = (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8))
             case (.GET, "/readyz"):
@@ -95,6 +118,7 @@ final class OpsHTTPHandler: ChannelInboundHandler, Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: type)
             headers.add(name: "Content-Length", value: "\(body.count)")
+            headers.add(name: "Cache-Control", value: "no-store")
             headers.add(name: "Connection", value: head.isKeepAlive ? "keep-alive" : "close")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)

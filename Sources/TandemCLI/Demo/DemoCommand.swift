@@ -29,6 +29,10 @@ struct Demo: AsyncParsableCommand {
             standby. h, r, f and Enter send the watchdog a signed HALT, RESUME or FLATTEN (the key is \
             in --log-directory/risk.key; `tandem risk … --key-file` works against the demo too). Ctrl-C \
             stops everything (nodes drain and log out) and removes the database.
+
+            Each node serves /metrics, /healthz and /readyz on 127.0.0.1: node-a on port 9471 and node-b \
+            on 9472 by default (--metrics-port-base; 0 turns them off), the targets of \
+            deploy/prometheus/prometheus.yml (docs/monitoring.md). A port already in use is skipped with a warning.
             """
     )
 
@@ -44,12 +48,19 @@ struct Demo: AsyncParsableCommand {
     @Flag(help: "Print one status line per second instead of redrawing the screen.")
     var plain = false
 
+    @Option(name: .customLong("metrics-port-base"),
+            help: ArgumentHelp("node-a serves /metrics on 127.0.0.1:PORT, node-b on PORT+1 (0: no metrics).", valueName: "port"))
+    var metricsPortBase = 9471
+
     func run() async throws {
         var logger = Logger(label: "tandem.demo")
         logger.logLevel = .warning
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+        guard metricsPortBase == 0 || (1...65534).contains(metricsPortBase) else {
+            throw ValidationError("--metrics-port-base must be 0 (no metrics) or a port from 1 to 65534, not \(metricsPortBase)")
+        }
         let demo = DemoCluster(logDirectory: logDirectory, failoverAfter: failoverAfter, duration: duration,
-                               redraw: !plain && isatty(1) == 1, logger: logger)
+                               redraw: !plain && isatty(1) == 1, metricsPortBase: metricsPortBase, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: demo, successTerminationBehavior: .gracefullyShutdownGroup)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
@@ -63,6 +74,8 @@ final class DemoCluster: Service, Sendable {
     let failoverAfter: Double?
     let duration: Double?
     let redraw: Bool
+    /// node-a's metrics port; node-b's is the next one; 0 for none.
+    let metricsPortBase: Int
     let logger: Logger
     private let state = Mutex(ViewState())
 
@@ -76,12 +89,43 @@ final class DemoCluster: Service, Sendable {
         var stopping = false
     }
 
-    init(logDirectory: String, failoverAfter: Double?, duration: Double?, redraw: Bool, logger: Logger) {
+    init(logDirectory: String, failoverAfter: Double?, duration: Double?, redraw: Bool, metricsPortBase: Int = 0, logger: Logger) {
         self.logDirectory = logDirectory
         self.failoverAfter = failoverAfter
         self.duration = duration
         self.redraw = redraw
+        self.metricsPortBase = metricsPortBase
         self.logger = logger
+    }
+
+    static let nodeIDs = ["node-a", "node-b"]
+
+    /// `tandem node` arguments for a node: its config, and `--metrics-port` when it has one and the
+    /// port is free (else a warning: a second demo on the machine still runs, without metrics).
+    func nodeArguments(id: String, config: String) -> [String] {
+        guard metricsPortBase > 0, let index = Self.nodeIDs.firstIndex(of: id) else { return ["node", "--config", config] }
+        let port = metricsPortBase + index
+        guard Self.portIsFree(port) else {
+            print("tandem demo: warning: 127.0.0.1:\(port) is in use; \(id) runs without /metrics")
+            return ["node", "--config", config]
+        }
+        return ["node", "--config", config, "--metrics-port", "\(port)"]
+    }
+
+    /// Whether a listener could bind 127.0.0.1:`port` now.
+    static func portIsFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 
     func run() async throws {
@@ -117,7 +161,7 @@ final class DemoCluster: Service, Sendable {
         }
         guard let ports else { throw ValidationError("the venue did not start; see \(venue.logPath)") }
 
-        let configs = try ["node-a", "node-b"].map { id -> (String, String) in
+        let configs = try Self.nodeIDs.map { id -> (String, String) in
             let path = "\(logDirectory)/\(id).yaml"
             let yaml = "# Written by `tandem demo` for this run.\n"
                 + LocalClusterConfig.nodeYAML(cluster: "demo", id: id, dsn: dsn, fixPort: ports.fix, feedPort: ports.feed)
@@ -125,8 +169,9 @@ final class DemoCluster: Service, Sendable {
             return (id, path)
         }
         for (id, path) in configs {
-            print("tandem demo: starting \(id)…")
-            let node = try ChildProcess(name: id, arguments: ["node", "--config", path], logDirectory: logDirectory)
+            let arguments = nodeArguments(id: id, config: path)
+            print("tandem demo: starting \(id)…" + (arguments.contains("--metrics-port") ? " (metrics on http://127.0.0.1:\(arguments.last!)/metrics)" : ""))
+            let node = try ChildProcess(name: id, arguments: arguments, logDirectory: logDirectory)
             state.withLock { $0.nodes[id] = node }
             try await Task.sleep(for: .milliseconds(700))
         }
@@ -277,7 +322,7 @@ final class DemoCluster: Service, Sendable {
             return nil
         }
         if let restart, let path = configs.first(where: { $0.0 == restart })?.1 {
-            if let node = try? ChildProcess(name: restart, arguments: ["node", "--config", path], logDirectory: logDirectory) {
+            if let node = try? ChildProcess(name: restart, arguments: nodeArguments(id: restart, config: path), logDirectory: logDirectory) {
                 state.withLock {
                     $0.nodes[restart] = node
                     $0.events.append("restarted \(restart) as the standby")

@@ -1,8 +1,13 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Prometheus
+import ServiceLifecycle
+import Synchronization
 import TandemCore
 import TandemJournal
 import TandemNode
+import TandemOps
 import TandemPostgres
 
 /// `tandem status`: the cluster at a glance, from the database alone (works with both nodes dead).
@@ -12,8 +17,14 @@ struct Status: AsyncParsableCommand {
         discussion: """
             Everything comes from the cluster's database: the lease row (leader, epoch, last renewal by \
             the database clock), the journal head, the rows each node writes every 250 ms \
-            (tandem.node_status), and a replay of the journal for orders, positions and P&L. \
+            (tandem.node_status), and a replay of the journal for orders, positions, P&L, FIX session \
+            sequences, risk restrictions and recent takeovers (LeaderElected events). \
             --json prints one JSON object.
+
+            --serve PORT serves the same as one self-contained HTML page (no external resources; it \
+            reloads itself) on http://HOST:PORT/ until SIGTERM/SIGINT, re-read from the database every \
+            --refresh seconds, with /metrics (process metrics), /healthz and /readyz beside it \
+            (docs/monitoring.md#status-page).
             """
     )
 
@@ -22,9 +33,29 @@ struct Status: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: ArgumentHelp("Serve the status as a web page on HOST:PORT until stopped (0 = any free port; the URL is printed).", valueName: "port"))
+    var serve: Int?
+
+    @Option(help: ArgumentHelp("Address --serve listens on.", valueName: "address"))
+    var host = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("With --serve: seconds between reads of the database (the page reloads as often).", valueName: "seconds"))
+    var refresh: Double = 2
+
+    func validate() throws {
+        if let serve, !(0...65535).contains(serve) { throw ValidationError("--serve needs a port from 0 to 65535, not \(serve)") }
+        guard refresh >= 0.2, refresh <= 3600 else { throw ValidationError("--refresh must be between 0.2 and 3600 seconds") }
+        if serve != nil, json { throw ValidationError("--serve and --json do not go together") }
+    }
+
     struct Report: Codable {
         struct PositionRow: Codable { var account, instrument, net, averagePrice, realizedPnL, fees: String }
         struct OrderRow: Codable { var clOrdID, account, instrument, side, quantity, filled, status: String }
+        struct SessionRow: Codable { var session: String; var lastInbound, lastOutbound: UInt64 }
+        struct RestrictionRow: Codable { var scope, action: String }
+        struct TakeoverRow: Codable { var seq, epoch: UInt64; var node, at: String }
+        /// When it was read (UTC, RFC 3339).
+        var asOf: String = ""
         var leader: String?
         var epoch: UInt64
         var halted: Bool
@@ -34,34 +65,23 @@ struct Status: AsyncParsableCommand {
         var nodes: [NodeStatusTable.Row]
         var openOrders: [OrderRow]
         var positions: [PositionRow]
+        /// Last MsgSeqNums of each FIX session, as journaled.
+        var fixSessions: [SessionRow] = []
+        /// Halts, blocks and flattens in force (risk commands not yet resumed).
+        var restrictions: [RestrictionRow] = []
+        /// The newest LeaderElected events first.
+        var recentTakeovers: [TakeoverRow] = []
     }
 
     func run() async throws {
+        if let serve {
+            try await serveStatusPage(port: serve)
+            return
+        }
         let conn = try await cluster.connect()
         let report: Report
         do {
-            report = try await conn.withConnection { c in
-                let lease = try Lease.read(c)
-                let age = try c.query("SELECT (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM tandem.lease WHERE id = 1")
-                let head = try FencedAppend.readHead(c)
-                let nodes = (try? NodeStatusTable.read(c)) ?? []
-                let state = try Replayer.replay(c, options: .init(), logger: cluster.logger).state
-                let open = state.openOrders.map {
-                    Report.OrderRow(clOrdID: $0.clOrdID.rawValue, account: $0.request.account.rawValue,
-                                    instrument: state.instruments[$0.request.instrument]?.symbol ?? "\($0.request.instrument.rawValue)",
-                                    side: "\($0.request.side)", quantity: "\($0.request.quantity)", filled: "\($0.filledQuantity)",
-                                    status: "\($0.status)")
-                }
-                let positions = state.positions.sorted { $0.key < $1.key }.map { key, p in
-                    Report.PositionRow(account: key.account.rawValue, instrument: state.instruments[key.instrument]?.symbol ?? "\(key.instrument.rawValue)",
-                                       net: "\(p.netQuantity)", averagePrice: p.averagePrice.map { "\($0)" } ?? "-",
-                                       realizedPnL: "\(p.realizedPnL)", fees: "\(p.fees)")
-                }
-                return Report(leader: lease.holder, epoch: lease.epoch, halted: lease.halted,
-                              heartbeatAgeMs: try age.rows.first?.decodeIfPresent(Int64.self, at: 0),
-                              leaseRemainingMs: lease.millisecondsToExpiry, journalHeadSeq: head.seq,
-                              nodes: nodes, openOrders: open, positions: positions)
-            }
+            report = try await conn.withConnection { c in try Self.collect(c, logger: cluster.logger) }
         } catch {
             await conn.close()
             throw error
@@ -74,6 +94,58 @@ struct Status: AsyncParsableCommand {
             return
         }
         print(Self.render(report))
+    }
+
+    /// Everything `tandem status` shows, read in one go from the cluster's database (on the connection's thread).
+    static func collect(_ c: PGConnection, logger: Logger, takeovers: Int = 10) throws -> Report {
+        let lease = try Lease.read(c)
+        let age = try c.query("SELECT (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM tandem.lease WHERE id = 1")
+        let head = try FencedAppend.readHead(c)
+        let nodes = (try? NodeStatusTable.read(c)) ?? []
+        let state = try Replayer.replay(c, options: .init(), logger: logger).state
+        let open = state.openOrders.map {
+            Report.OrderRow(clOrdID: $0.clOrdID.rawValue, account: $0.request.account.rawValue,
+                            instrument: state.instruments[$0.request.instrument]?.symbol ?? "\($0.request.instrument.rawValue)",
+                            side: "\($0.request.side)", quantity: "\($0.request.quantity)", filled: "\($0.filledQuantity)",
+                            status: "\($0.status)")
+        }
+        let positions = state.positions.sorted { $0.key < $1.key }.map { key, p in
+            Report.PositionRow(account: key.account.rawValue, instrument: state.instruments[key.instrument]?.symbol ?? "\(key.instrument.rawValue)",
+                               net: "\(p.netQuantity)", averagePrice: p.averagePrice.map { "\($0)" } ?? "-",
+                               realizedPnL: "\(p.realizedPnL)", fees: "\(p.fees)")
+        }
+        var report = Report(leader: lease.holder, epoch: lease.epoch, halted: lease.halted,
+                            heartbeatAgeMs: try age.rows.first?.decodeIfPresent(Int64.self, at: 0),
+                            leaseRemainingMs: lease.millisecondsToExpiry, journalHeadSeq: head.seq,
+                            nodes: nodes, openOrders: open, positions: positions)
+        report.asOf = JSONLogHandler.rfc3339(JSONLogHandler.now())
+        report.fixSessions = state.fixSessions.sorted { $0.key < $1.key }.map {
+            Report.SessionRow(session: $0.key, lastInbound: $0.value.lastInbound, lastOutbound: $0.value.lastOutbound)
+        }
+        report.restrictions = state.restrictions.sorted { $0.key < $1.key }.map { scope, action in
+            let where_: String
+            switch scope {
+            case .global: where_ = "global"
+            case .account(let a): where_ = "account \(a.rawValue)"
+            case .instrument(let i): where_ = "instrument \(state.instruments[i]?.symbol ?? "#\(i.rawValue)")"
+            }
+            return Report.RestrictionRow(scope: where_, action: "\(action)")
+        }
+        report.recentTakeovers = try recentLeaderElections(c, limit: takeovers)
+        return report
+    }
+
+    /// The newest `limit` LeaderElected events (index on kind not needed: few rows, read backwards by seq).
+    static func recentLeaderElections(_ c: PGConnection, limit: Int) throws -> [Report.TakeoverRow] {
+        let seqs = try c.query("SELECT seq FROM tandem.events WHERE kind = $1 ORDER BY seq DESC LIMIT $2",
+                               [Int64(JournalEventKind.leaderElected.rawValue), Int64(limit)])
+        return try seqs.rows.compactMap { row -> Report.TakeoverRow? in
+            let seq = UInt64(try row.decode(Int64.self, at: 0))
+            guard let stored = try JournalReader.row(c, seq: seq),
+                  case .leaderElected(let epoch, let node, let at) = try EventCodec.decode(stored.payload)
+            else { return nil }
+            return Report.TakeoverRow(seq: seq, epoch: epoch, node: node, at: JSONLogHandler.rfc3339(at.nanosecondsSinceEpoch))
+        }
     }
 
     static func render(_ r: Report) -> String {
@@ -90,6 +162,11 @@ struct Status: AsyncParsableCommand {
         for o in r.openOrders { out += "\(o.clOrdID)\t\(o.account)\t\(o.instrument)\t\(o.side)\t\(o.quantity)\t\(o.filled)\t\(o.status)\n" }
         out += "\nPOSITIONS\naccount\tinstrument\tnet\tavg_price\trealized\tfees\n"
         for p in r.positions { out += "\(p.account)\t\(p.instrument)\t\(p.net)\t\(p.averagePrice)\t\(p.realizedPnL)\t\(p.fees)\n" }
+        out += "\nRISK\n" + (r.restrictions.isEmpty ? "no restriction in force\n" : r.restrictions.map { "\($0.action)\t\($0.scope)\n" }.joined())
+        out += "\nFIX SESSIONS\nsession\tlast_in\tlast_out\n"
+        for f in r.fixSessions { out += "\(f.session)\t\(f.lastInbound)\t\(f.lastOutbound)\n" }
+        out += "\nRECENT TAKEOVERS\nseq\tepoch\tnode\tat\n"
+        for t in r.recentTakeovers { out += "\(t.seq)\t\(t.epoch)\t\(t.node)\t\(t.at)\n" }
         return out
     }
 }
