@@ -113,6 +113,8 @@ public struct LeaseMachine: Sendable {
         case acquireSucceeded(epoch: UInt64, requestSentAt: Duration, now: Duration)
         /// `tryAcquire` found the lease held or halted.
         case acquireRefused(LeaseState, now: Duration)
+        /// The time asked for by `scheduleAcquire` has come.
+        case acquireDue(now: Duration)
         /// The crash lock of `epoch` came free and the lease was not renewed since: its leader's database
         /// session ended (a crashed process). A standby takes the lease over at once.
         case leaderSessionEnded(epoch: UInt64, now: Duration)
@@ -140,6 +142,9 @@ public struct LeaseMachine: Sendable {
         case roleChanged(RoleChange)
         /// Feed `tick` at this monotonic time. Exactly one tick is outstanding from `start` to `stop`.
         case scheduleTick(at: Duration)
+        /// Feed `acquireDue` at this monotonic time: a standby's extra acquire, timed for the moment the
+        /// database said the lease expires when that comes before the next tick. At most one outstanding.
+        case scheduleAcquire(at: Duration)
     }
 
     private enum Pending: Sendable, Hashable {
@@ -154,6 +159,9 @@ public struct LeaseMachine: Sendable {
     private var deadline: Duration = .zero
     private var lastSuccessfulSend: Duration = .zero
     private var pending: Pending?
+    /// When the outstanding tick is due, and the outstanding `scheduleAcquire`, if any.
+    private var nextTick: Duration = .zero
+    private var acquireDue: Duration?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -176,7 +184,7 @@ public struct LeaseMachine: Sendable {
             change(to: .standby, epoch: nil, reason: "started", at: now, &actions)
             pending = .acquire
             actions.append(.tryAcquire)
-            actions.append(.scheduleTick(at: now + configuration.heartbeat))
+            schedule(tickAt: now + configuration.heartbeat, &actions)
 
         case .tick(let now):
             selfFenceIfExpired(now, &actions)
@@ -188,15 +196,15 @@ public struct LeaseMachine: Sendable {
                     pending = .acquire
                     actions.append(.tryAcquire)
                 }
-                actions.append(.scheduleTick(at: now + configuration.heartbeat))
+                schedule(tickAt: now + configuration.heartbeat, &actions)
             case .leader:
                 if pending == nil, let epoch {
                     pending = .renew
                     actions.append(.renew(epoch: epoch))
                 }
-                actions.append(.scheduleTick(at: min(now + configuration.heartbeat, deadline)))
+                schedule(tickAt: min(now + configuration.heartbeat, deadline), &actions)
             case .fenced:
-                actions.append(.scheduleTick(at: now + configuration.heartbeat))
+                schedule(tickAt: now + configuration.heartbeat, &actions)
             }
 
         case .acquireSucceeded(let won, let sentAt, let now):
@@ -217,9 +225,29 @@ public struct LeaseMachine: Sendable {
             lastSuccessfulSend = sentAt
             change(to: .leader, epoch: won, reason: "acquired the lease", at: now, &actions)
 
-        case .acquireRefused(_, let now):
+        case .acquireRefused(let state, let now):
             if pending == .acquire { pending = nil }
             selfFenceIfExpired(now, &actions)
+            // Held, not halted, and expiring (by the database's clock, as of the refusal: the reply came
+            // later, so this errs late) before the next tick: ask again right then instead of up to one
+            // heartbeat later. A leader that is alive renews long before, so this only happens when renews
+            // stopped (a paused or cut-off leader) and shortens the takeover by up to one heartbeat.
+            if role == .standby, !state.halted, state.holder != nil, acquireDue == nil,
+               let ms = state.millisecondsToExpiry, ms >= 0 {
+                let at = now + .milliseconds(ms + 1)
+                if at < nextTick {
+                    acquireDue = at
+                    actions.append(.scheduleAcquire(at: at))
+                }
+            }
+
+        case .acquireDue(let now):
+            acquireDue = nil
+            selfFenceIfExpired(now, &actions)
+            if role == .standby, pending == nil {
+                pending = .acquire
+                actions.append(.tryAcquire)
+            }
 
         case .leaderSessionEnded(let dead, _):
             // Only a standby acts; the take-over is conditional on the epoch, so a stale report is harmless.
@@ -275,6 +303,11 @@ public struct LeaseMachine: Sendable {
             }
         }
         return actions
+    }
+
+    private mutating func schedule(tickAt at: Duration, _ actions: inout [Action]) {
+        nextTick = at
+        actions.append(.scheduleTick(at: at))
     }
 
     private mutating func selfFenceIfExpired(_ now: Duration, _ actions: inout [Action]) {

@@ -53,6 +53,7 @@ public final class LeaseService: Service, Sendable {
     private enum Event: Sendable {
         case crashWatch(LeaseMachine.Input?)
         case tick
+        case acquireDue
         case timerCancelled
         case outcome(LeaseStore.Outcome)
         case shutdown
@@ -148,6 +149,8 @@ public final class LeaseService: Service, Sendable {
                     input = .stop(now: now)
                 case .tick:
                     input = .tick(now: now)
+                case .acquireDue:
+                    input = .acquireDue(now: now)
                 case .timerCancelled:
                     input = nil
                 case .crashWatch(let reported):
@@ -224,6 +227,16 @@ public final class LeaseService: Service, Sendable {
                     do {
                         try await ContinuousClock().sleep(until: deadline)
                         return .tick
+                    } catch {
+                        return .timerCancelled
+                    }
+                }
+            case .scheduleAcquire(let at):
+                let deadline = gate.origin + at
+                group.addTask {
+                    do {
+                        try await ContinuousClock().sleep(until: deadline)
+                        return .acquireDue
                     } catch {
                         return .timerCancelled
                     }

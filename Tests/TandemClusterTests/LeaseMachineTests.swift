@@ -43,6 +43,30 @@ struct LeaseMachineTests {
         #expect(lead.role == .leader)
     }
 
+    @Test("a lease about to expire (the leader stopped renewing): the standby asks again at the expiry, not up to a heartbeat later")
+    func acquireAtExpiry() throws {
+        var m = try machine()
+        _ = m.handle(.start(now: .zero))  // acquire sent, next tick at 200 ms
+        // A live leader renews: the lease is ~600–1000 ms from expiry, past the next tick: nothing extra.
+        #expect(m.handle(.acquireRefused(heldByB, now: ms(5))).isEmpty)
+        #expect(m.handle(.tick(now: ms(200))) == [.tryAcquire, .scheduleTick(at: ms(400))])
+        // 120 ms to go as of the refusal at 210 ms: ask at 331 ms (1 ms late on purpose), before the 400 ms tick.
+        let expiring = LeaseState(holder: "node-b", epoch: 8, halted: false, millisecondsToExpiry: 120)
+        #expect(m.handle(.acquireRefused(expiring, now: ms(210))) == [.scheduleAcquire(at: ms(331))])
+        #expect(m.handle(.acquireDue(now: ms(331))) == [.tryAcquire])
+        // Refused again (the leader renewed after all): the regular tick goes on; one extra acquire at a time.
+        #expect(m.handle(.acquireRefused(expiring, now: ms(335))).isEmpty, "456 ms is past the 400 ms tick")
+        _ = m.handle(.acquireSucceeded(epoch: 9, requestSentAt: ms(400), now: ms(405)))
+        #expect(m.role == .leader)
+        // A halted lease, or no holder, schedules nothing; nor does a leader.
+        var other = try machine()
+        _ = other.handle(.start(now: .zero))
+        let halted = LeaseState(holder: "watchdog", epoch: 9, halted: true, millisecondsToExpiry: 50)
+        #expect(other.handle(.acquireRefused(halted, now: ms(5))).isEmpty)
+        var lead = try leader()
+        #expect(lead.handle(.acquireDue(now: ms(100))).isEmpty)
+    }
+
     @Test("configuration: defaults are valid; the margin must leave a heartbeat of slack; nothing may be zero")
     func configuration() throws {
         let c = try LeaseMachine.Configuration(nodeID: "a")

@@ -23,6 +23,9 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     public private(set) var state: State = .disconnected
     /// The HeartBtInt in force (the acceptor adopts the initiator's).
     public private(set) var heartBtInt: Int
+    /// The counterparty's reason when it answered our Logon on this connection with a Logout (a refusal:
+    /// the session is live elsewhere, wrong credentials, …); nil otherwise. Cleared on the next connect.
+    public private(set) var logonRefusal: String?
 
     private var splitter = FIXFrameSplitter()
     private var encoder = FIXEncoder()
@@ -117,6 +120,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
 
     private mutating func connected(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
         reset()
+        logonRefusal = nil
         lastSent = now.monotonic
         lastReceived = now.monotonic
         stateDeadline = now.monotonic + config.logonTimeout
@@ -207,7 +211,9 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     private mutating func receivedLogon(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
         if m.msgType == .logout, state == .logonSent {
             // The acceptor refused our Logon; its text is the reason (wrong seq, duplicate session, credentials).
-            terminate("Logon refused by counterparty: \(m.string(58) ?? "no reason given")", &out)
+            let reason = m.string(58) ?? "no reason given"
+            terminate("Logon refused by counterparty: \(reason)", &out)
+            logonRefusal = reason
             return
         }
         guard m.msgType == .logon else {

@@ -8,8 +8,18 @@ import Synchronization
 /// keeps one live connection per session, and keeps each session's store between connections.
 ///
 /// A Logon for an unknown CompID pair, or for a session that already has a live connection, is
-/// answered with a Logout stating the reason and the connection is closed; the live session is
-/// untouched. Credentials, HeartBtInt and sequence checks are the session's (``FIXSession``).
+/// answered with a Logout stating the reason and the connection is closed. Credentials, HeartBtInt and
+/// sequence checks are the session's (``FIXSession``).
+///
+/// A competing Logon (the session's own CompIDs and credentials, from a second connection) usually
+/// means the counterparty failed over and its old connection is dead without a FIN: a crashed host, a
+/// paused process, a cut network. So the acceptor checks the connection holding the session: silent
+/// for more than 1.2 × HeartBtInt (a live peer sends at least a Heartbeat every HeartBtInt) → closed at
+/// once; otherwise it is sent a TestRequest and closed unless something arrives on it within
+/// `competingLogonProbeTimeout` (a live peer answers a TestRequest at once). A live holder keeps the
+/// session. The competing Logon is refused in every case ("retry"); its initiator retries on a short
+/// fixed interval (``FIXInitiator/Configuration/logonRetryInterval``) and gets in once the old
+/// connection is gone.
 public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
     public struct Configuration: Sendable {
         /// Listen address; loopback by default. Port 0 picks a free port (see ``listeningPort()``).
@@ -18,12 +28,19 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         /// One per session, role `.acceptor`: `senderCompID` is ours, `targetCompID` the initiator's.
         public var sessions: [FIXSessionConfig]
         public var faults: FIXFaultInjection
+        /// A second Logon for a session whose connection is live: a connection silent for more than
+        /// 1.2 × HeartBtInt is closed at once; otherwise it is sent a TestRequest and closed if nothing
+        /// comes back within this time (nil: no probe, only the silence rule). The Logon itself is refused
+        /// either way (its initiator retries). See ``FIXAcceptor``.
+        public var competingLogonProbeTimeout: Duration?
 
-        public init(host: String = "127.0.0.1", port: Int, sessions: [FIXSessionConfig], faults: FIXFaultInjection = .none) {
+        public init(host: String = "127.0.0.1", port: Int, sessions: [FIXSessionConfig], faults: FIXFaultInjection = .none,
+                    competingLogonProbeTimeout: Duration? = .milliseconds(250)) {
             self.host = host
             self.port = port
             self.sessions = sessions
             self.faults = faults
+            self.competingLogonProbeTimeout = competingLogonProbeTimeout
         }
     }
 
@@ -36,6 +53,8 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         var live: [SessionKey: any Channel] = [:]
         var liveness: [UInt64: FIXConnectionLiveness] = [:]
         var liveConnection: [SessionKey: UInt64] = [:]
+        /// Connections sent a TestRequest because of a competing Logon, and when (uptime nanoseconds).
+        var probing: [UInt64: UInt64] = [:]
         /// Per-session faults set by ``setFaults(_:for:)``; others use `configuration.faults`.
         var faults: [SessionKey: FIXFaultInjection] = [:]
         var nextConnection: UInt64 = 1
@@ -280,6 +299,14 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
                         old.eventLoop.execute { old.close(promise: nil) }
                         return .refuse(reason: reason + "; it was silent for \(silentNanos / 1_000_000) ms and is being closed: retry")
                     }
+                    if let timeout = configuration.competingLogonProbeTimeout {
+                        if st.probing[holder] == nil {
+                            let sentAt = NIODeadline.now().uptimeNanoseconds
+                            st.probing[holder] = sentAt
+                            probe(old, connection: holder, liveness: liveness, sentAt: sentAt, timeout: timeout, session: "\(acceptor)<-\(initiator)")
+                        }
+                        return .refuse(reason: reason + "; sent it a TestRequest, closing it unless it answers within \(timeout): retry")
+                    }
                 }
                 return .refuse(reason: reason)
             case .admitted(let key):
@@ -290,10 +317,30 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         }
     }
 
+    /// Sends the holder of a session a TestRequest and closes it unless it receives something within `timeout`.
+    private func probe(_ channel: any Channel, connection: UInt64, liveness: FIXConnectionLiveness, sentAt: UInt64,
+                       timeout: Duration, session: String) {
+        let nanos = Int64(timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        channel.eventLoop.execute { [self] in
+            channel.writeAndFlush(FIXOutbound.testRequest(id: "COMPETING-LOGON-\(connection)-\(sentAt)"), promise: nil)
+            channel.eventLoop.scheduleTask(in: .nanoseconds(nanos)) { [self] in
+                state.withLock { _ = $0.probing.removeValue(forKey: connection) }
+                let lastRead = liveness.lastReadNanos.load(ordering: .relaxed)
+                guard lastRead < sentAt, channel.isActive else { return }
+                logger.warning("a second Logon for a session whose connection did not answer a TestRequest: closing it", metadata: [
+                    "fix.session": "\(session)", "fix.connection": "\(connection)",
+                    "fix.silent_ms": "\((NIODeadline.now().uptimeNanoseconds &- lastRead) / 1_000_000)",
+                ])
+                channel.close(promise: nil)
+            }
+        }
+    }
+
     private func ended(_ end: FIXSessionEnd<Store>, connection: UInt64) {
         state.withLock { st in
             st.registry.release(connection: connection)
             st.liveness[connection] = nil
+            st.probing[connection] = nil
             guard let config = end.config else { return }
             let key = SessionKey(initiatorCompID: config.targetCompID, acceptorCompID: config.senderCompID)
             if let store = end.store { st.stores[key] = store }

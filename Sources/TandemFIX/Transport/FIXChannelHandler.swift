@@ -117,6 +117,8 @@ public struct FIXSessionEnd<Store: FIXSessionStore>: Sendable {
     public var store: Store?
     /// Whether the session reached the logged-on state on this connection.
     public var wasLoggedOn: Bool
+    /// The counterparty's text when it refused our Logon on this connection (``FIXSession/logonRefusal``).
+    public var logonRefusal: String? = nil
 }
 
 /// The per-connection shell around one ``FIXSession``: bytes in, the session's actions out.
@@ -218,7 +220,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             for case .event(let e) in actions { notice(e, context: context) }
             failPending()
             failGated(FIXTransportError(.notLoggedOn, "the FIX connection closed"))
-            ended(FIXSessionEnd(config: session.config, store: session.store, wasLoggedOn: wasLoggedOn))
+            ended(FIXSessionEnd(config: session.config, store: session.store, wasLoggedOn: wasLoggedOn, logonRefusal: session.logonRefusal))
         } else if firstBytes.take() != nil {
             ended(FIXSessionEnd(config: nil, store: nil, wasLoggedOn: false))
         }

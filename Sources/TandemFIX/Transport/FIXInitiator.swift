@@ -20,6 +20,14 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
         /// Reconnect backoff: 0, then `reconnectBase` doubling up to `reconnectCap` (``FIXSession/reconnectDelay(attempt:base:cap:)``).
         public var reconnectBase: Duration
         public var reconnectCap: Duration
+        /// After the counterparty *refused* a Logon (answered it with a Logout: typically "the session is
+        /// already logged on" while a failed-over peer's old connection still holds it), retry every
+        /// `logonRetryInterval` instead of backing off, until `logonRetryWindow` has passed since the first
+        /// refusal in a row; then the backoff above. The venue frees a session whose connection went
+        /// silent for 1.2 × HeartBtInt (sooner when it probes it), so the default window is that plus
+        /// 500 ms; a waiting initiator logs on within one interval of the session coming free.
+        public var logonRetryInterval: Duration
+        public var logonRetryWindow: Duration
         public var connectTimeout: Duration
         /// Reconnect after a session ends. False for one-shot tools: `run()` returns after the first session.
         public var reconnect: Bool
@@ -29,8 +37,11 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
 
         public init(host: String, port: Int, session: FIXSessionConfig, reconnectBase: Duration = .seconds(1),
                     reconnectCap: Duration = .seconds(30), connectTimeout: Duration = .seconds(5),
-                    reconnect: Bool = true, faults: FIXFaultInjection = .none, gate: (any FIXOutboundGate)? = nil) {
+                    reconnect: Bool = true, faults: FIXFaultInjection = .none, gate: (any FIXOutboundGate)? = nil,
+                    logonRetryInterval: Duration = .milliseconds(50), logonRetryWindow: Duration? = nil) {
             self.gate = gate
+            self.logonRetryInterval = logonRetryInterval
+            self.logonRetryWindow = logonRetryWindow ?? .milliseconds(1200 * max(1, session.heartBtInt) + 500)
             self.host = host
             self.port = port
             self.session = session
@@ -133,20 +144,24 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
         defer { continuation.finish() }
         await withGracefulShutdownHandler {
             var attempt = 0
+            var retry = FIXLogonRetry(interval: configuration.logonRetryInterval, window: configuration.logonRetryWindow)
+            var delay = Duration.zero
             while !Task.isCancelled, !state.withLock({ $0.shuttingDown }) {
-                let delay = FIXSession<Store>.reconnectDelay(attempt: attempt, base: configuration.reconnectBase,
-                                                             cap: configuration.reconnectCap)
                 if delay > .zero {
-                    logger.info("FIX reconnecting after backoff", metadata: ["fix.attempt": "\(attempt)", "fix.delay": "\(delay)"])
+                    if retry.refusals <= 1 {
+                        logger.info("FIX reconnecting after backoff", metadata: ["fix.attempt": "\(attempt)", "fix.delay": "\(delay)"])
+                    } else {
+                        logger.debug("FIX retrying a refused Logon", metadata: ["fix.refusals": "\(retry.refusals)", "fix.delay": "\(delay)"])
+                    }
                     if !(await sleepUnlessStopping(delay)) { break }
                 }
-                var loggedOn = false
+                var end = FIXConnectionOutcome(loggedOn: false, logonRefusal: nil)
                 do {
                     let channel = try await connect()
-                    loggedOn = try await withTaskCancellationHandler {
+                    end = try await withTaskCancellationHandler {
                         try await channel.closeFuture.get()
                         state.withLock { $0.channel = nil }
-                        return lastEndLoggedOn.withLock { $0 }
+                        return lastEnd.withLock { $0 }
                     } onCancel: {
                         channel.close(promise: nil)
                     }
@@ -154,14 +169,20 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
                     logger.warning("FIX connect failed", metadata: ["error": "\(error)"])
                 }
                 if !configuration.reconnect { break }
-                attempt = loggedOn ? 0 : attempt + 1
+                if let fixed = retry.next(after: end, now: .now) {
+                    delay = fixed
+                } else {
+                    attempt = end.loggedOn ? 0 : attempt + 1
+                    delay = FIXSession<Store>.reconnectDelay(attempt: attempt, base: configuration.reconnectBase,
+                                                             cap: configuration.reconnectCap)
+                }
             }
         } onGracefulShutdown: {
             self.logout(text: "shutting down")
         }
     }
 
-    private let lastEndLoggedOn = Mutex(false)
+    private let lastEnd = Mutex(FIXConnectionOutcome(loggedOn: false, logonRefusal: nil))
 
     private func sleepUnlessStopping(_ delay: Duration) async -> Bool {
         let clock = ContinuousClock()
@@ -188,7 +209,7 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = FIXChannelHandler(session: FIXSession(config: config.session, store: store),
                                                     faults: config.faults, gate: config.gate, logger: logger) { [self] end in
-                        lastEndLoggedOn.withLock { $0 = end.wasLoggedOn }
+                        lastEnd.withLock { $0 = FIXConnectionOutcome(loggedOn: end.wasLoggedOn, logonRefusal: end.logonRefusal) }
                         if let s = end.store { state.withLock { $0.store = s } }
                     }
                     let key = FIXAcceptorRegistry.SessionKey(initiatorCompID: config.session.senderCompID,
@@ -205,5 +226,39 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
             $0.connections += 1
         }
         return channel
+    }
+}
+
+/// How one connection of an initiator ended, for its reconnect policy.
+struct FIXConnectionOutcome: Sendable {
+    var loggedOn: Bool
+    var logonRefusal: String?
+}
+
+/// The initiator's answer to refused Logons (sans-I/O, tested alone): while the counterparty keeps refusing
+/// them, retry every `interval` until `window` has passed since the first refusal in a row; nil means "use
+/// the exponential backoff" (not a refusal, or the window is over). A successful Logon, or a connection that
+/// ended any other way, starts a new run.
+struct FIXLogonRetry: Sendable {
+    let interval: Duration
+    let window: Duration
+    private(set) var firstRefusal: ContinuousClock.Instant?
+    private(set) var refusals = 0
+
+    init(interval: Duration, window: Duration) {
+        self.interval = interval
+        self.window = window
+    }
+
+    mutating func next(after end: FIXConnectionOutcome, now: ContinuousClock.Instant) -> Duration? {
+        guard !end.loggedOn, end.logonRefusal != nil else {
+            firstRefusal = nil
+            refusals = 0
+            return nil
+        }
+        let first = firstRefusal ?? now
+        firstRefusal = first
+        refusals += 1
+        return now - first < window ? interval : nil
     }
 }

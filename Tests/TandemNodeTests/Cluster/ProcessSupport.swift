@@ -113,12 +113,13 @@ func startNode(id: String, dsn: String, venue: VenueProcess, arguments: [String]
 }
 
 /// node-a started and leading, then node-b started and standing by, caught up with the journal.
-func startPair(dsn: String, venue: VenueProcess) async throws -> (a: Child, b: Child) {
-    let a = try startNode(id: "node-a", dsn: dsn, venue: venue)
+/// `nodeDSN` gives a node its own DSN (e.g. through a ``PostgresProxy``); the test reads through `dsn`.
+func startPair(dsn: String, venue: VenueProcess, nodeDSN: [String: String] = [:]) async throws -> (a: Child, b: Child) {
+    let a = try startNode(id: "node-a", dsn: nodeDSN["node-a"] ?? dsn, venue: venue)
     try await eventually("node-a to lead", context: { a.output }) {
         try await nodeRows(dsn).contains { $0.nodeID == "node-a" && $0.role == "leader" }
     }
-    let b = try startNode(id: "node-b", dsn: dsn, venue: venue)
+    let b = try startNode(id: "node-b", dsn: nodeDSN["node-b"] ?? dsn, venue: venue)
     try await eventually("node-b to stand by", context: { b.output }) {
         try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
     }

@@ -4,16 +4,19 @@ import Glibc
 import Foundation
 import Synchronization
 
-/// A small TCP proxy on 127.0.0.1 in front of PostgreSQL, one per node, for the cut-leader-from-postgres
-/// drill: `cut()` closes every proxied connection (both sides see the connection end, so the server ends
-/// the node's sessions) and refuses new ones (accepted and closed at once) until `heal()`.
+/// A small TCP proxy on 127.0.0.1 in front of a local PostgreSQL, for fault injection: one per node in
+/// the cut-leader-from-postgres drill (`tandem drill`) and the node process tests. `cut()` closes every
+/// proxied connection (both sides see the connection end, so the server ends the node's sessions) and
+/// refuses new ones (accepted and closed at once) until `heal()`. Point a client's DSN at `port`.
 ///
 /// Plain blocking sockets on threads (one accept thread, two pump threads per connection): the traffic is
-/// a node's few PostgreSQL sessions, and a thread per direction keeps it obviously correct.
-final class PostgresProxy: Sendable {
-    let name: String
-    let port: Int
-    let upstreamPort: Int
+/// a node's few PostgreSQL sessions, and a thread per direction keeps it obviously correct. Not for
+/// production traffic.
+public final class PostgresProxy: Sendable {
+    public let name: String
+    /// The proxy's own port on 127.0.0.1.
+    public let port: Int
+    public let upstreamPort: Int
     private let listener: Int32
     private let state = Mutex(State())
 
@@ -26,25 +29,26 @@ final class PostgresProxy: Sendable {
         var refused = 0
     }
 
-    init(upstreamPort: Int, name: String) throws {
+    /// Listens on a free port of 127.0.0.1 and forwards every connection to `upstreamPort` there.
+    public init(upstreamPort: Int, name: String) throws(PostgresError) {
         self.name = name
         self.upstreamPort = upstreamPort
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DrillError("proxy \(name): socket() failed: errno \(errno)") }
+        guard fd >= 0 else { throw PostgresError(.connectionFailed, "proxy \(name): socket() failed: errno \(errno)", operation: "proxy listen") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard bound == 0, listen(fd, 64) == 0 else {
             Glibc.close(fd)
-            throw DrillError("proxy \(name): bind/listen on 127.0.0.1 failed: errno \(errno)")
+            throw PostgresError(.connectionFailed, "proxy \(name): bind/listen on 127.0.0.1 failed: errno \(errno)", operation: "proxy listen")
         }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         port = Int(UInt16(bigEndian: addr.sin_port))
         listener = fd
         let thread = Thread { [self] in acceptLoop() }
-        thread.name = "drill-proxy-\(name)"
+        thread.name = "pg-proxy-\(name)"
         thread.start()
     }
 
@@ -56,11 +60,11 @@ final class PostgresProxy: Sendable {
         return addr
     }
 
-    var isCut: Bool { state.withLock { $0.cut } }
-    var counters: (accepted: Int, refused: Int, open: Int) { state.withLock { ($0.accepted, $0.refused, $0.open.count) } }
+    public var isCut: Bool { state.withLock { $0.cut } }
+    public var counters: (accepted: Int, refused: Int, open: Int) { state.withLock { ($0.accepted, $0.refused, $0.open.count) } }
 
     /// Closes every proxied connection and refuses new ones.
-    func cut() {
+    public func cut() {
         // Under the lock: a pair unregisters itself (under it) before closing its sockets, so no fd
         // shut down here has been closed and reused.
         state.withLock { st in
@@ -73,9 +77,10 @@ final class PostgresProxy: Sendable {
     }
 
     /// Accepts connections again.
-    func heal() { state.withLock { $0.cut = false } }
+    public func heal() { state.withLock { $0.cut = false } }
 
-    func close() {
+    /// Cuts and stops listening, for good.
+    public func close() {
         state.withLock { $0.closed = true }
         cut()
         shutdown(listener, Int32(SHUT_RDWR))
@@ -118,7 +123,7 @@ final class PostgresProxy: Sendable {
             let pair = ProxyPair(id: id, a: client, b: upstream, proxy: self)
             for (from, to) in [(client, upstream), (upstream, client)] {
                 let t = Thread { pair.pump(from: from, to: to) }
-                t.name = "drill-proxy-\(name)-\(id)"
+                t.name = "pg-proxy-\(name)-\(id)"
                 t.start()
             }
         }
