@@ -31,7 +31,7 @@ struct Demo: AsyncParsableCommand {
             stops everything (nodes drain and log out) and removes the database.
 
             Each node serves /metrics, /healthz and /readyz on 127.0.0.1: node-a on port 9471 and node-b \
-            on 9472 by default (--metrics-port-base; 0 turns them off), the targets of \
+            on 9472 by default, the watchdog on 9473 (--metrics-port-base; 0 turns them off), the targets of \
             deploy/prometheus/prometheus.yml (docs/monitoring.md). A port already in use is skipped with a warning.
             """
     )
@@ -184,8 +184,15 @@ final class DemoCluster: Service, Sendable {
         keyBox.withLock { $0 = key }
         try Self.watchdogYAML(dsn: dsn, fixPort: ports.fix, feedPort: ports.feed, keyFile: "\(logDirectory)/risk.key")
             .write(toFile: "\(logDirectory)/watchdog.yaml", atomically: true, encoding: .utf8)
-        let watchdog = try ChildProcess(name: "watchdog", arguments: ["watchdog", "--config", "\(logDirectory)/watchdog.yaml"],
-                                        logDirectory: logDirectory)
+        var watchdogArguments = ["watchdog", "--config", "\(logDirectory)/watchdog.yaml"]
+        // The watchdog's metrics on the port after the nodes' (9473 by default), like theirs only when free.
+        let watchdogPort = metricsPortBase + Self.nodeIDs.count
+        if metricsPortBase > 0 {
+            if Self.portIsFree(watchdogPort) { watchdogArguments += ["--metrics-port", "\(watchdogPort)"] } else {
+                print("tandem demo: warning: 127.0.0.1:\(watchdogPort) is in use; the watchdog runs without /metrics")
+            }
+        }
+        let watchdog = try ChildProcess(name: "watchdog", arguments: watchdogArguments, logDirectory: logDirectory)
         state.withLock { $0.nodes["watchdog"] = watchdog }
 
         let follower = JournalFollower(dsn: dsn, logger: logger)
@@ -269,6 +276,9 @@ final class DemoCluster: Service, Sendable {
           maxPosition: "400"
           maxOrdersPerSecond: 200
         keyFile: \(keyFile)
+        alerts:                     # deploy/monitoring/start-stack.sh runs Alertmanager here
+          alertmanagerURL: "http://127.0.0.1:9093"
+          cluster: demo
         """
     }
 

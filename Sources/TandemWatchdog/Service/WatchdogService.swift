@@ -195,6 +195,7 @@ public final class WatchdogService: Service, Sendable {
         var killSwitch = start2
         var journal = TradingState()
         var journalSeq: UInt64 = 0
+        var lastEventNanos: Int64?
         var lastView = ContinuousClock.now - .seconds(10)
         var lastLeader: (holder: String, epoch: UInt64)?
         var bothDownRaised = false
@@ -207,7 +208,8 @@ public final class WatchdogService: Service, Sendable {
                 // The engine's view: the journal, folded.
                 while true {
                     let batch = try await store.events(after: journalSeq)
-                    for (seq, event) in batch {
+                    for (seq, nanos, event) in batch {
+                        lastEventNanos = nanos
                         do { try journal.apply(event) } catch {
                             logger.error("journal: the fold refused an event", metadata: ["journal.seq": "\(seq)", "error": "\(error)"])
                         }
@@ -271,7 +273,8 @@ public final class WatchdogService: Service, Sendable {
 
                 let status = WatchdogStatus(machine: machine, venue: venue, synced: synced, journalSeq: journalSeq, journalNet: journalNet,
                                             lease: lease, marks: marks)
-                metrics.update(machine: machine, status: status, synced: synced)
+                metrics.update(machine: machine, status: status, synced: synced,
+                               journalAgeSeconds: lastEventNanos.map { Double(Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000 - $0) / 1e9 })
                 shared.withLock {
                     $0.status = status
                     $0.ready = synced && ownUp ? (true, "drop copy caught up, risk and order sessions logged on, journal at seq \(journalSeq)")

@@ -69,6 +69,7 @@ struct WatchdogMetrics: Sendable {
     let flatten = Gauge(label: "tandem_watchdog_action", dimensions: [("action", "flatten")])
     let dropCopyUp = Gauge(label: "tandem_watchdog_dropcopy_up")
     let journalSeq = Gauge(label: "tandem_watchdog_journal_seq")
+    let journalAge = Gauge(label: "tandem_watchdog_journal_age_seconds")
     let pnlRatio = Gauge(label: "tandem_risk_daily_pnl_ratio_to_limit")
     let openPositions = Gauge(label: "tandem_watchdog_open_positions")
     let refused = Counter(label: "tandem_watchdog_commands_refused_total")
@@ -80,14 +81,15 @@ struct WatchdogMetrics: Sendable {
         block.record(blocked ? 1 : 0)
     }
 
-    func update(machine: WatchdogMachine, status: WatchdogStatus, synced: Bool) {
+    func update(machine: WatchdogMachine, status: WatchdogStatus, synced: Bool, journalAgeSeconds: Double?) {
         mode(machine.mode, blocked: machine.blocked)
         dropCopyUp.record(synced ? 1 : 0)
         journalSeq.record(Double(status.journalSeq))
+        if let journalAgeSeconds { journalAge.record(journalAgeSeconds) }
         openPositions.record(machine.figures.openPositions)
         if let pnl = machine.figures.pnl, let max = machine.limits.maxDailyLoss, max.units > 0 {
-            // A ratio for alerting thresholds only (0.8 = 80 % of the limit lost); never used for money.
-            pnlRatio.record(Double(-pnl.units) / Double(max.units))
+            // A ratio for alerting thresholds only (0.8 = 80 % of the limit lost, 0 when up); never used for money.
+            pnlRatio.record(Swift.max(0, Double(-pnl.units) / Double(max.units)))
         }
     }
 

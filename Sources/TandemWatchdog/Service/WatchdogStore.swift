@@ -146,10 +146,10 @@ struct WatchdogStore: Sendable {
         }
     }
 
-    /// Events after `seq`, decoded, at most `limit`.
-    func events(after seq: UInt64, limit: Int = 5_000) async throws(WatchdogError) -> [(seq: UInt64, event: JournalEvent)] {
+    /// Events after `seq`, decoded, with their UTC nanosecond timestamps, at most `limit`.
+    func events(after seq: UInt64, limit: Int = 5_000) async throws(WatchdogError) -> [(seq: UInt64, nanos: Int64, event: JournalEvent)] {
         try await run("reading the journal after seq \(seq)") { c in
-            try JournalReader.rows(c, after: seq, limit: limit).map { row in (row.seq, try EventCodec.decode(row.payload)) }
+            try JournalReader.rows(c, after: seq, limit: limit).map { row in (row.seq, row.timestampNanos, try EventCodec.decode(row.payload)) }
         }
     }
 
