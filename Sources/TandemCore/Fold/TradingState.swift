@@ -50,6 +50,13 @@ public struct TradingState: Sendable, Equatable {
     public internal(set) var leader: Leader?
     /// Active halts, blocks and flattens by scope; `resume` removes one.
     public internal(set) var restrictions: [RiskScope: RiskAction] = [:]
+    /// The risk trading mode as journaled: the `to` of the last `riskModeChanged`, or HALTED after a
+    /// global `riskCommand` halt and ACTIVE after a global resume. ACTIVE in a new journal. A node
+    /// that becomes leader starts its risk engine in this mode, so HALTED survives a restart or a
+    /// takeover until an operator resumes.
+    public internal(set) var riskMode: TradingMode = .active
+    /// The change that set ``riskMode`` (its rule and reason); nil while the mode never changed.
+    public internal(set) var lastRiskModeChange: RiskModeChange?
     public internal(set) var lastSnapshotSequence: UInt64?
     /// Number of events applied successfully.
     public internal(set) var eventCount: UInt64 = 0
@@ -86,6 +93,7 @@ public struct TradingState: Sendable, Equatable {
         guard lhs.eventCount == rhs.eventCount, lhs.lastSnapshotSequence == rhs.lastSnapshotSequence,
               lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positionStore.count == rhs.positionStore.count,
               lhs.fixSessions == rhs.fixSessions, lhs.restrictions == rhs.restrictions,
+              lhs.riskMode == rhs.riskMode, lhs.lastRiskModeChange == rhs.lastRiskModeChange,
               lhs.orderStore.count == rhs.orderStore.count, lhs.orderIndex.count == rhs.orderIndex.count,
               lhs.openIndex.count == rhs.openIndex.count
         else { return false }
