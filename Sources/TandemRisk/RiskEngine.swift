@@ -56,6 +56,14 @@ public struct RiskEngine: Sendable {
         return [.modeChanged(from: from, to: .active, rule: "operator_resume", reason: "resumed by \(who)", at: now)]
     }
 
+    /// Takes a mode that is already in the journal (a node restoring the fold's
+    /// ``TradingState/riskMode`` after it becomes leader, or a global command another writer
+    /// journaled). Unlike ``resume(at:by:)`` and ``halt(at:reason:)`` it returns nothing to journal:
+    /// the change is journaled already, and journaling it again would double it in the audit trail.
+    public mutating func restore(mode: TradingMode) {
+        self.mode = mode
+    }
+
     /// To HALTED on an operator's (or the watchdog's) command.
     public mutating func halt(at now: Timestamp, reason: String) -> [RiskOutput] {
         var out: [RiskOutput] = []
@@ -247,16 +255,52 @@ public struct RiskEngine: Sendable {
         _ request: OrderRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
     ) -> (RiskDecision, [RiskOutput]) {
         let outputs = evaluate(state: state, marks: marks, now: now)
-        let decision = decide(request, state: state, marks: marks, now: now)
+        let decision = decide(request, replacing: nil, state: state, marks: marks, now: now)
         if decision == .accepted { orders.record(at: now) }
         return (decision, outputs)
     }
 
+    /// Decides a cancel/replace of the working `order` into `replacement` (its new ClOrdID, total
+    /// quantity and, if given, new type), with the same rules as a new order applied to the order it
+    /// would become: quantity and notional on the new total quantity, the collar on the new price,
+    /// position and exposure with the order's new leaves in place of its old ones. It does not count
+    /// toward the order rate (it adds no order) and skips `max_open_orders`; `message_rate` applies.
+    ///
+    /// **A replace that reduces is never refused** by notional, quantity, position, exposure, rate or
+    /// loss rules, in any state: one that only lowers the quantity and keeps the type (less exposure,
+    /// whatever the position), and one whose resulting order is reducing in the sense of a new order
+    /// (opposite the position, its leaves plus the other open orders on that side at most |net|) —
+    /// the latter still meets the collar when it has a limit price and a mark exists. A shrink-only
+    /// replace skips the collar as well: its price is the one the order already rests at. Runs
+    /// ``evaluate(state:marks:now:)`` first, like ``check(_:state:marks:now:)``.
+    public mutating func checkReplace(
+        _ order: Order, with replacement: ReplaceRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
+    ) -> (RiskDecision, [RiskOutput]) {
+        let outputs = evaluate(state: state, marks: marks, now: now)
+        var request = order.request
+        request.clOrdID = replacement.newClOrdID
+        request.quantity = replacement.quantity
+        if let type = replacement.type { request.type = type }
+        return (decide(request, replacing: order, state: state, marks: marks, now: now), outputs)
+    }
+
+    /// The mode a decision runs under: the engine's, raised to HALTED while the fold holds a global
+    /// `halt` or `flatten` command (``TradingState/restrictions``), whoever journaled it.
+    public func effectiveMode(state: borrowing TradingState) -> TradingMode {
+        switch state.restrictions[.global] {
+        case .halt?, .flatten?: .halted
+        default: mode
+        }
+    }
+
     private mutating func decide(
-        _ r: OrderRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
+        _ r: OrderRequest, replacing old: Order?, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
     ) -> RiskDecision {
         guard r.quantity.units > 0 else {
             return .rejected(rule: "invalid_quantity", reason: "order quantity \(r.quantity) must be positive")
+        }
+        if let old, r.quantity <= old.filledQuantity {
+            return .rejected(rule: "invalid_quantity", reason: "replacement quantity \(r.quantity) of \(old.clOrdID) must exceed its filled \(old.filledQuantity)")
         }
         guard let instrument = state.instruments[r.instrument] else {
             return .rejected(rule: "unknown_instrument", reason: "instrument \(r.instrument.rawValue) is not defined")
@@ -277,20 +321,26 @@ public struct RiskEngine: Sendable {
         var openBuy: Int128 = 0, openSell: Int128 = 0, openCount = 0
         for o in state.openOrders {
             openCount += 1
-            guard o.request.account == r.account, o.request.instrument == r.instrument else { continue }
+            // A replace takes the place of its order: the order's old leaves do not count.
+            guard o.request.account == r.account, o.request.instrument == r.instrument, o.clOrdID != old?.clOrdID else { continue }
             if o.request.side.direction > 0 { openBuy += Int128(o.leavesQuantity.units) } else { openSell += Int128(o.leavesQuantity.units) }
         }
         let dir = Int128(r.side.direction)
-        let q = Int128(r.quantity.units)
+        // What may still fill: the whole order, or for a replace its new leaves.
+        let q = Int128(r.quantity.units) - Int128(old?.filledQuantity.units ?? 0)
         let sameSideOpen = dir > 0 ? openBuy : openSell
+        // A replace that only lowers the quantity at the same price and type adds no risk.
+        let shrinkOnly = old.map { r.quantity <= $0.request.quantity && r.type == $0.request.type } ?? false
+        if shrinkOnly { return .accepted }
         let reducing = net != 0 && net.signum() == -dir && q + sameSideOpen <= abs(net)
         let maxReducing = (net != 0 && net.signum() == -dir) ? Swift.max(0, abs(net) - sameSideOpen) : 0
         let exposureText = "\(instrument.symbol) net \(qtext(net)), open \(r.side == .buy ? "buys" : "sells") \(qtext(sameSideOpen)), largest reducing \(r.side == .buy ? "buy" : "sell") \(qtext(maxReducing))"
 
         if !reducing {
-            switch mode {
+            switch effectiveMode(state: state) {
             case .halted:
-                return .rejected(rule: "halted", reason: "trading is HALTED: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
+                let by = mode == .halted ? "" : " by a global \(state.restrictions[.global].map { "\($0)" } ?? "") command"
+                return .rejected(rule: "halted", reason: "trading is HALTED\(by): only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
             case .reducing:
                 return .rejected(rule: "reducing_only", reason: "trading is REDUCING: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
             case .active:
@@ -341,12 +391,12 @@ public struct RiskEngine: Sendable {
             return .rejected(rule: "max_order_notional", reason: "order notional \(notional) (\(r.quantity) at \(price)) exceeds the limit \(maxNotional) \(notional.currency)")
         }
 
-        let after = net + dir * (sameSideOpen + q)
+        let after = net + dir * (sameSideOpen + q)  // q: the new leaves for a replace
         let maxPos = Int128((overrides?.maxPosition ?? limits.maxPosition).units)
         guard abs(after) <= maxPos else {
             return .rejected(rule: "max_position", reason: "\(key) would reach \(qtext(after)) if this order and the open \(r.side == .buy ? "buys" : "sells") fill (net \(qtext(net)), open \(qtext(sameSideOpen)), order \(r.quantity)); limit ±\(qtext(maxPos))")
         }
-        guard openCount + 1 <= limits.maxOpenOrders else {
+        guard old != nil || openCount + 1 <= limits.maxOpenOrders else {
             return .rejected(rule: "max_open_orders", reason: "\(openCount) orders are open; one more exceeds the limit \(limits.maxOpenOrders)")
         }
 
@@ -362,7 +412,7 @@ public struct RiskEngine: Sendable {
             guard let afterUnits = Int64(exactly: after) else {
                 throw ArithmeticError(.overflow, "position \(qtext(after)) overflows Quantity")
             }
-            let v = try instrument.notional(price: reference ?? price, quantity: Quantity(units: afterUnits))
+            let v = try instrument.notional(price: reference ?? price, quantity: Quantity(units: afterUnits))  // worst case
             gross += abs(Int128(v.units))
             netExposure += Int128(v.units)
         } catch {
@@ -376,7 +426,7 @@ public struct RiskEngine: Sendable {
         }
 
         let sentOrders = orders.count(at: now)
-        guard sentOrders + 1 <= limits.maxOrdersPerWindow else {
+        guard old != nil || sentOrders + 1 <= limits.maxOrdersPerWindow else {
             return .rejected(rule: "order_rate", reason: "\(sentOrders) orders accepted in the last \(limits.orderRateWindowMs) ms; one more exceeds the limit \(limits.maxOrdersPerWindow)")
         }
         let sentMessages = messages.count(at: now)
