@@ -143,7 +143,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemNodeTests",
-            dependencies: ["TandemNode", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
+            dependencies: ["TandemNode", "TandemCluster", "TandemExecution", "TandemRisk", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
                            "TandemPostgresTestKit", "TandemCore", "TandemFIX", logging, serviceLifecycle]
         ),
         .testTarget(
