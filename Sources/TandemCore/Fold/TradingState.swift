@@ -128,8 +128,33 @@ public struct TradingState: Sendable, Equatable {
         return slot
     }
 
-    /// Orders that are not final.
+    /// Orders that are not final, in journal order. Scans every order ever seen and builds an array;
+    /// on a hot path prefer ``forEachOpenOrder(_:)``.
     public var openOrders: [Order] { orderStore.filter { !$0.status.isFinal } }
+
+    /// Number of orders that are not final (O(1)).
+    public var openOrderCount: Int { openIndex.count }
+
+    /// Calls `body` with every order that is not final, reading only the open-order table (final
+    /// orders are not visited, nothing is allocated). The order of the calls is unspecified: use it
+    /// for sums and counts, and ``openOrders`` where the journal order matters. For the risk
+    /// engine's pre-trade check, which runs on every order.
+    public func forEachOpenOrder(_ body: (borrowing Order) throws -> Void) rethrows {
+        try openIndex.forEachHandle { try body(orderStore[$0]) }
+    }
+
+    /// Calls `body` with every position (flat ones included) in storage order — creation order, or
+    /// key order after a snapshot restore — without building a dictionary. Use it for sums and
+    /// scans; ``positions`` when a dictionary is needed.
+    public func forEachPosition(_ body: (PositionKey, borrowing Position) throws -> Void) rethrows {
+        for slot in positionStore.indices { try body(positionKeys[slot], positionStore[slot]) }
+    }
+
+    /// The position in storage slot `slot` (`0..<positionCount`, the order of ``forEachPosition(_:)``)
+    /// and its key: a plain loop over the positions for callers that keep state across them.
+    @inline(__always) public func positionEntry(at slot: Int) -> (key: PositionKey, position: Position) {
+        (positionKeys[slot], positionStore[slot])
+    }
 
     /// Gross realized P&L of an account, per currency.
     public func realizedPnL(account: AccountID) -> [Currency: Money] {

@@ -136,6 +136,22 @@ import TandemCore
         #expect(s.eventCount == 7)
     }
 
+    /// The allocation-free scans see exactly the open orders and positions the array views hold,
+    /// live and after a snapshot restore.
+    @Test func scansAgreeWithTheViews() throws {
+        var s = TradingState()
+        for e in SyntheticJournal.events(count: 3000, seed: 11, instrumentCount: 7, controlEvents: true) { try s.apply(e) }
+        for state in [s, try TradingState(snapshotBytes: s.snapshotBytes())] {
+            var open: [ClOrdID] = []
+            state.forEachOpenOrder { open.append($0.clOrdID) }
+            #expect(open.sorted() == state.openOrders.map(\.clOrdID).sorted())
+            #expect(state.openOrderCount == state.openOrders.count && !open.isEmpty)
+            var positions: [PositionKey: Position] = [:]
+            state.forEachPosition { positions[$0] = copy $1 }
+            #expect(positions == state.positions && positions.count == state.positionCount)
+        }
+    }
+
     /// A version-1 snapshot (before the risk mode was folded) still restores, as ACTIVE.
     @Test func versionOneSnapshotsStillRestore() throws {
         var s = try Self.started()
