@@ -4,7 +4,8 @@ import TandemCore
 /// no randomness; every time is passed in and every state change comes back as a ``RiskOutput``
 /// for the caller to journal.
 ///
-/// - ``check(_:state:marks:now:)`` decides one new order (and first runs ``evaluate(state:marks:now:)``).
+/// - ``check(_:state:marks:now:)`` decides one new order (and first runs ``evaluate(state:marks:now:)``);
+///   ``checkReplace(_:with:state:marks:now:)`` decides a cancel/replace the same way.
 /// - ``evaluate(state:marks:now:)`` runs the P&L, per-trade loss and stale-data checks; call it after
 ///   fills, mark updates and on a timer (the stale-data breaker needs time to pass).
 /// - ``handle(_:)`` takes messages sent, venue rejects, disconnects, marks and day rolls.
