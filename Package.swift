@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemNodeTests",
-            dependencies: ["TandemNode", "TandemWatchdog", "TandemCluster", "TandemExecution", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
+            dependencies: ["TandemNode", "TandemWatchdog", "TandemCluster", "TandemExecution", "TandemRisk", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
                            "TandemPostgresTestKit", "TandemCore", "TandemFIX", logging, serviceLifecycle]
         ),
         .testTarget(

@@ -18,6 +18,6 @@ struct Tandem: AsyncParsableCommand {
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Tandem's speed. Build with `-c release` for figures worth recording.",
-        subcommands: [BenchPG.self, BenchCore.self, BenchJournal.self, BenchFIX.self, BenchVenue.self, BenchNode.self, BenchOps.self]
+        subcommands: [BenchPG.self, BenchCore.self, BenchJournal.self, BenchFIX.self, BenchVenue.self, BenchNode.self, BenchOps.self, BenchRisk.self]
     )
 }

@@ -4,7 +4,8 @@ import TandemCore
 /// no randomness; every time is passed in and every state change comes back as a ``RiskOutput``
 /// for the caller to journal.
 ///
-/// - ``check(_:state:marks:now:)`` decides one new order (and first runs ``evaluate(state:marks:now:)``).
+/// - ``check(_:state:marks:now:)`` decides one new order (and first runs ``evaluate(state:marks:now:)``);
+///   ``checkReplace(_:with:state:marks:now:)`` decides a cancel/replace the same way.
 /// - ``evaluate(state:marks:now:)`` runs the P&L, per-trade loss and stale-data checks; call it after
 ///   fills, mark updates and on a timer (the stale-data breaker needs time to pass).
 /// - ``handle(_:)`` takes messages sent, venue rejects, disconnects, marks and day rolls.
@@ -33,6 +34,12 @@ public struct RiskEngine: Sendable {
     private var dayStart: [Currency: Int64]?
     private var dayPeak: [Currency: Int64] = [:]
     private var pnlSeries: [Currency: PnLSeries] = [:]
+    /// Gross and net exposure of every position, from the last evaluation's pass over the book
+    /// (``check(_:state:marks:now:)`` evaluates the same state and marks just before deciding).
+    private var lastExposure = ExposureScan()
+    /// Each position's value from the last evaluation, by storage slot, with the inputs it came from.
+    private var valueMemo: ContiguousArray<PositionValue> = []
+    private var markCache = MarkCache()
 
     /// `limits` should have passed ``RiskLimits/validate()``. `mode` and `restrictedPositions`
     /// restore journaled state (the last `modeChanged` and the `positionRestricted` not yet released).
@@ -54,6 +61,14 @@ public struct RiskEngine: Sendable {
         let from = mode
         mode = .active
         return [.modeChanged(from: from, to: .active, rule: "operator_resume", reason: "resumed by \(who)", at: now)]
+    }
+
+    /// Takes a mode that is already in the journal (a node restoring the fold's
+    /// ``TradingState/riskMode`` after it becomes leader, or a global command another writer
+    /// journaled). Unlike ``resume(at:by:)`` and ``halt(at:reason:)`` it returns nothing to journal:
+    /// the change is journaled already, and journaling it again would double it in the audit trail.
+    public mutating func restore(mode: TradingMode) {
+        self.mode = mode
     }
 
     /// To HALTED on an operator's (or the watchdog's) command.
@@ -112,36 +127,88 @@ public struct RiskEngine: Sendable {
         var out: [RiskOutput] = []
         checkStaleMarks(now, &out)
 
-        var totals: [Currency: Int64] = [:]
-        var overflow: ArithmeticError?
-        for (key, position) in state.positions.sorted(by: { $0.key < $1.key }) {
-            do throws(ArithmeticError) {
-                var pnl = try position.realizedPnL.subtracting(position.fees)
-                if let mark = marks[key.instrument] {
-                    let u = try position.unrealizedPnL(mark: mark)
-                    pnl = try pnl.adding(u)
-                    perTradeLoss(key, unrealized: u, now, &out)
+        // One pass over the positions in storage order, no dictionary built, nothing allocated unless
+        // a position needs an output; those are emitted in key order below, so the outputs do not
+        // depend on the storage order (creation order, or key order after a snapshot restore).
+        var totals = CurrencyTotals()
+        var overflow: (key: PositionKey, error: ArithmeticError)?
+        var noted: [(key: PositionKey, loss: Money?)] = []  // a per-trade loss (loss) or a flat position to release (nil)
+        let releasable = !restrictedPositions.isEmpty || !reportedLosses.isEmpty
+        let perTradeLimit = limits.perTradeLossLimit, hasOverrides = !limits.instruments.isEmpty
+        var exposure = ExposureScan()
+        markCache.begin()
+        for slot in 0..<state.positionCount {
+            let (key, position) = state.positionEntry(at: slot)
+            let mark = markCache.mark(key.instrument, in: marks)
+            let currency = position.currency
+            // The position at its mark (else its average price): exposure for the pre-trade check,
+            // and with a mark its unrealized P&L. One notional serves both, and it is recomputed only
+            // when its inputs changed since the last evaluation (a memo of a pure function).
+            var value: Int64?
+            if !position.isFlat {
+                let inputs = PositionValue.Inputs(net: position.netQuantity.units, cost: position.costBasis.units, mark: mark,
+                                                  multiplier: position.multiplier, currency: currency)
+                let result: PositionValue.Result
+                if slot < valueMemo.count, valueMemo[slot].inputs == inputs {
+                    result = valueMemo[slot].result
+                } else {
+                    result = PositionValue.compute(inputs, averagePrice: position.averagePrice)
+                    let entry = PositionValue(inputs: inputs, result: result)
+                    if slot < valueMemo.count { valueMemo[slot] = entry } else { valueMemo.append(entry) }
                 }
-                let (s, o) = (totals[pnl.currency] ?? 0).addingReportingOverflow(pnl.units)
-                if o { throw ArithmeticError(.overflow, "P&L total in \(pnl.currency) overflows") }
-                totals[pnl.currency] = s
-            } catch {
-                overflow = error
+                switch result {
+                case .value(let v):
+                    exposure.add(v, currency)
+                    value = v
+                case .failed:
+                    exposure.fail(key, PositionValue.error(inputs, averagePrice: position.averagePrice))
+                case .noPrice:
+                    break
+                }
             }
-            if position.isFlat, restrictedPositions.removeValue(forKey: key) != nil {
+            // P&L in 128 bits: realized − fees (+ unrealized with a mark); only totals must fit Money.
+            var pnl = Int128(position.realizedPnL.units) - Int128(position.fees.units)
+            if mark != nil {
+                guard position.isFlat || value != nil else {
+                    if overflow.map({ key < $0.key }) ?? true {
+                        overflow = (key, ArithmeticError(.overflow, "position \(key) cannot be valued at its mark"))
+                    }
+                    continue
+                }
+                let u = Int128(value ?? 0) - Int128(position.costBasis.units)
+                pnl += u
+                let limit = hasOverrides ? limits.overrides(for: key.instrument)?.perTradeLossLimit ?? perTradeLimit : perTradeLimit
+                if -u > Int128(limit.units) { noted.append((key, Money(units: Int64(clamping: u), currency: currency))) }
+            }
+            totals.add(currency, pnl)
+            if releasable, position.isFlat { noted.append((key, nil)) }
+        }
+        lastExposure = exposure
+        noted.sort { $0.key < $1.key }
+        for (key, loss) in noted {
+            if let loss {
+                perTradeLoss(key, unrealized: loss, now, &out)
+            } else {
                 reportedLosses.remove(key)
-                out.append(.positionReleased(key, at: now))
-            } else if position.isFlat {
-                reportedLosses.remove(key)
+                if restrictedPositions.removeValue(forKey: key) != nil { out.append(.positionReleased(key, at: now)) }
+            }
+        }
+        var sums: [Currency: Int64] = [:]
+        if overflow == nil {
+            totals.forEach { currency, total in
+                if let t = Int64(exactly: total) { sums[currency] = t } else if overflow == nil {
+                    overflow = (PositionKey(account: AccountID(""), instrument: InstrumentID(0)),
+                                ArithmeticError(.overflow, "P&L total in \(currency) overflows"))
+                }
             }
         }
         if let e = overflow {
-            escalate(.halted, rule: "pnl_overflow", reason: "P&L cannot be computed: \(e.message)", at: now, &out)
+            escalate(.halted, rule: "pnl_overflow", reason: "P&L cannot be computed: \(e.error.message)", at: now, &out)
             return out
         }
-        if dayStart == nil { dayStart = totals }
-        for currency in totals.keys.sorted() {
-            let total = Int128(totals[currency] ?? 0)
+        if dayStart == nil { dayStart = sums }
+        for currency in sums.keys.sorted() {
+            let total = Int128(sums[currency] ?? 0)
             let day = total - Int128(dayStart?[currency] ?? 0)
             let peak = Swift.max(Int128(dayPeak[currency] ?? 0), day)
             dayPeak[currency] = Int64(clamping: peak)
@@ -160,17 +227,19 @@ public struct RiskEngine: Sendable {
         return out
     }
 
+    /// The first instrument (by id) whose mark is older than the limit halts; no sorting, no allocation.
     private mutating func checkStaleMarks(_ now: Timestamp, _ out: inout [RiskOutput]) {
         guard limits.staleMarkAfterMs > 0 else { return }
         let limitNs = Int128(limits.staleMarkAfterMs) * 1_000_000
-        for (instrument, at) in markTimes.sorted(by: { $0.key < $1.key }) {
+        var stale: (instrument: InstrumentID, age: Int128)?
+        for (instrument, at) in markTimes {
             let age = Int128(now.nanosecondsSinceEpoch) - Int128(at.nanosecondsSinceEpoch)
-            if age > limitNs {
-                escalate(.halted, rule: "stale_market_data",
-                         reason: "no mark for instrument \(instrument.rawValue) for \(age / 1_000_000) ms (limit \(limits.staleMarkAfterMs) ms)",
-                         at: now, &out)
-                return
-            }
+            if age > limitNs, stale.map({ instrument < $0.instrument }) ?? true { stale = (instrument, age) }
+        }
+        if let (instrument, age) = stale {
+            escalate(.halted, rule: "stale_market_data",
+                     reason: "no mark for instrument \(instrument.rawValue) for \(age / 1_000_000) ms (limit \(limits.staleMarkAfterMs) ms)",
+                     at: now, &out)
         }
     }
 
@@ -233,9 +302,10 @@ public struct RiskEngine: Sendable {
         let dir = Int128(side.direction)
         guard net != 0, net.signum() == -dir else { return .zero }
         var open: Int128 = 0
-        for o in state.openOrders where o.request.account == account && o.request.instrument == instrument
-            && Int128(o.request.side.direction) == dir {
-            open += Int128(o.leavesQuantity.units)
+        state.forEachOpenOrder { o in
+            if o.request.account == account && o.request.instrument == instrument && Int128(o.request.side.direction) == dir {
+                open += Int128(o.leavesQuantity.units)
+            }
         }
         return Quantity(units: Int64(clamping: Swift.max(0, abs(net) - open)))
     }
@@ -247,16 +317,52 @@ public struct RiskEngine: Sendable {
         _ request: OrderRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
     ) -> (RiskDecision, [RiskOutput]) {
         let outputs = evaluate(state: state, marks: marks, now: now)
-        let decision = decide(request, state: state, marks: marks, now: now)
+        let decision = decide(request, replacing: nil, state: state, marks: marks, now: now)
         if decision == .accepted { orders.record(at: now) }
         return (decision, outputs)
     }
 
+    /// Decides a cancel/replace of the working `order` into `replacement` (its new ClOrdID, total
+    /// quantity and, if given, new type), with the same rules as a new order applied to the order it
+    /// would become: quantity and notional on the new total quantity, the collar on the new price,
+    /// position and exposure with the order's new leaves in place of its old ones. It does not count
+    /// toward the order rate (it adds no order) and skips `max_open_orders`; `message_rate` applies.
+    ///
+    /// **A replace that reduces is never refused** by notional, quantity, position, exposure, rate or
+    /// loss rules, in any state: one that only lowers the quantity and keeps the type (less exposure,
+    /// whatever the position), and one whose resulting order is reducing in the sense of a new order
+    /// (opposite the position, its leaves plus the other open orders on that side at most |net|) —
+    /// the latter still meets the collar when it has a limit price and a mark exists. A shrink-only
+    /// replace skips the collar as well: its price is the one the order already rests at. Runs
+    /// ``evaluate(state:marks:now:)`` first, like ``check(_:state:marks:now:)``.
+    public mutating func checkReplace(
+        _ order: Order, with replacement: ReplaceRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
+    ) -> (RiskDecision, [RiskOutput]) {
+        let outputs = evaluate(state: state, marks: marks, now: now)
+        var request = order.request
+        request.clOrdID = replacement.newClOrdID
+        request.quantity = replacement.quantity
+        if let type = replacement.type { request.type = type }
+        return (decide(request, replacing: order, state: state, marks: marks, now: now), outputs)
+    }
+
+    /// The mode a decision runs under: the engine's, raised to HALTED while the fold holds a global
+    /// `halt` or `flatten` command (``TradingState/restrictions``), whoever journaled it.
+    public func effectiveMode(state: borrowing TradingState) -> TradingMode {
+        switch state.restrictions[.global] {
+        case .halt?, .flatten?: .halted
+        default: mode
+        }
+    }
+
     private mutating func decide(
-        _ r: OrderRequest, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
+        _ r: OrderRequest, replacing old: Order?, state: borrowing TradingState, marks: [InstrumentID: Price], now: Timestamp
     ) -> RiskDecision {
         guard r.quantity.units > 0 else {
             return .rejected(rule: "invalid_quantity", reason: "order quantity \(r.quantity) must be positive")
+        }
+        if let old, r.quantity <= old.filledQuantity {
+            return .rejected(rule: "invalid_quantity", reason: "replacement quantity \(r.quantity) of \(old.clOrdID) must exceed its filled \(old.filledQuantity)")
         }
         guard let instrument = state.instruments[r.instrument] else {
             return .rejected(rule: "unknown_instrument", reason: "instrument \(r.instrument.rawValue) is not defined")
@@ -264,44 +370,53 @@ public struct RiskEngine: Sendable {
         guard r.quantity.isMultiple(of: instrument.lotSize) else {
             return .rejected(rule: "lot_size", reason: "order quantity \(r.quantity) is not a multiple of the lot size \(instrument.lotSize) of \(instrument.symbol)")
         }
-        for p in [r.type.limitPrice, r.type.stopPrice].compactMap({ $0 }) {
-            guard p.units > 0, p.isMultiple(of: instrument.tickSize) else {
-                return .rejected(rule: "tick_size", reason: "price \(p) is not a positive multiple of the tick size \(instrument.tickSize) of \(instrument.symbol)")
-            }
+        func offTick(_ p: Price?) -> Price? { p.flatMap { $0.units > 0 && $0.isMultiple(of: instrument.tickSize) ? nil : $0 } }
+        if let p = offTick(r.type.limitPrice) ?? offTick(r.type.stopPrice) {
+            return .rejected(rule: "tick_size", reason: "price \(p) is not a positive multiple of the tick size \(instrument.tickSize) of \(instrument.symbol)")
         }
 
         // The order's position and the open orders of its (account, instrument), in 128 bits.
         let key = PositionKey(account: r.account, instrument: r.instrument)
         let position = state.position(account: r.account, instrument: r.instrument)
         let net = Int128(position?.netQuantity.units ?? 0)
-        var openBuy: Int128 = 0, openSell: Int128 = 0, openCount = 0
-        for o in state.openOrders {
-            openCount += 1
-            guard o.request.account == r.account, o.request.instrument == r.instrument else { continue }
+        var openBuy: Int128 = 0, openSell: Int128 = 0
+        let openCount = state.openOrderCount
+        let replaced = old?.clOrdID
+        state.forEachOpenOrder { o in
+            // A replace takes the place of its order: the order's old leaves do not count.
+            guard o.request.instrument == r.instrument, o.request.account == r.account, o.request.clOrdID != replaced else { return }
             if o.request.side.direction > 0 { openBuy += Int128(o.leavesQuantity.units) } else { openSell += Int128(o.leavesQuantity.units) }
         }
         let dir = Int128(r.side.direction)
-        let q = Int128(r.quantity.units)
+        // What may still fill: the whole order, or for a replace its new leaves.
+        let q = Int128(r.quantity.units) - Int128(old?.filledQuantity.units ?? 0)
         let sameSideOpen = dir > 0 ? openBuy : openSell
+        // A replace that only lowers the quantity at the same price and type adds no risk.
+        let shrinkOnly = old.map { r.quantity <= $0.request.quantity && r.type == $0.request.type } ?? false
+        if shrinkOnly { return .accepted }
         let reducing = net != 0 && net.signum() == -dir && q + sameSideOpen <= abs(net)
         let maxReducing = (net != 0 && net.signum() == -dir) ? Swift.max(0, abs(net) - sameSideOpen) : 0
-        let exposureText = "\(instrument.symbol) net \(qtext(net)), open \(r.side == .buy ? "buys" : "sells") \(qtext(sameSideOpen)), largest reducing \(r.side == .buy ? "buy" : "sell") \(qtext(maxReducing))"
+        // Built only for a refusal's reason (string work is most of a check's cost otherwise).
+        func exposureText() -> String {
+            "\(instrument.symbol) net \(qtext(net)), open \(r.side == .buy ? "buys" : "sells") \(qtext(sameSideOpen)), largest reducing \(r.side == .buy ? "buy" : "sell") \(qtext(maxReducing))"
+        }
 
         if !reducing {
-            switch mode {
+            switch effectiveMode(state: state) {
             case .halted:
-                return .rejected(rule: "halted", reason: "trading is HALTED: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
+                let by = mode == .halted ? "" : " by a global \(state.restrictions[.global].map { "\($0)" } ?? "") command"
+                return .rejected(rule: "halted", reason: "trading is HALTED\(by): only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText()))")
             case .reducing:
-                return .rejected(rule: "reducing_only", reason: "trading is REDUCING: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText))")
+                return .rejected(rule: "reducing_only", reason: "trading is REDUCING: only orders that reduce a position without crossing zero are accepted; \(r.side) \(r.quantity) does not (\(exposureText()))")
             case .active:
                 if let why = restrictedPositions[key] {
-                    return .rejected(rule: "position_reducing_only", reason: "\(key) is reducing-only (\(why)); \(r.side) \(r.quantity) does not reduce it (\(exposureText))")
+                    return .rejected(rule: "position_reducing_only", reason: "\(key) is reducing-only (\(why)); \(r.side) \(r.quantity) does not reduce it (\(exposureText()))")
                 }
             }
         }
 
         // Price collar: the aggressive side of a limit price, against the reference.
-        let overrides = limits.overrides(for: r.instrument)
+        let overrides = limits.instruments.isEmpty ? nil : limits.overrides(for: r.instrument)
         let bps = Int128(overrides?.priceCollarBasisPoints ?? limits.priceCollarBasisPoints)
         let reference = marks[r.instrument]
         var worst: Price?
@@ -341,28 +456,32 @@ public struct RiskEngine: Sendable {
             return .rejected(rule: "max_order_notional", reason: "order notional \(notional) (\(r.quantity) at \(price)) exceeds the limit \(maxNotional) \(notional.currency)")
         }
 
-        let after = net + dir * (sameSideOpen + q)
+        let after = net + dir * (sameSideOpen + q)  // q: the new leaves for a replace
         let maxPos = Int128((overrides?.maxPosition ?? limits.maxPosition).units)
         guard abs(after) <= maxPos else {
             return .rejected(rule: "max_position", reason: "\(key) would reach \(qtext(after)) if this order and the open \(r.side == .buy ? "buys" : "sells") fill (net \(qtext(net)), open \(qtext(sameSideOpen)), order \(r.quantity)); limit ±\(qtext(maxPos))")
         }
-        guard openCount + 1 <= limits.maxOpenOrders else {
+        guard old != nil || openCount + 1 <= limits.maxOpenOrders else {
             return .rejected(rule: "max_open_orders", reason: "\(openCount) orders are open; one more exceeds the limit \(limits.maxOpenOrders)")
         }
 
         // Exposure in the order's currency, the order's position at its worst case.
+        // Every position's exposure comes from the evaluation `check` just ran over the same state and
+        // marks; this order's own position is taken out and counted at its worst case instead.
         var gross: Int128 = 0, netExposure: Int128 = 0
         do throws(ArithmeticError) {
-            for (k, p) in state.positions where k != key && p.currency == instrument.currency && !p.isFlat {
-                guard let px = marks[k.instrument] ?? p.averagePrice else { continue }
-                let v = try Money.notional(price: px, quantity: p.netQuantity, multiplier: p.multiplier, currency: p.currency)
-                gross += abs(Int128(v.units))
-                netExposure += Int128(v.units)
+            let scan = lastExposure
+            if let failure = scan.failure(excluding: key) { throw failure }
+            (gross, netExposure) = scan.totals(instrument.currency)
+            if let own = position, !own.isFlat, own.currency == instrument.currency, let px = marks[r.instrument] ?? own.averagePrice,
+               let v = try? Money.notional(price: px, quantity: own.netQuantity, multiplier: own.multiplier, currency: own.currency) {
+                gross -= abs(Int128(v.units))
+                netExposure -= Int128(v.units)
             }
             guard let afterUnits = Int64(exactly: after) else {
                 throw ArithmeticError(.overflow, "position \(qtext(after)) overflows Quantity")
             }
-            let v = try instrument.notional(price: reference ?? price, quantity: Quantity(units: afterUnits))
+            let v = try instrument.notional(price: reference ?? price, quantity: Quantity(units: afterUnits))  // worst case
             gross += abs(Int128(v.units))
             netExposure += Int128(v.units)
         } catch {
@@ -376,7 +495,7 @@ public struct RiskEngine: Sendable {
         }
 
         let sentOrders = orders.count(at: now)
-        guard sentOrders + 1 <= limits.maxOrdersPerWindow else {
+        guard old != nil || sentOrders + 1 <= limits.maxOrdersPerWindow else {
             return .rejected(rule: "order_rate", reason: "\(sentOrders) orders accepted in the last \(limits.orderRateWindowMs) ms; one more exceeds the limit \(limits.maxOrdersPerWindow)")
         }
         let sentMessages = messages.count(at: now)
@@ -384,6 +503,121 @@ public struct RiskEngine: Sendable {
             return .rejected(rule: "message_rate", reason: "\(sentMessages) messages sent in the last \(limits.messageRateWindowMs) ms; one more exceeds the limit \(limits.maxMessagesPerWindow)")
         }
         return .accepted
+    }
+}
+
+/// Gross (Σ |value|) and net (Σ value) exposure per currency of one pass over the positions, and
+/// the positions that could not be valued (a notional beyond `Money`).
+struct ExposureScan: Sendable {
+    private var sums: [(currency: Currency, gross: Int128, net: Int128)] = []
+    private var failures: [(key: PositionKey, error: ArithmeticError)] = []
+
+    @inline(__always) mutating func add(_ units: Int64, _ currency: Currency) {
+        let v = Int128(units)
+        if !sums.isEmpty, sums[0].currency == currency {
+            sums[0].gross += abs(v)
+            sums[0].net += v
+        } else if let i = sums.firstIndex(where: { $0.currency == currency }) {
+            sums[i].gross += abs(v)
+            sums[i].net += v
+        } else {
+            sums.append((currency, abs(v), v))
+        }
+    }
+
+    mutating func fail(_ key: PositionKey, _ error: ArithmeticError) { failures.append((key, error)) }
+
+    func totals(_ currency: Currency) -> (gross: Int128, net: Int128) {
+        sums.first { $0.currency == currency }.map { ($0.gross, $0.net) } ?? (0, 0)
+    }
+
+    /// The first failure of a position other than `key` (whose own value the check replaces).
+    func failure(excluding key: PositionKey) -> ArithmeticError? {
+        failures.first { $0.key != key }?.error
+    }
+}
+
+/// One position's value (net × price × multiplier in its currency) at its mark, else its average
+/// price, with the inputs it was computed from: a memo entry, valid whenever the inputs are equal.
+struct PositionValue: Sendable {
+    struct Inputs: Sendable, Equatable {
+        var net: Int64
+        var cost: Int64
+        var mark: Price?
+        var multiplier: Ratio
+        var currency: Currency
+    }
+    /// Trivially copyable (no error payload), so the memo is plain memory; a failure's error is
+    /// recomputed by ``error(_:averagePrice:)`` when it is reported, which is rare.
+    enum Result: Sendable {
+        case value(Int64)
+        case noPrice
+        case failed
+    }
+    var inputs: Inputs
+    var result: Result
+
+    static func compute(_ i: Inputs, averagePrice: @autoclosure () -> Price?) -> Result {
+        guard let px = i.mark ?? averagePrice() else { return .noPrice }
+        do throws(ArithmeticError) {
+            return .value(try Money.notional(price: px, quantity: Quantity(units: i.net), multiplier: i.multiplier, currency: i.currency).units)
+        } catch {
+            return .failed
+        }
+    }
+
+    /// Why ``compute(_:averagePrice:)`` failed for these inputs.
+    static func error(_ i: Inputs, averagePrice: Price?) -> ArithmeticError {
+        guard let px = i.mark ?? averagePrice else { return ArithmeticError(.overflow, "no price") }
+        do throws(ArithmeticError) {
+            _ = try Money.notional(price: px, quantity: Quantity(units: i.net), multiplier: i.multiplier, currency: i.currency)
+            return ArithmeticError(.overflow, "notional overflows")
+        } catch {
+            return error
+        }
+    }
+}
+
+/// A direct-mapped cache of mark lookups for one evaluation (positions of one instrument in several
+/// accounts hash the instrument once). `begin()` invalidates it by bumping a generation.
+struct MarkCache: Sendable {
+    private var slots = ContiguousArray<(tag: UInt64, price: Price?)>(repeating: (0, nil), count: 64)
+    private var generation: UInt32 = 0
+
+    mutating func begin() {
+        generation &+= 1
+        if generation == 0 {  // wrapped: clear, so no stale tag can match
+            for i in slots.indices { slots[i] = (0, nil) }
+            generation = 1
+        }
+    }
+
+    @inline(__always) mutating func mark(_ id: InstrumentID, in marks: [InstrumentID: Price]) -> Price? {
+        let tag = UInt64(generation) << 32 | UInt64(id.rawValue)
+        let i = Int(id.rawValue & 63)
+        if slots[i].tag == tag { return slots[i].price }
+        let price = marks[id]
+        slots[i] = (tag, price)
+        return price
+    }
+}
+
+/// P&L sums per currency in 128 bits (a book has one or two currencies: no dictionary for the first).
+private struct CurrencyTotals {
+    private var first: (Currency, Int128)?
+    private var rest: [(Currency, Int128)] = []
+
+    mutating func add(_ currency: Currency, _ units: Int128) {
+        if let f = first, f.0 != currency {
+            if let i = rest.firstIndex(where: { $0.0 == currency }) { rest[i].1 += units } else { rest.append((currency, units)) }
+        } else {
+            first = (currency, (first?.1 ?? 0) + units)
+        }
+    }
+
+    func forEach(_ body: (Currency, Int128) -> Void) {
+        if let first { body(first.0, first.1) }
+        for (c, t) in rest { body(c, t) }
     }
 }
 

@@ -1,27 +1,5 @@
 import TandemCore
 
-/// The engine's trading state. It only escalates by itself (ACTIVE → REDUCING → HALTED); going back
-/// is an operator's decision (``RiskEngine/resume(at:by:)``).
-public enum TradingMode: String, Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
-    /// Every order is checked against every rule.
-    case active
-    /// Only risk-reducing orders are accepted (rule `reducing_only`); the strategy may keep running.
-    case reducing
-    /// Only risk-reducing orders are accepted (rule `halted`): the node stops the strategy, cancels
-    /// its open orders and may flatten. The flatten path is never blocked.
-    case halted
-
-    private var level: Int {
-        switch self {
-        case .active: 0
-        case .reducing: 1
-        case .halted: 2
-        }
-    }
-    public static func < (lhs: TradingMode, rhs: TradingMode) -> Bool { lhs.level < rhs.level }
-    public var description: String { rawValue.uppercased() }
-}
-
 /// Something the caller tells the engine. Fills and positions reach it through the `TradingState`
 /// passed to ``RiskEngine/check(_:state:marks:now:)`` and ``RiskEngine/evaluate(state:marks:now:)``.
 public enum RiskInput: Sendable, Hashable {

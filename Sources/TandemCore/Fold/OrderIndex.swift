@@ -175,6 +175,12 @@ struct OpenOrderIndex: Sendable {
         }
     }
 
+    /// Calls `body` with every handle in the table, in slot order (deterministic for equal
+    /// insert/remove histories, otherwise unspecified; callers must not depend on it).
+    @inline(__always) func forEachHandle(_ body: (Int) throws -> Void) rethrows {
+        for slot in slots where slot != 0 { try body(Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1) }
+    }
+
     /// Adds a handle for a key known to be absent.
     mutating func insert(hash fullHash: UInt64, handle: Int) {
         let hash = Self.tag(fullHash)

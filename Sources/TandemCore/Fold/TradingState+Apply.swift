@@ -51,6 +51,21 @@ extension TradingState {
             leader = Leader(epoch: epoch, nodeID: nodeID, at: at)
         case .riskCommand(let c):
             if c.action == .resume { restrictions[c.scope] = nil } else { restrictions[c.scope] = c.action }
+            // A global halt or resume is also the trading mode's (docs/risk.md, "Restore").
+            if c.scope == .global, c.action == .halt || c.action == .resume {
+                let to: TradingMode = c.action == .halt ? .halted : .active
+                if riskMode != to {
+                    lastRiskModeChange = RiskModeChange(
+                        from: riskMode, to: to, rule: c.action == .halt ? "operator_halt" : "operator_resume",
+                        reason: "global risk command \(c.action == .halt ? "halt" : "resume") by \(c.issuedBy)", at: c.at)
+                    riskMode = to
+                }
+            }
+        case .riskModeChanged(let c):
+            // `from` is informational: the writer's engine may have been behind the fold (e.g. a
+            // global command journaled meanwhile); the journaled `to` is the mode from here on.
+            riskMode = c.to
+            lastRiskModeChange = c
         case .reconciliationCorrection(let c):
             try correct(c)
         case .snapshotMarker(let sequence, _):

@@ -1,15 +1,19 @@
 /// Canonical snapshot bytes:
 ///
-///     "TNDS" · u8 version (= 1) · u64 eventCount · opt u64 lastSnapshotSequence · opt leader
+///     "TNDS" · u8 version (= 2) · u64 eventCount · opt u64 lastSnapshotSequence · opt leader
 ///     · u32 n · n × instrument (by id) · u32 n · n × order (by ClOrdID)
 ///     · u32 n · n × position (by account, instrument) · u32 n · n × session (by id)
 ///     · u32 n · n × restriction (by scope)
+///     · u8 risk mode · opt last risk mode change (u8 from, u8 to, rule, reason, i64 ts)    (version 2)
+///
+/// Version 1 snapshots (written before the risk mode was folded) still decode: they end after the
+/// restrictions and restore as ACTIVE with no last change, which is what their journal said.
 ///
 /// `opt` is a u8 0/1 presence flag. Keys are written in strictly increasing order, and decoding
 /// requires that, so a decoded snapshot re-encodes to the same bytes.
 extension TradingState {
     static let snapshotMagic: UInt32 = 0x544E_4453  // "TNDS"
-    public static let snapshotVersion: UInt8 = 1
+    public static let snapshotVersion: UInt8 = 2
 
     public func snapshotBytes() -> [UInt8] {
         var out: [UInt8] = []
@@ -53,6 +57,15 @@ extension TradingState {
             key.write(to: &out)
             a.write(to: &out)
         }
+
+        riskMode.write(to: &out)
+        out.putOptional(lastRiskModeChange) { out, c in
+            c.from.write(to: &out)
+            c.to.write(to: &out)
+            out.put(c.rule)
+            out.put(c.reason)
+            c.at.write(to: &out)
+        }
         return out
     }
 
@@ -68,8 +81,8 @@ extension TradingState {
         let magic = try r.u32("magic")
         guard magic == snapshotMagic else { throw r.fail(.badMagic, "expected snapshot magic \"TNDS\"", at: 0) }
         let version = try r.u8("version")
-        guard version == snapshotVersion else {
-            throw r.fail(.unsupportedVersion, "expected snapshot version \(snapshotVersion), found \(version)", at: 4)
+        guard version == 1 || version == snapshotVersion else {
+            throw r.fail(.unsupportedVersion, "expected snapshot version 1 or \(snapshotVersion), found \(version)", at: 4)
         }
         var state = TradingState()
         state.eventCount = try r.u64("eventCount")
@@ -133,6 +146,13 @@ extension TradingState {
             try r.ascending(previousScope, scope, at: start)
             previousScope = scope
             state.restrictions[scope] = try .read(&r)
+        }
+        if version >= 2 {
+            state.riskMode = try .read(&r)
+            if try r.bool("hasLastRiskModeChange") {
+                state.lastRiskModeChange = RiskModeChange(from: try .read(&r), to: try .read(&r), rule: try r.string("rule"),
+                                                          reason: try r.string("reason"), at: try .read(&r))
+            }
         }
         if r.remaining != 0 { throw r.fail(.lengthMismatch, "expected end of snapshot, \(r.remaining) bytes remain") }
         return state

@@ -50,6 +50,13 @@ public struct TradingState: Sendable, Equatable {
     public internal(set) var leader: Leader?
     /// Active halts, blocks and flattens by scope; `resume` removes one.
     public internal(set) var restrictions: [RiskScope: RiskAction] = [:]
+    /// The risk trading mode as journaled: the `to` of the last `riskModeChanged`, or HALTED after a
+    /// global `riskCommand` halt and ACTIVE after a global resume. ACTIVE in a new journal. A node
+    /// that becomes leader starts its risk engine in this mode, so HALTED survives a restart or a
+    /// takeover until an operator resumes.
+    public internal(set) var riskMode: TradingMode = .active
+    /// The change that set ``riskMode`` (its rule and reason); nil while the mode never changed.
+    public internal(set) var lastRiskModeChange: RiskModeChange?
     public internal(set) var lastSnapshotSequence: UInt64?
     /// Number of events applied successfully.
     public internal(set) var eventCount: UInt64 = 0
@@ -86,6 +93,7 @@ public struct TradingState: Sendable, Equatable {
         guard lhs.eventCount == rhs.eventCount, lhs.lastSnapshotSequence == rhs.lastSnapshotSequence,
               lhs.leader == rhs.leader, lhs.instruments == rhs.instruments, lhs.positionStore.count == rhs.positionStore.count,
               lhs.fixSessions == rhs.fixSessions, lhs.restrictions == rhs.restrictions,
+              lhs.riskMode == rhs.riskMode, lhs.lastRiskModeChange == rhs.lastRiskModeChange,
               lhs.orderStore.count == rhs.orderStore.count, lhs.orderIndex.count == rhs.orderIndex.count,
               lhs.openIndex.count == rhs.openIndex.count
         else { return false }
@@ -120,8 +128,33 @@ public struct TradingState: Sendable, Equatable {
         return slot
     }
 
-    /// Orders that are not final.
+    /// Orders that are not final, in journal order. Scans every order ever seen and builds an array;
+    /// on a hot path prefer ``forEachOpenOrder(_:)``.
     public var openOrders: [Order] { orderStore.filter { !$0.status.isFinal } }
+
+    /// Number of orders that are not final (O(1)).
+    public var openOrderCount: Int { openIndex.count }
+
+    /// Calls `body` with every order that is not final, reading only the open-order table (final
+    /// orders are not visited, nothing is allocated). The order of the calls is unspecified: use it
+    /// for sums and counts, and ``openOrders`` where the journal order matters. For the risk
+    /// engine's pre-trade check, which runs on every order.
+    public func forEachOpenOrder(_ body: (borrowing Order) throws -> Void) rethrows {
+        try openIndex.forEachHandle { try body(orderStore[$0]) }
+    }
+
+    /// Calls `body` with every position (flat ones included) in storage order — creation order, or
+    /// key order after a snapshot restore — without building a dictionary. Use it for sums and
+    /// scans; ``positions`` when a dictionary is needed.
+    public func forEachPosition(_ body: (PositionKey, borrowing Position) throws -> Void) rethrows {
+        for slot in positionStore.indices { try body(positionKeys[slot], positionStore[slot]) }
+    }
+
+    /// The position in storage slot `slot` (`0..<positionCount`, the order of ``forEachPosition(_:)``)
+    /// and its key: a plain loop over the positions for callers that keep state across them.
+    @inline(__always) public func positionEntry(at slot: Int) -> (key: PositionKey, position: Position) {
+        (positionKeys[slot], positionStore[slot])
+    }
 
     /// Gross realized P&L of an account, per currency.
     public func realizedPnL(account: AccountID) -> [Currency: Money] {

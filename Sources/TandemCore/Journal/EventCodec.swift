@@ -193,6 +193,11 @@ public enum EventCodec {
         case .corporateAction(let e):
             e.instrument.write(to: &out)
             e.action.write(to: &out)
+        case .riskModeChanged(let e):
+            e.from.write(to: &out)
+            e.to.write(to: &out)
+            out.put(e.rule)
+            out.put(e.reason)
         }
     }
 
@@ -239,6 +244,9 @@ public enum EventCodec {
             return .snapshotMarker(journalSequence: try r.u64("journalSequence"), at: at)
         case .corporateAction:
             return .corporateAction(CorporateActionEvent(instrument: try .read(&r), action: try .read(&r), at: at))
+        case .riskModeChanged:
+            return .riskModeChanged(RiskModeChange(from: try .read(&r), to: try .read(&r), rule: try r.string("rule"),
+                                                   reason: try r.string("reason"), at: at))
         }
     }
 }

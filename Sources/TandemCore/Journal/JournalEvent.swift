@@ -28,6 +28,8 @@ public enum JournalEvent: Sendable, Hashable {
     /// A snapshot of the state after journal entry `journalSequence` was stored.
     case snapshotMarker(journalSequence: UInt64, at: Timestamp)
     case corporateAction(CorporateActionEvent)
+    /// The risk trading mode changed (ACTIVE / REDUCING / HALTED), with the rule and the reason.
+    case riskModeChanged(RiskModeChange)
 
     public var kind: JournalEventKind {
         switch self {
@@ -53,6 +55,7 @@ public enum JournalEvent: Sendable, Hashable {
         case .reconciliationCorrection: .reconciliationCorrection
         case .snapshotMarker: .snapshotMarker
         case .corporateAction: .corporateAction
+        case .riskModeChanged: .riskModeChanged
         }
     }
 
@@ -72,6 +75,7 @@ public enum JournalEvent: Sendable, Hashable {
         case .riskCommand(let e): e.at
         case .reconciliationCorrection(let e): e.at
         case .corporateAction(let e): e.at
+        case .riskModeChanged(let e): e.at
         }
     }
 
@@ -115,6 +119,7 @@ public enum JournalEventKind: UInt16, CaseIterable, Sendable, Hashable, CustomSt
     case reconciliationCorrection = 20
     case snapshotMarker = 21
     case corporateAction = 22
+    case riskModeChanged = 23
 
     /// Stable lowercase snake_case name, e.g. "order_intent" (for SQL columns and logs).
     public var name: String {
@@ -141,6 +146,7 @@ public enum JournalEventKind: UInt16, CaseIterable, Sendable, Hashable, CustomSt
         case .reconciliationCorrection: "reconciliation_correction"
         case .snapshotMarker: "snapshot_marker"
         case .corporateAction: "corporate_action"
+        case .riskModeChanged: "risk_mode_changed"
         }
     }
 

@@ -141,3 +141,59 @@ public struct ReconciliationCorrection: Sendable, Hashable {
         self.at = at
     }
 }
+
+/// The risk engine's trading state (ACTIVE → REDUCING → HALTED). It lives in Core because the
+/// journal records its changes (``RiskModeChange``) and the fold keeps the current one
+/// (``TradingState/riskMode``), so a node that becomes leader starts in the journaled mode.
+/// The engine only escalates by itself; going back is an operator's decision.
+public enum TradingMode: String, Sendable, Hashable, Codable, Comparable, CaseIterable, CustomStringConvertible {
+    /// Every order is checked against every rule.
+    case active
+    /// Only risk-reducing orders are accepted (rule `reducing_only`); the strategy may keep running.
+    case reducing
+    /// Only risk-reducing orders are accepted (rule `halted`): the node stops the strategy, cancels
+    /// its open orders and may flatten. The flatten path is never blocked.
+    case halted
+
+    /// The stable wire tag (0 active, 1 reducing, 2 halted) and the order of escalation.
+    public var level: UInt8 {
+        switch self {
+        case .active: 0
+        case .reducing: 1
+        case .halted: 2
+        }
+    }
+
+    public init?(level: UInt8) {
+        switch level {
+        case 0: self = .active
+        case 1: self = .reducing
+        case 2: self = .halted
+        default: return nil
+        }
+    }
+
+    public static func < (lhs: TradingMode, rhs: TradingMode) -> Bool { lhs.level < rhs.level }
+    public var description: String { rawValue.uppercased() }
+}
+
+/// A change of the risk trading mode, journaled with the rule that caused it and why (issue 9:
+/// "each change journaled with its reason"). `from` is what the writer's engine was in; the fold
+/// takes `to` as the new mode whatever it held before (see ``TradingState/riskMode``).
+public struct RiskModeChange: Sendable, Hashable {
+    public var from: TradingMode
+    public var to: TradingMode
+    /// The rule that fired (`max_daily_loss`, `stale_market_data`, `operator_resume`, …).
+    public var rule: String
+    /// What happened, with the numbers.
+    public var reason: String
+    public var at: Timestamp
+
+    public init(from: TradingMode, to: TradingMode, rule: String, reason: String, at: Timestamp) {
+        self.from = from
+        self.to = to
+        self.rule = rule
+        self.reason = reason
+        self.at = at
+    }
+}

@@ -254,3 +254,13 @@ extension CorporateAction: WireValue {
         }
     }
 }
+
+extension TradingMode: WireValue {
+    func write<S: ByteSink>(to out: inout S) { out.put(level) }
+    static func read(_ r: inout ByteReader) throws(CodecError) -> TradingMode {
+        let start = r.offset
+        let raw = try r.u8("tradingMode")
+        guard let m = TradingMode(level: raw) else { throw r.fail(.invalidValue, "expected trading mode tag 0–2, found \(raw)", at: start) }
+        return m
+    }
+}

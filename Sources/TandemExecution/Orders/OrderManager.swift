@@ -232,6 +232,13 @@ public struct OrderManager: Sendable {
                 return
             }
             let replacement = ReplaceRequest(newClOrdID: id, quantity: quantity, type: type)
+            if case .rejected(let rule, let reason) = configuration.risk.checkReplace(order, with: replacement, state: state, now: now) {
+                // Recorded like a refused intent: the request and its refusal naming the rule, never sent.
+                out.append(.journal([.replaceRequested(clOrdID: target, replacement: replacement, at: now),
+                                     .replaceRejected(clOrdID: target, reason: "risk \(rule): \(reason)", at: now)], inbound: nil))
+                out.append(.log(.warning, "replace refused by pre-trade risk (\(rule)): \(reason)", order: target))
+                return
+            }
             let message = OrderCancelReplaceRequest(replacement, of: order.request, orderID: order.venueOrderID, symbol: symbol, transactTime: now)
             requestFor[id] = target
             sendOrPace(venue: venue, message: message, order: target,

@@ -76,6 +76,9 @@ extension NodeConfiguration {
           statusRequestTimeoutMs: 1000         # default 1000: wait for an order status answer
           # riskLimitsFile: deploy/config/risk-limits.json   # optional: TandemRisk pre-trade checks (docs/risk.md)
 
+        risk:
+          dayRollUTC: "00:00"                  # default "00:00": UTC time (HH:MM) the daily loss and drawdown reset
+
         log:
           level: info                          # default info: trace, debug, info, notice, warning, error, critical
         """#

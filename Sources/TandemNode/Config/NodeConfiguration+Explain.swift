@@ -43,6 +43,7 @@ extension NodeConfiguration {
         lines.append("execution: \(execution.cancelOnShutdown ? "cancels open orders" : "leaves open orders") on shutdown, "
             + "\(execution.retryAttempts) retries from \(ms(execution.retryInitial)) ms up to \(ms(execution.retryMax)) ms, "
             + "status request timeout \(ms(execution.statusRequestTimeout)) ms")
+        lines.append("risk: trading day rolls at \(risk.dayRollUTC) UTC")
         lines.append("log level: \(logLevel)")
         return lines.joined(separator: "\n")
     }

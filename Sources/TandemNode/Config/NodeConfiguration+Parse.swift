@@ -57,7 +57,7 @@ extension NodeConfiguration {
         return configuration
     }
 
-    static let topLevelKeys = ["cluster", "node", "database", "timing", "venues", "strategy", "execution", "log"]
+    static let topLevelKeys = ["cluster", "node", "database", "timing", "venues", "strategy", "execution", "risk", "log"]
 
     private static func read(_ root: ConfigNode, _ r: inout ConfigReader) -> NodeConfiguration? {
         guard let top = r.fields(root, at: "", allowed: topLevelKeys) else { return nil }
@@ -70,6 +70,13 @@ extension NodeConfiguration {
         let venues = readVenues(top, &r, names: &venueNames)
         let strategy = readStrategy(top, &r, venueNames: venueNames)
         let execution = readExecution(top, &r)
+        let risk = r.fields(top, "risk", allowed: ["dayRollUTC"]).flatMap { f in
+            r.value(f, "dayRollUTC", expected: "a UTC time of day HH:MM (00:00–23:59)", default: DayRoll.midnight) {
+                (text: String) throws(ConfigReader.Rejection) -> DayRoll in
+                guard let roll = DayRoll(text) else { throw .init(detail: nil) }
+                return roll
+            }.map { RiskConfiguration(dayRollUTC: $0) }
+        }
         let logLevel = r.fields(top, "log", allowed: ["level"]).flatMap { log in
             r.value(log, "level", expected: "one of " + Logger.Level.allCases.map(\.rawValue).joined(separator: ", "),
                     default: Logger.Level.info) { (text: String) throws(ConfigReader.Rejection) -> Logger.Level in
@@ -77,9 +84,9 @@ extension NodeConfiguration {
                 return level
             }
         }
-        guard let cluster, let nodeID, let database, let timing, let venues, let strategy, let execution, let logLevel else { return nil }
+        guard let cluster, let nodeID, let database, let timing, let venues, let strategy, let execution, let risk, let logLevel else { return nil }
         return NodeConfiguration(cluster: cluster, nodeID: nodeID, database: database, timing: timing, venues: venues, strategy: strategy,
-                                 execution: execution, logLevel: logLevel)
+                                 execution: execution, risk: risk, logLevel: logLevel)
     }
 
     private static func readDatabase(_ top: ConfigReader.Fields, _ r: inout ConfigReader) -> DatabaseConfiguration? {

@@ -21,12 +21,14 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var strategy: StrategyConfiguration
     /// `execution`: order-manager behaviour.
     public var execution: ExecutionConfiguration
+    /// `risk`: the node's risk session calendar.
+    public var risk: RiskConfiguration
     /// `log.level`, default `info`.
     public var logLevel: Logger.Level
 
     public init(cluster: String, nodeID: String, database: DatabaseConfiguration = .embedded(dataDirectory: DatabaseConfiguration.defaultDataDirectory),
                 timing: TimingConfiguration = .init(), venues: [NodeVenueConfiguration], strategy: StrategyConfiguration,
-                execution: ExecutionConfiguration = .init(), logLevel: Logger.Level = .info) {
+                execution: ExecutionConfiguration = .init(), risk: RiskConfiguration = .init(), logLevel: Logger.Level = .info) {
         self.cluster = cluster
         self.nodeID = nodeID
         self.database = database
@@ -34,6 +36,7 @@ public struct NodeConfiguration: Sendable, Hashable {
         self.venues = venues
         self.strategy = strategy
         self.execution = execution
+        self.risk = risk
         self.logLevel = logLevel
     }
 
@@ -239,5 +242,17 @@ public struct ExecutionConfiguration: Sendable, Hashable {
         self.retryMax = retryMax
         self.retryAttempts = retryAttempts
         self.statusRequestTimeout = statusRequestTimeout
+    }
+}
+
+/// `risk`: when the risk engine's trading day rolls (the limits themselves are in
+/// `execution.riskLimitsFile`).
+public struct RiskConfiguration: Sendable, Hashable {
+    /// `risk.dayRollUTC`, default `"00:00"`: the UTC time of day (`HH:MM`) at which the daily loss and
+    /// drawdown limits start over (the leader feeds the engine a `dayRolled` when it passes).
+    public var dayRollUTC: DayRoll
+
+    public init(dayRollUTC: DayRoll = .midnight) {
+        self.dayRollUTC = dayRollUTC
     }
 }

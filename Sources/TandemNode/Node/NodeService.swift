@@ -221,7 +221,8 @@ public final class NodeService: Service, Sendable {
             for i in v.instruments { routes[i.id] = v.name }
         }
         let x = config.execution
-        let risk = try x.riskLimitsFile.map { NodeRisk(limits: try NodeRisk.limits(fromFile: $0), logger: logger) }
+        // In the journaled risk mode (HALTED stays HALTED across a restart or takeover).
+        let risk = try NodeRisk.forTerm(limitsFile: x.riskLimitsFile, ledger: ledger.state, dayRoll: config.risk.dayRollUTC, logger: logger)
         let manager = OrderManager(configuration: .init(
             account: AccountID(config.strategy.account), epoch: epoch, venues: venues, routes: routes,
             risk: risk.map { $0 as any PreTradeRisk } ?? AcceptAllRisk(),
@@ -341,7 +342,11 @@ public final class NodeService: Service, Sendable {
                     if !started, engine.sessionsUp > 0, engine.isReconciled {
                         started = true
                         steps.mark("reconciled")
-                        runner.start()
+                        if risk?.mode == .halted {
+                            logger.error("risk HALTED: the strategy stays stopped until an operator resumes")
+                        } else {
+                            runner.start()
+                        }
                         logger.info("takeover complete: trading", metadata: steps.metadata(epoch: epoch))
                         self.metrics.takeovers.increment()
                         self.metrics.lastTakeoverSeconds.record(steps.seconds)
@@ -349,7 +354,7 @@ public final class NodeService: Service, Sendable {
                     runner.tick(mono: FIXClock.now().monotonic)
                     if let risk, ContinuousClock.now - lastRiskCheck >= .milliseconds(250) {
                         lastRiskCheck = .now
-                        _ = risk.evaluate(state: pipeline.read { $0.state }, now: FIXClock.now().utc)
+                        risk.evaluate(pipeline: pipeline, now: FIXClock.now().utc)  // journals mode changes
                         if risk.mode == .halted, !haltHandled {
                             // HALTED: no new orders from the strategy; what is open is cancelled. Reducing
                             // orders (the way out) still pass the engine.

@@ -10,21 +10,57 @@ import TandemStrategy
 
 /// The node's pre-trade risk hook: TandemRisk's `RiskEngine` behind the order manager's
 /// `PreTradeRisk`, with the marks the node's market data gives it. Every decision is journaled with
-/// its intent by the order manager (a refusal names its rule). Mode changes and breaches are logged
-/// and counted; on HALTED the node stops its strategy and cancels its open orders (the way out is
-/// never blocked: the engine accepts reducing orders in every mode).
+/// its intent by the order manager (a refusal names its rule); replaces are checked too.
+///
+/// **Mode changes are journaled** (`riskModeChanged`, through the term's `JournalPipeline` like every
+/// other event, so only a leader writes them and a standby folds them) and logged with their
+/// `journal.seq` once durable. **The mode is restored**: a term's engine starts in the fold's
+/// ``TradingState/riskMode``, so HALTED survives a restart or a takeover until an operator resumes
+/// (a global `riskCommand` resume). A global `halt` (or `flatten`) command in the fold makes the
+/// engine refuse every opening order whatever its own mode; reducing orders always pass.
+/// On HALTED the node stops its strategy and cancels its open orders.
 public final class NodeRisk: PreTradeRisk {
     private struct State {
         var engine: RiskEngine
         var marks: [InstrumentID: Price] = [:]
         var outputs: [RiskOutput] = []
+        /// The fold's last mode change this engine has accounted for: one it restored or adopted, or
+        /// its own once submitted. A different one in the fold was journaled by someone else.
+        var seenChange: RiskModeChange?
+        /// The trading day of the last evaluation (``DayRoll/day(of:)``); nil before the first.
+        var day: Int64?
+        /// The engine's mode as the last check or evaluation applied it (global commands included).
+        var effective: TradingMode
     }
     private let state: Mutex<State>
+    private let dayRoll: DayRoll
     private let logger: Logger
 
-    public init(limits: RiskLimits, logger: Logger) {
-        self.state = Mutex(State(engine: RiskEngine(limits: limits)))
+    /// An engine in the journaled mode of `ledger` (its ``TradingState/riskMode``).
+    public init(limits: RiskLimits, restoring ledger: borrowing TradingState, dayRoll: DayRoll = .midnight, logger: Logger) {
+        let engine = RiskEngine(limits: limits, mode: ledger.riskMode)
+        self.state = Mutex(State(engine: engine, seenChange: ledger.lastRiskModeChange, effective: engine.effectiveMode(state: ledger)))
+        self.dayRoll = dayRoll
         self.logger = logger
+    }
+
+    /// The risk hook of a leader term starting from `ledger`: with the limits of `limitsFile`, or —
+    /// when there is no file but the journal says the mode is not ACTIVE (or holds a global halt) —
+    /// with the default limits, so a journaled HALTED or REDUCING is enforced by every node whatever
+    /// its configuration. nil (accept everything) only with no file and an ACTIVE journal.
+    public static func forTerm(limitsFile: String?, ledger: borrowing TradingState, dayRoll: DayRoll, logger: Logger) throws -> NodeRisk? {
+        let restricted = ledger.riskMode != .active || ledger.restrictions[.global] == .halt || ledger.restrictions[.global] == .flatten
+        guard limitsFile != nil || restricted else { return nil }
+        let limits = try limitsFile.map { try Self.limits(fromFile: $0) } ?? RiskLimits()
+        let risk = NodeRisk(limits: limits, restoring: ledger, dayRoll: dayRoll, logger: logger)
+        if restricted {
+            let last = ledger.lastRiskModeChange
+            logger.warning("risk: trading mode restored from the journal", metadata: [
+                "risk.mode": "\(risk.mode)", "risk.rule": "\(last?.rule ?? "-")", "risk.reason": "\(last?.reason ?? "-")",
+                "risk.global_restriction": "\(ledger.restrictions[.global].map { "\($0)" } ?? "none")",
+            ])
+        }
+        return risk
     }
 
     /// Reads and validates a JSON file of `RiskLimits`; the error names the file and the field.
@@ -43,13 +79,26 @@ public final class NodeRisk: PreTradeRisk {
         return limits
     }
 
-    public var mode: TradingMode { state.withLock { $0.engine.mode } }
+    /// The mode orders are decided under: the engine's, raised to HALTED by a global halt or flatten
+    /// command in the fold, as of the last check or evaluation.
+    public var mode: TradingMode { state.withLock { $0.effective } }
 
     public func check(_ request: OrderRequest, state ledger: borrowing TradingState, now: Timestamp) -> RiskDecision {
         let copy = copy ledger
         return state.withLock { st in
             let (decision, outputs) = st.engine.check(request, state: copy, marks: st.marks, now: now)
             st.outputs += outputs
+            st.effective = st.engine.effectiveMode(state: copy)
+            return decision
+        }
+    }
+
+    public func checkReplace(_ order: Order, with replacement: ReplaceRequest, state ledger: borrowing TradingState, now: Timestamp) -> RiskDecision {
+        let copy = copy ledger
+        return state.withLock { st in
+            let (decision, outputs) = st.engine.checkReplace(order, with: replacement, state: copy, marks: st.marks, now: now)
+            st.outputs += outputs
+            st.effective = st.engine.effectiveMode(state: copy)
             return decision
         }
     }
@@ -77,18 +126,80 @@ public final class NodeRisk: PreTradeRisk {
         }
     }
 
-    /// Periodic evaluation (stale data, P&L limits); returns everything the engine said since the last call.
+    /// The leader's periodic step: ``evaluate(state:now:)`` on the pipeline's ledger, then every mode
+    /// change journaled through `pipeline` (one submission each, logged with its `journal.seq` once
+    /// durable). Returns everything the engine said since the last call.
+    @discardableResult
+    public func evaluate(pipeline: JournalPipeline, now: Timestamp) -> [RiskOutput] {
+        let outputs = evaluate(state: pipeline.read { $0.state }, now: now)
+        for case .modeChanged(let from, let to, let rule, let reason, let at) in outputs {
+            let change = RiskModeChange(from: from, to: to, rule: rule, reason: reason, at: at)
+            let metadata: Logger.Metadata = ["risk.from": "\(from)", "risk.to": "\(to)", "risk.rule": "\(rule)", "risk.reason": "\(reason)"]
+            let logger = self.logger
+            let submitted = pipeline.submit([.riskModeChanged(change)]) { result in
+                switch result {
+                case .success(let seqs):
+                    var m = metadata
+                    if let seqs { m["journal.seq"] = "\(seqs.lowerBound)" }
+                    logger.warning("risk: trading mode changed", metadata: m)
+                case .failure(let error):
+                    var m = metadata
+                    m["error"] = "\(error)"
+                    logger.error("risk: trading mode change not journaled (the term is ending; the next leader restores the journaled mode)", metadata: m)
+                }
+            }
+            if let refused = submitted.refused.first {
+                var m = metadata
+                m["error"] = "\(refused.error)"
+                logger.error("risk: trading mode change refused by the fold", metadata: m)
+            } else {
+                state.withLock { $0.seenChange = change }
+            }
+        }
+        return outputs
+    }
+
+    /// Periodic evaluation (stale data, P&L limits), after two steps that need no clock of their own:
+    /// a mode change someone else journaled (a global command) is adopted, and a passed
+    /// ``DayRoll`` feeds the engine `dayRolled`, so the day's P&L starts over. Returns everything the
+    /// engine said since the last call; breaches and position restrictions are logged here, mode
+    /// changes by ``evaluate(pipeline:now:)`` once journaled.
     public func evaluate(state ledger: borrowing TradingState, now: Timestamp) -> [RiskOutput] {
         let copy = copy ledger
-        let outputs = state.withLock { st in
+        let dayRoll = self.dayRoll
+        let (outputs, adopted, rolledTo) = state.withLock { st -> ([RiskOutput], RiskModeChange?, Int64?) in
+            var adopted: RiskModeChange?
+            if copy.lastRiskModeChange != st.seenChange {
+                st.seenChange = copy.lastRiskModeChange
+                let pending = st.outputs.contains { if case .modeChanged = $0 { true } else { false } }
+                if !pending, copy.riskMode != st.engine.mode {
+                    st.engine.restore(mode: copy.riskMode)
+                    adopted = copy.lastRiskModeChange
+                }
+            }
+            let day = dayRoll.day(of: now)
+            var rolledTo: Int64?
+            if let last = st.day, day > last {
+                st.outputs += st.engine.handle(.dayRolled(startOfDayPnL: nil, at: now))
+                rolledTo = day
+            }
+            st.day = Swift.max(st.day ?? day, day)
             st.outputs += st.engine.evaluate(state: copy, marks: st.marks, now: now)
+            st.effective = st.engine.effectiveMode(state: copy)
             defer { st.outputs.removeAll() }
-            return st.outputs
+            return (st.outputs, adopted, rolledTo)
+        }
+        if let adopted {
+            logger.warning("risk: trading mode taken from the journal", metadata: [
+                "risk.to": "\(adopted.to)", "risk.rule": "\(adopted.rule)", "risk.reason": "\(adopted.reason)"])
+        }
+        if let rolledTo {
+            logger.info("risk: trading day rolled; daily loss and drawdown start over", metadata: ["risk.day": "\(rolledTo)", "risk.day_roll_utc": "\(dayRoll)"])
         }
         for o in outputs {
             switch o {
-            case .modeChanged(let from, let to, let rule, let reason, _):
-                logger.warning("risk: trading mode changed", metadata: ["risk.from": "\(from)", "risk.to": "\(to)", "risk.rule": "\(rule)", "risk.reason": "\(reason)"])
+            case .modeChanged:
+                break  // logged with its journal seq by evaluate(pipeline:now:)
             case .breach(let rule, let reason, _):
                 logger.warning("risk: breach", metadata: ["risk.rule": "\(rule)", "risk.reason": "\(reason)"])
             case .positionRestricted(let key, let rule, let reason, _):

@@ -104,6 +104,69 @@ import TandemCore
         #expect(s.lastSnapshotSequence == 77)
     }
 
+    /// The fold keeps the journaled risk mode and its last change; a global halt / resume command
+    /// sets and clears it too; other scopes and actions leave it alone.
+    @Test func riskModeFollowsModeChangesAndGlobalCommands() throws {
+        var s = TradingState()
+        #expect(s.riskMode == .active && s.lastRiskModeChange == nil)
+        let reducing = RiskModeChange(from: .active, to: .reducing, rule: "max_drawdown", reason: "dd 80 > 75", at: Self.t)
+        try s.apply(.riskModeChanged(reducing))
+        #expect(s.riskMode == .reducing && s.lastRiskModeChange == reducing)
+        // Account-scoped and block commands are restrictions only.
+        try s.apply(.riskCommand(RiskCommand(action: .halt, scope: .account(F.acct), issuedBy: "ops", signature: [], at: Self.t)))
+        try s.apply(.riskCommand(RiskCommand(action: .block, scope: .global, issuedBy: "ops", signature: [], at: Self.t)))
+        #expect(s.riskMode == .reducing)
+        try s.apply(.riskCommand(RiskCommand(action: .halt, scope: .global, issuedBy: "watchdog", signature: [1], at: Self.t)))
+        #expect(s.riskMode == .halted && s.restrictions[.global] == .halt)
+        #expect(s.lastRiskModeChange == RiskModeChange(from: .reducing, to: .halted, rule: "operator_halt",
+                                                       reason: "global risk command halt by watchdog", at: Self.t))
+        // A snapshot keeps mode and reason.
+        let restored = try TradingState(snapshotBytes: s.snapshotBytes())
+        #expect(restored == s && restored.riskMode == .halted && restored.lastRiskModeChange == s.lastRiskModeChange)
+        try s.apply(.riskCommand(RiskCommand(action: .resume, scope: .global, issuedBy: "alice", signature: [], at: Self.t)))
+        #expect(s.riskMode == .active && s.restrictions[.global] == nil)
+        #expect(s.lastRiskModeChange?.rule == "operator_resume" && s.lastRiskModeChange?.reason == "global risk command resume by alice")
+        // A resume when already ACTIVE records no change.
+        let last = s.lastRiskModeChange
+        try s.apply(.riskCommand(RiskCommand(action: .resume, scope: .global, issuedBy: "bob", signature: [], at: Self.t)))
+        #expect(s.lastRiskModeChange == last)
+        // `from` is informational: the journaled `to` wins.
+        try s.apply(.riskModeChanged(RiskModeChange(from: .reducing, to: .halted, rule: "stale_market_data", reason: "x", at: Self.t)))
+        #expect(s.riskMode == .halted)
+        #expect(s.eventCount == 7)
+    }
+
+    /// The allocation-free scans see exactly the open orders and positions the array views hold,
+    /// live and after a snapshot restore.
+    @Test func scansAgreeWithTheViews() throws {
+        var s = TradingState()
+        for e in SyntheticJournal.events(count: 3000, seed: 11, instrumentCount: 7, controlEvents: true) { try s.apply(e) }
+        for state in [s, try TradingState(snapshotBytes: s.snapshotBytes())] {
+            var open: [ClOrdID] = []
+            state.forEachOpenOrder { open.append($0.clOrdID) }
+            #expect(open.sorted() == state.openOrders.map(\.clOrdID).sorted())
+            #expect(state.openOrderCount == state.openOrders.count && !open.isEmpty)
+            var positions: [PositionKey: Position] = [:]
+            state.forEachPosition { positions[$0] = copy $1 }
+            #expect(positions == state.positions && positions.count == state.positionCount)
+        }
+    }
+
+    /// A version-1 snapshot (before the risk mode was folded) still restores, as ACTIVE.
+    @Test func versionOneSnapshotsStillRestore() throws {
+        var s = try Self.started()
+        try s.apply(.riskCommand(RiskCommand(action: .block, scope: .account(F.acct), issuedBy: "ops", signature: [], at: Self.t)))
+        var v1 = s.snapshotBytes()
+        #expect(v1[4] == 2)
+        v1[4] = 1
+        v1.removeLast(2)  // mode (u8) and "no last change" (u8)
+        let restored = try TradingState(snapshotBytes: v1)
+        #expect(restored == s && restored.riskMode == .active && restored.lastRiskModeChange == nil)
+        var v3 = s.snapshotBytes()
+        v3[4] = 3
+        #expect(throws: CodecError.self) { try TradingState(snapshotBytes: v3) }
+    }
+
     /// Same events → same state and byte-identical snapshot; the snapshot restores that state, and
     /// folding the rest of the journal from a restored snapshot ends in the same place.
     @Test func foldIsDeterministicAndSnapshotsRestore() async {

@@ -33,13 +33,13 @@ import TandemCore
     }
 
     @Test func kindNamesAndRawValuesAreStable() {
-        #expect(JournalEventKind.allCases.map(\.rawValue) == Array(1...22))
+        #expect(JournalEventKind.allCases.map(\.rawValue) == Array(1...23))
         #expect(JournalEventKind.allCases.map(\.name) == [
             "instrument_defined", "order_intent", "order_acknowledged", "partial_fill", "fill", "cancel_requested",
             "cancel_accepted", "cancel_rejected", "replace_requested", "replace_accepted", "replace_rejected",
             "order_rejected", "order_expired", "order_suspended", "order_resumed", "fix_session_state",
             "fix_outbound_message", "leader_elected", "risk_command", "reconciliation_correction", "snapshot_marker",
-            "corporate_action",
+            "corporate_action", "risk_mode_changed",
         ])
         #expect(Set(Fixtures.sampleEvents().map(\.kind)) == Set(JournalEventKind.allCases))
     }

@@ -64,6 +64,13 @@ import TandemCore
         var utf8 = EventCodec.encode(.cancelRequested(clOrdID: ClOrdID("C1"), at: Fixtures.t0))
         utf8[utf8.count - 1] = 0xFF
         #expect(Self.failure(utf8) == (.invalidValue, utf8.count - 2))
+        // Trading mode tags: header 7 + ts 8 = offset 15 (from), 16 (to); only 0–2 exist.
+        var mode = EventCodec.encode(.riskModeChanged(RiskModeChange(from: .active, to: .halted, rule: "r", reason: "x", at: Fixtures.t0)))
+        #expect(mode[15] == 0 && mode[16] == 2)
+        mode[16] = 3
+        #expect(Self.failure(mode) == (.invalidValue, 16))
+        mode[15] = 0xFF
+        #expect(Self.failure(mode) == (.invalidValue, 15))
         var currency = EventCodec.encode(Fixtures.sampleEvents()[3])
         currency[currency.count - 1] = UInt8(ascii: "a")
         #expect(Self.failure(currency)?.0 == .invalidValue)

@@ -15,6 +15,14 @@ import TandemCore
         #expect(Self.hex(bytes) == "01" + "0006" + "0000000e" + "17979cfe3d85cd15" + "00000002" + "4331")
     }
 
+    @Test func riskModeChangedLayoutByHand() {
+        // version 01 · kind 0017 (23) · length 00000024 (36) · ts · from u8 (0 active) · to u8 (2 halted)
+        // · rule "max_daily_loss" and reason "loss" as u32 length + UTF-8
+        let bytes = EventCodec.encode(.riskModeChanged(RiskModeChange(from: .active, to: .halted, rule: "max_daily_loss", reason: "loss", at: Fixtures.t0)))
+        #expect(Self.hex(bytes) == "01" + "0017" + "00000024" + "17979cfe3d85cd15" + "00" + "02"
+                + "0000000e" + "6d61785f6461696c795f6c6f7373" + "00000004" + "6c6f7373")
+    }
+
     @Test func everyKindMatchesItsGoldenBytes() {
         let samples = Fixtures.sampleEvents()
         #expect(samples.count == Self.golden.count)
@@ -23,7 +31,7 @@ import TandemCore
         }
     }
 
-    /// `Fixtures.sampleEvents()` in order, one per kind 1…22.
+    /// `Fixtures.sampleEvents()` in order, one per kind 1…23.
     static let golden: [String] = [
         "0100010000004c17979cfe3d85cd1500000007000000044141504c00000004584e415300000000000f42400000000005f5e10000000000000000010000000000000001555344000000000000000004584e5953",
         "0100020000002e17979cfe3d85cd150000000243310000000441434331000000070101000000025b7f3d4000000000003b9aca0000",
@@ -47,5 +55,6 @@ import TandemCore
         "0100140000002c17979cfe3d85cd15000000044143433100000007ffffffffe2329b0000000002540be4000000000473746d74",
         "0100150000001017979cfe3d85cd1500000000000003e8",
         "0100160000001d17979cfe3d85cd15000000070100000000000000040000000000000001",
+        "0100170000002417979cfe3d85cd1500020000000e6d61785f6461696c795f6c6f7373000000046c6f7373",
     ]
 }

@@ -48,6 +48,7 @@ enum Fixtures {
                                                                price: Price(units: 100_00_000_000), reason: "stmt", at: t)),
             .snapshotMarker(journalSequence: 1000, at: t),
             .corporateAction(CorporateActionEvent(instrument: aapl.id, action: .split((try? Ratio(4, 1)) ?? .one), at: t)),
+            .riskModeChanged(RiskModeChange(from: .active, to: .halted, rule: "max_daily_loss", reason: "loss", at: t)),
         ]
         return events
     }
@@ -154,6 +155,9 @@ enum Fixtures {
             default: .symbolChange(newSymbol: string(&rng))
             }
             return .corporateAction(CorporateActionEvent(instrument: InstrumentID(UInt32(rng.below(1000))), action: action, at: at))
+        case .riskModeChanged:
+            return .riskModeChanged(RiskModeChange(from: TradingMode.allCases[rng.below(3)], to: TradingMode.allCases[rng.below(3)],
+                                                   rule: string(&rng), reason: string(&rng), at: at))
         }
     }
 }

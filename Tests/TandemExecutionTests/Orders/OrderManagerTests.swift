@@ -65,6 +65,42 @@ struct OrderManagerTests {
         #expect(rule == "venue_unavailable")
     }
 
+    /// A hook that refuses replaces to more than 6 (and accepts every new order).
+    struct CappedReplaces: PreTradeRisk {
+        func check(_ request: OrderRequest, state: borrowing TradingState, now: Timestamp) -> RiskDecision { .accepted }
+        func checkReplace(_ order: Order, with replacement: ReplaceRequest, state: borrowing TradingState, now: Timestamp) -> RiskDecision {
+            replacement.quantity.units > 600_000_000 ? .rejected(rule: "max_order_quantity", reason: "over 6") : .accepted
+        }
+    }
+
+    @Test("a replace refused by pre-trade risk is journaled as requested and rejected with the rule, and never sent")
+    func refusedReplace() throws {
+        var m = OrderManager(configuration: .init(
+            account: AccountID("ACC1"), epoch: 7,
+            venues: [.init(name: "VENUE", sessions: [session], venueRate: .init(ordersPerSecond: 100, burst: 10))],
+            routes: [InstrumentID(1): "VENUE"], risk: CappedReplaces()))
+        var l = try ledger()
+        _ = m.handle(.sessionUp(session), ledger: l, now: t, mono: .zero)
+        try apply(m.handle(.command(try buy("10.00")), ledger: l, now: t, mono: .zero), to: &l)
+        let id = ClOrdID("7-2")
+        try apply(m.handle(.executionReport(session: session, seq: 2, ExecutionReport(
+            orderID: "O1", clOrdID: id, execID: "E1", execType: .new, ordStatus: .new, symbol: "ACME", side: .buy,
+            leavesQty: try Quantity("5"), cumQty: .zero, avgPx: .zero)), ledger: l, now: t, mono: .zero), to: &l)
+        let refused = m.handle(.command(.replace(id, quantity: try Quantity("8"), type: nil)), ledger: l, now: t, mono: .zero)
+        #expect(!refused.contains { if case .send = $0 { true } else { false } })
+        guard case .journal(let events, _) = try #require(refused.first), events.count == 2,
+              case .replaceRequested(id, let replacement, _) = events[0], case .replaceRejected(id, let reason, _) = events[1] else {
+            Issue.record("expected replaceRequested + replaceRejected, got \(refused)")
+            return
+        }
+        #expect(replacement.quantity == (try Quantity("8")) && reason == "risk max_order_quantity: over 6")
+        try apply(refused, to: &l)
+        #expect(l.state.order(id)?.status == .new)
+        // Within the cap it goes out as an OrderCancelReplaceRequest.
+        let accepted = m.handle(.command(.replace(id, quantity: try Quantity("6"), type: nil)), ledger: l, now: t, mono: .zero)
+        #expect(accepted.contains { if case .send(_, let msg, _, _) = $0 { msg is OrderCancelReplaceRequest } else { false } })
+    }
+
     @Test("a replaced order's fills are booked on the replacement, once per ExecID")
     func replaceThenFill() throws {
         var m = manager()

@@ -278,4 +278,57 @@ struct NodeProcessTests {
         #expect(!dropCopy.executionReports.contains { $0.clOrdID.map { id in intents.contains { $0.request.clOrdID == id } } ?? false },
                 "a refused order reached the venue")
     }
+
+    @Test("a HALTED risk mode is journaled by the leader, folded by the standby, and survives a takeover: the new leader starts HALTED and sends no opening order")
+    func haltedSurvivesTakeover() async throws {
+        let dsn = try await freshClusterDatabase()
+        let venue = try await VenueProcess.start()
+        defer { Task { await venue.child.stop() } }
+        let dir = FileManager.default.temporaryDirectory
+        // node-a halts on its own: a mark older than 1 ms at any evaluation is stale market data.
+        let strict = dir.appendingPathComponent("limits-strict-\(getpid()).json")
+        try #"{"staleMarkAfterMs": 1}"#.write(to: strict, atomically: true, encoding: .utf8)
+        // node-b's limits would never halt by themselves (stale data off): any HALTED it shows is restored.
+        let lenient = dir.appendingPathComponent("limits-lenient-\(getpid()).json")
+        try #"{"staleMarkAfterMs": 0}"#.write(to: lenient, atomically: true, encoding: .utf8)
+        defer {
+            try? FileManager.default.removeItem(at: strict)
+            try? FileManager.default.removeItem(at: lenient)
+        }
+        let a = try startNode(id: "node-a", dsn: dsn, venue: venue, extra: "execution:\n  riskLimitsFile: \"\(strict.path)\"")
+        defer { Task { await a.stop() } }
+        try await eventually("node-a to journal HALTED", context: { a.output }) {
+            let (ledger, _) = try await replay(dsn)
+            return ledger.state.riskMode == .halted
+        }
+        let (halted, haltEvents) = try await replay(dsn)
+        let change = try #require(halted.state.lastRiskModeChange)
+        #expect(change.from == .active && change.to == .halted && change.rule == "stale_market_data" && change.reason.contains("no mark"))
+        let haltSeq = try #require(haltEvents.first { if case .riskModeChanged = $0.event { true } else { false } }?.seq)
+        try await eventually("the mode change logged with its journal seq", context: { a.output }) {
+            a.output.contains("risk: trading mode changed") && a.output.contains("journal.seq=\(haltSeq)")
+        }
+
+        let b = try startNode(id: "node-b", dsn: dsn, venue: venue, extra: "execution:\n  riskLimitsFile: \"\(lenient.path)\"")
+        defer { Task { await b.stop() } }
+        try await eventually("node-b to stand by, caught up", context: { b.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "standby" && $0.lagSeqs == 0 }
+        }
+        a.signal(SIGKILL)
+        try await eventually("node-b to lead", context: { b.output }) {
+            try await nodeRows(dsn).contains { $0.nodeID == "node-b" && $0.role == "leader" }
+        }
+        try await eventually("node-b restored HALTED", context: { b.output }) {
+            b.output.contains("risk: trading mode restored from the journal") && b.output.contains("HALTED")
+        }
+        try await Task.sleep(for: .seconds(1.5))  // time for a strategy, had it started, to quote
+        let (ledger, events) = try await replay(dsn)
+        #expect(ledger.state.riskMode == .halted && ledger.state.lastRiskModeChange == change)
+        let elected = try #require(events.last { if case .leaderElected(_, "node-b", _) = $0.event { true } else { false } }?.seq)
+        let after = events.filter { $0.seq > elected }
+        #expect(!after.contains { if case .orderIntent(let i) = $0.event { i.decision == .accepted } else { false } },
+                "node-b sent an order while HALTED")
+        #expect(!after.contains { if case .riskModeChanged = $0.event { true } else { false } }, "node-b changed the journaled mode")
+        #expect(b.output.contains("the strategy stays stopped"), "\(b.output.suffix(3000))")
+    }
 }

@@ -40,6 +40,7 @@ import TandemVenue
         #expect(config.database == .embedded(dataDirectory: DatabaseConfiguration.defaultDataDirectory))
         #expect(config.timing == TimingConfiguration())
         #expect(config.execution == ExecutionConfiguration())
+        #expect(config.risk == RiskConfiguration())
         #expect(config.logLevel == .info)
         let venue = try #require(config.venues.first)
         #expect(venue.rateLimit == NodeVenueConfiguration.defaultRateLimit)
