@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
+import Logging
 import TandemCore
 import TandemRisk
 
@@ -9,13 +10,14 @@ import TandemRisk
 /// instruments with marks, positions in each across a few accounts, open orders resting, a history of
 /// final orders — timed one call at a time with `ContinuousClock` into an HDR histogram.
 ///
-/// The JSON is one flat object of figures. Figures that need other processes (the watchdog's
-/// `breach_to_flat_ms_p50/_max`) join it as further keys from their own measurement function,
-/// returning `[(key, value)]` like ``pretradeFigures()``; nothing here needs to change for that.
+/// Then, unless `--skip-flatten`, `breach_to_flat_ms_p50/_max`: a limit breach to every position flat
+/// at the venue through the real watchdog on a local cluster (``BreachToFlat``).
+///
+/// The JSON is one flat object of figures.
 struct BenchRisk: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "risk",
-        abstract: "Measure RiskEngine's pre-trade check on a realistic state (ns; target p99 ≤ 5,000)."
+        abstract: "Measure RiskEngine's pre-trade check (ns; target p99 ≤ 5,000) and the watchdog's breach-to-flat time (ms; target p50 ≤ 500)."
     )
 
     @Flag(help: "Print one JSON object.")
@@ -36,11 +38,31 @@ struct BenchRisk: AsyncParsableCommand {
     @Option(help: "Seed of the order mix.")
     var seed: UInt64 = 42
 
+    @Option(name: .customLong("flatten-runs"), help: "Breach-to-flat runs on the local cluster (each: 10 instruments, one breach, flat, resume).")
+    var flattenRuns = 10
+
+    @Flag(name: .customLong("skip-flatten"), help: "Only the pre-trade check (no local cluster).")
+    var skipFlatten = false
+
     func run() async throws {
         guard checks > 0, instruments > 0, openOrders >= 0, history >= 0 else {
             throw ValidationError("--checks and --instruments must be positive, --open-orders and --history not negative")
         }
-        let figures = try pretradeFigures()
+        var figures = try pretradeFigures()
+        if !skipFlatten {
+            guard flattenRuns > 0 else { throw ValidationError("--flatten-runs must be positive") }
+            // Quiet: every run HALTs and FLATTENs on purpose, which the watchdog logs as critical.
+            let logger = Logger(label: "tandem.bench", factory: { _ in SwiftLogNoOpLogHandler() })
+            let samples = try await BreachToFlat.measure(instruments: 10, runs: flattenRuns, logger: logger).map {
+                Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15
+            }.sorted()
+            figures += [
+                ("breach_to_flat_instruments", "10"),
+                ("breach_to_flat_runs", "\(samples.count)"),
+                ("breach_to_flat_ms_p50", String(format: "%.1f", samples[(samples.count - 1) / 2])),
+                ("breach_to_flat_ms_max", String(format: "%.1f", samples.last!)),
+            ]
+        }
         if json {
             print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
         } else {
