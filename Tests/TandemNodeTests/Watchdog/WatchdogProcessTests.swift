@@ -152,10 +152,19 @@ struct WatchdogProcessTests {
             let (ledger, _) = try await replay(dsn)
             return ledger.state.openOrders.filter { $0.status == .new }.count >= 2
         }
-        // The taker hits the node's bid: the engine is long at the venue.
-        try await taker.initiator.send(NewOrderSingle(clOrdID: ClOrdID("T1"), account: nil, symbol: "ACME", side: .sell, transactTime: FIXClock.now().utc,
-                                                      orderQty: try Quantity("2000"), orderType: .limit(try Price("0.01")), timeInForce: .immediateOrCancel))
-        try await eventually("the engine holds a position at the venue") { venueNet(dropCopy, account: "ACC1") > 0 }
+        // The taker hits the node's bid: the engine is long at the venue. (Again if the bid was being
+        // re-quoted at that instant and only the synthetic market's bids were hit.)
+        try await eventually("the taker and the test's drop copy logged on") { taker.isLoggedOn && dropCopy.isLoggedOn }
+        var sweeps = 0
+        try await eventually("the engine holds a position at the venue") {
+            if venueNet(dropCopy, account: "ACC1") > 0 { return true }
+            sweeps += 1
+            try await taker.initiator.send(NewOrderSingle(clOrdID: ClOrdID("T\(sweeps)"), account: nil, symbol: "ACME", side: .sell,
+                                                          transactTime: FIXClock.now().utc, orderQty: try Quantity("2000"),
+                                                          orderType: .limit(try Price("0.01")), timeInForce: .immediateOrCancel))
+            try await Task.sleep(for: .milliseconds(500))
+            return venueNet(dropCopy, account: "ACC1") > 0
+        }
 
         // Both nodes die. The watchdog starts with its order session blocked at the venue, so its FLATTEN
         // cannot finish, and is killed in the middle of it.
