@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Synchronization
 import TandemCore
 import TandemJournal
+import TandemWatchdog
 import TandemNode
 import TandemOps
 import TandemPostgres
@@ -71,6 +72,15 @@ struct Status: AsyncParsableCommand {
         var restrictions: [RestrictionRow] = []
         /// The newest LeaderElected events first.
         var recentTakeovers: [TakeoverRow] = []
+        /// The engine's risk mode as journaled (active, reducing, halted) and why it last changed.
+        var riskMode: String = "active"
+        var riskModeReason: String?
+        /// Why the lease is halted (the watchdog's rule or the operator's reason).
+        var haltReason: String?
+        /// The watchdog's mode (normal, halted, flattening), whether it blocked the engine's sessions,
+        /// why, and when it last wrote its view; nil when the schema has no watchdog table.
+        struct WatchdogRow: Codable { var mode: String; var blocked: Bool; var reason: String?; var viewAgeMs: Int64?; var dropCopySynced: Bool?; var pnl: String?; var breaching: [String]? }
+        var watchdog: WatchdogRow?
     }
 
     func run() async throws {
@@ -132,7 +142,25 @@ struct Status: AsyncParsableCommand {
             return Report.RestrictionRow(scope: where_, action: "\(action)")
         }
         report.recentTakeovers = try recentLeaderElections(c, limit: takeovers)
+        report.riskMode = state.riskMode.rawValue
+        report.riskModeReason = state.lastRiskModeChange.map { "\($0.rule): \($0.reason)" }
+        report.haltReason = lease.haltReason
+        report.watchdog = try watchdogRow(c)
         return report
+    }
+
+    /// The watchdog's row of `tandem.watchdog_state` (migration 3), with a summary of its last view.
+    static func watchdogRow(_ c: PGConnection) throws -> Report.WatchdogRow? {
+        guard try c.query("SELECT to_regclass('tandem.watchdog_state') IS NOT NULL")[0].decode(Bool.self, at: 0) else { return nil }
+        let r = try c.query("""
+            SELECT mode, blocked, reason, view, (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint
+            FROM tandem.watchdog_state WHERE id = 1
+            """)
+        guard !r.isEmpty else { return nil }
+        let view = try r[0].decodeIfPresent(String.self, at: 3).flatMap { try? JSONDecoder().decode(WatchdogStatus.self, from: Data($0.utf8)) }
+        return Report.WatchdogRow(mode: try r[0].decode(String.self, at: 0), blocked: try r[0].decode(Bool.self, at: 1),
+                                  reason: try r[0].decodeIfPresent(String.self, at: 2), viewAgeMs: view == nil ? nil : try r[0].decodeIfPresent(Int64.self, at: 4),
+                                  dropCopySynced: view?.dropCopySynced, pnl: view?.pnl, breaching: view?.breaching)
     }
 
     /// The newest `limit` LeaderElected events (index on kind not needed: few rows, read backwards by seq).
@@ -162,7 +190,15 @@ struct Status: AsyncParsableCommand {
         for o in r.openOrders { out += "\(o.clOrdID)\t\(o.account)\t\(o.instrument)\t\(o.side)\t\(o.quantity)\t\(o.filled)\t\(o.status)\n" }
         out += "\nPOSITIONS\naccount\tinstrument\tnet\tavg_price\trealized\tfees\n"
         for p in r.positions { out += "\(p.account)\t\(p.instrument)\t\(p.net)\t\(p.averagePrice)\t\(p.realizedPnL)\t\(p.fees)\n" }
-        out += "\nRISK\n" + (r.restrictions.isEmpty ? "no restriction in force\n" : r.restrictions.map { "\($0.action)\t\($0.scope)\n" }.joined())
+        out += "\nRISK\nengine mode\t\(r.riskMode)\(r.riskModeReason.map { " (\($0))" } ?? "")\n"
+        if let reason = r.haltReason { out += "halt reason\t\(reason)\n" }
+        if let w = r.watchdog {
+            out += "watchdog\t\(w.mode)\(w.blocked ? ", engine sessions BLOCKED" : "")\(w.reason.map { " (\($0))" } ?? "")\n"
+            if let synced = w.dropCopySynced {
+                out += "watchdog view\tdrop copy \(synced ? "caught up" : "NOT caught up"), P&L \(w.pnl ?? "?"), breaching \(w.breaching?.joined(separator: ",") ?? "-"), \(w.viewAgeMs ?? 0) ms old\n"
+            }
+        }
+        out += r.restrictions.isEmpty ? "no restriction in force\n" : r.restrictions.map { "\($0.action)\t\($0.scope)\n" }.joined()
         out += "\nFIX SESSIONS\nsession\tlast_in\tlast_out\n"
         for f in r.fixSessions { out += "\(f.session)\t\(f.lastInbound)\t\(f.lastOutbound)\n" }
         out += "\nRECENT TAKEOVERS\nseq\tepoch\tnode\tat\n"

@@ -139,7 +139,15 @@ enum StatusPage {
                           })
 
             body += "<h2>Risk</h2>"
-            var risk = r.halted ? "<p class=\"bad\">The lease is HALTED.</p>" : ""
+            var risk = r.halted ? "<p class=\"bad\">The lease is HALTED\(r.haltReason.map { ": " + escape($0) } ?? "").</p>" : ""
+            risk += "<p id=\"risk-mode\"\(r.riskMode == "active" ? "" : " class=\"bad\"")>Engine risk mode: <b>\(escape(r.riskMode.uppercased()))</b>"
+                + "\(r.riskModeReason.map { " — " + escape($0) } ?? "")</p>"
+            if let w = r.watchdog {
+                risk += "<p id=\"watchdog\"\(w.mode == "normal" && !w.blocked ? "" : " class=\"bad\"")>Watchdog: <b>\(escape(w.mode.uppercased()))</b>"
+                    + (w.blocked ? ", engine sessions BLOCKED" : "") + (w.reason.map { " — " + escape($0) } ?? "")
+                    + (w.dropCopySynced.map { "; drop copy \($0 ? "caught up" : "NOT caught up"), P&amp;L \(escape(w.pnl ?? "?"))" } ?? "; no view yet")
+                    + ((w.breaching ?? []).isEmpty ? "" : "; breaching " + escape((w.breaching ?? []).joined(separator: ", "))) + "</p>"
+            }
             risk += table(id: "risk", ["action", "scope"], r.restrictions.map { [$0.action.uppercased(), $0.scope] },
                           empty: "No halt, block or flatten in force.", rowClass: { _ in "bad" })
             body += risk

@@ -52,8 +52,13 @@ struct WatchdogProcessTests {
         #expect(halted.holder == "watchdog:wd-test")
         #expect(halted.haltReason?.hasPrefix("daily_loss") == true, "\(halted)")
         #expect(watchdog.output.contains("HALT"))
-        // The HALT is in the journal at the halted epoch, signed; the node's appends stopped before it.
-        let (_, events) = try await replay(dsn)
+        // The HALT is in the journal at the halted epoch (journaled right after the lease is halted); the
+        // node's appends stopped before it.
+        var events: [(seq: UInt64, epoch: UInt64, event: JournalEvent)] = []
+        try await eventually("the HALT journaled", context: { watchdog.output }) {
+            events = try await replay(dsn).1
+            return events.contains { if case .riskCommand(let c) = $0.event { c.action == .halt } else { false } }
+        }
         let halt = try #require(events.last { if case .riskCommand(let c) = $0.event { c.action == .halt } else { false } }, "no HALT journaled")
         #expect(halt.epoch == halted.epoch)
         #expect(events.allSatisfy { $0.epoch <= halted.epoch })
@@ -72,6 +77,14 @@ struct WatchdogProcessTests {
         }
         let state = try await watchdogState(dsn)
         #expect(state.mode == "halted")
+        // `tandem status --json` tells it from the database alone: the halt, why, the engine's mode, the watchdog's.
+        let status = try Child("status", arguments: ["status", "--dsn", dsn, "--json"])
+        status.process.waitUntilExit()
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any], "\(status.output)")
+        #expect(json["halted"] as? Bool == true)
+        #expect((json["haltReason"] as? String)?.hasPrefix("daily_loss") == true)
+        #expect(json["riskMode"] as? String == "halted")
+        #expect((json["watchdog"] as? [String: Any])?["mode"] as? String == "halted")
         // Still halted a moment later: no node took the lease back.
         try await Task.sleep(for: .milliseconds(1500))
         #expect(try await lease(dsn).halted)
