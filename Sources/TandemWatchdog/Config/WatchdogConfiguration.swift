@@ -124,7 +124,7 @@ public struct WatchdogConfiguration: Sendable {
         }
 
         let l = try r.map(root["limits"], "limits") ?? [:]
-        try r.allow(l, "limits", ["currency", "maxDailyLoss", "maxDrawdown", "maxPosition", "maxGrossExposure", "maxOrdersPerSecond",
+        try r.allow(l, "limits", ["currency", "maxDailyLoss", "maxDrawdown", "maxPosition", "maxGrossExposure", "maxNetExposure", "maxPositionLoss", "maxOpenOrders", "maxOrdersPerSecond",
                                   "maxReportsPerSecond", "staleMarketDataMillis", "staleLeaderMillis", "disagreementGraceMillis",
                                   "flattenOnBreach", "flattenWithoutLeaderMillis"])
         let code = try r.string(l["currency"], "limits.currency") ?? instruments[0].currency.code
@@ -137,6 +137,9 @@ public struct WatchdogConfiguration: Sendable {
         limits.maxDailyLoss = try money("maxDailyLoss")
         limits.maxDrawdown = try money("maxDrawdown")
         limits.maxGrossExposure = try money("maxGrossExposure")
+        limits.maxNetExposure = try money("maxNetExposure")
+        limits.maxPositionLoss = try money("maxPositionLoss")
+        limits.maxOpenOrders = try r.int(l["maxOpenOrders"], "limits.maxOpenOrders", 1...1_000_000)
         limits.maxPosition = try r.decimal(l["maxPosition"], "limits.maxPosition", positive: true)
         limits.maxOrdersPerSecond = try r.int(l["maxOrdersPerSecond"], "limits.maxOrdersPerSecond", 1...1_000_000)
         limits.maxReportsPerSecond = try r.int(l["maxReportsPerSecond"], "limits.maxReportsPerSecond", 1...10_000_000)

@@ -12,6 +12,12 @@ public struct WatchdogLimits: Sendable, Hashable {
     public var maxPosition: Quantity?
     /// HALT when Σ |net| × mark × multiplier exceeds this.
     public var maxGrossExposure: Money?
+    /// HALT when |Σ signed net × mark × multiplier| exceeds this.
+    public var maxNetExposure: Money?
+    /// HALT when any one position's unrealized loss reaches this (the per-trade stop).
+    public var maxPositionLoss: Money?
+    /// HALT when the engine has more working orders at the venue than this.
+    public var maxOpenOrders: Int?
     /// HALT when more new orders than this were acknowledged in one second (a runaway engine).
     public var maxOrdersPerSecond: Int?
     /// HALT when more drop-copy reports than this arrived in one second.
@@ -115,11 +121,14 @@ public struct WatchdogMachine: Sendable {
     /// Rules in breach now (an alert is raised when one starts, not every cycle).
     public private(set) var breaching: Set<String> = []
 
-    public struct Figures: Sendable, Hashable {
+    public struct Figures: Sendable {
         public var pnl: Money?
         public var peak: Money?
         public var drawdown: Money?
         public var grossExposure: Money?
+        public var netExposure: Money?
+        /// The largest unrealized loss of one position (positive), and which.
+        public var worstPositionLoss: (key: PositionKey, loss: Money)?
         public var unmarked: [InstrumentID] = []
         public var openPositions = 0
     }
@@ -191,6 +200,15 @@ public struct WatchdogMachine: Sendable {
             }
             if let max = limits.maxGrossExposure, let gross = figures.grossExposure, gross.units > max.units {
                 breaches.append(("gross_exposure", "gross exposure \(gross) is over the limit \(max)", lossTarget))
+            }
+            if let max = limits.maxNetExposure, let net = figures.netExposure, abs(net.units) > max.units {
+                breaches.append(("net_exposure", "net exposure \(net) is over the limit ±\(max)", lossTarget))
+            }
+            if let max = limits.maxPositionLoss, let worst = figures.worstPositionLoss, worst.loss.units >= max.units {
+                breaches.append(("position_loss", "\(worst.key) is down \(worst.loss), at the per-position stop \(max)", lossTarget))
+            }
+            if let max = limits.maxOpenOrders, o.venue.engineWorkingCount > max {
+                breaches.append(("max_open_orders", "\(o.venue.engineWorkingCount) engine orders working at the venue, limit \(max)", .halted))
             }
             if let max = limits.maxPosition {
                 for (key, net) in o.venue.openPositions.sorted(by: { $0.key < $1.key }) where abs(net.units) > max.units {
@@ -315,6 +333,7 @@ public struct WatchdogMachine: Sendable {
         var f = Figures()
         var pnl: Int64 = 0
         var gross: Int64 = 0
+        var net: Int64 = 0
         var valued = true
         for (key, p) in o.venue.positions where p.currency == currency {
             pnl &+= p.realizedPnL.units
@@ -325,9 +344,15 @@ public struct WatchdogMachine: Sendable {
                 continue
             }
             do {
-                pnl &+= try p.unrealizedPnL(mark: mark).units
-                gross &+= try Money.notional(price: mark, quantity: Quantity(units: abs(p.netQuantity.units)), multiplier: p.multiplier,
-                                             currency: currency).units
+                let unrealized = try p.unrealizedPnL(mark: mark).units
+                pnl &+= unrealized
+                if unrealized < 0, -unrealized > (f.worstPositionLoss?.loss.units ?? 0) {
+                    f.worstPositionLoss = (key, Money(units: -unrealized, currency: currency))
+                }
+                let notional = try Money.notional(price: mark, quantity: Quantity(units: abs(p.netQuantity.units)), multiplier: p.multiplier,
+                                                  currency: currency).units
+                gross &+= notional
+                net &+= p.netQuantity.units > 0 ? notional : -notional
             } catch {
                 valued = false
             }
@@ -335,6 +360,7 @@ public struct WatchdogMachine: Sendable {
         guard valued else { return f }
         f.pnl = Money(units: pnl, currency: currency)
         f.grossExposure = Money(units: gross, currency: currency)
+        f.netExposure = Money(units: net, currency: currency)
         let peak = max(previousPeak?.units ?? 0, pnl)
         f.peak = Money(units: peak, currency: currency)
         f.drawdown = Money(units: peak - pnl, currency: currency)

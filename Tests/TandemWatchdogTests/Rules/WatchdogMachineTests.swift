@@ -194,3 +194,42 @@ struct WatchdogBlockTests {
         #expect(out.contains { if case .alert("engine_orders_after_halt", .critical, _) = $0 { true } else { false } })
     }
 }
+
+@Suite("Watchdog exposure, per-position stop and open orders")
+struct WatchdogMoreLimitsTests {
+    func machine(_ configure: (inout WatchdogLimits) -> Void) -> WatchdogMachine {
+        var limits = WatchdogLimits(currency: usd)
+        configure(&limits)
+        return WatchdogMachine(limits: limits, instruments: [acme], clOrdPrefix: "WD-1-")
+    }
+
+    @Test("net exposure counts longs against shorts; the per-position stop is one position's unrealized loss")
+    func netExposureAndStop() throws {
+        var r = Reports()
+        var v = VenueView(instruments: [acme])
+        try v.apply(r.fill("1-1", .buy, "10", at: "100"), nanos: 0)
+        try v.apply(r.fill("1-2", .sell, "4", at: "100", account: AccountID("ACC2")), nanos: 0)
+        var net = machine { $0.maxNetExposure = usdMoney("600") }
+        #expect(net.evaluate(observation(v)).isEmpty)   // (10 − 4) × 100 = 600: not over
+        #expect(net.evaluate(observation(v, at: 1, marks: [InstrumentID(1): px("100.01")])).contains {
+            if case .halt("net_exposure", _) = $0 { true } else { false } })
+
+        var stop = machine { $0.maxPositionLoss = usdMoney("50") }
+        #expect(stop.evaluate(observation(v, marks: [InstrumentID(1): px("95.01")])).isEmpty)   // ACC1 down 49.90
+        let out = stop.evaluate(observation(v, at: 1, marks: [InstrumentID(1): px("95")]))       // down 50.00
+        #expect(out.contains { if case .halt("position_loss", let reason) = $0 { reason.contains("ACC1") } else { false } })
+    }
+
+    @Test("more engine orders working at the venue than the limit halts; the watchdog's own do not count")
+    func openOrders() throws {
+        var r = Reports()
+        var v = VenueView(instruments: [acme])
+        var m = machine { $0.maxOpenOrders = 2 }
+        try v.apply(r.new("1-1", .buy, "1"), nanos: 0)
+        try v.apply(r.new("1-2", .buy, "1"), nanos: 0)
+        try v.apply(r.new("WD-1-9", .sell, "1"), nanos: 0)
+        #expect(m.evaluate(observation(v)).isEmpty)
+        try v.apply(r.new("1-3", .buy, "1"), nanos: 0)
+        #expect(m.evaluate(observation(v, at: 1)).contains { if case .halt("max_open_orders", _) = $0 { true } else { false } })
+    }
+}
