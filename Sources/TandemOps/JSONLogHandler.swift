@@ -36,7 +36,7 @@ public struct JSONLogHandler: LogHandler {
         line.reserveCapacity(256)
         Self.format(level: event.level, message: "\(event.message)", fields: mergedFields(event.metadata),
                     source: event.source, label: label, process: process, now: JSONLogHandler.now(), into: &line)
-        sink.write(line)
+        sink.write(line, now: event.level >= .warning)
     }
 
     /// Handler, provider and call metadata as (key, value) pairs sorted by key; later sources win.
@@ -177,15 +177,27 @@ public struct JSONLogHandler: LogHandler {
 }
 
 /// Where JSON lines go: standard error, or a file rotated when it passes `maxBytes` (renamed to
-/// `<path>.1`, the previous `.1` dropped). One lock; each line is one write.
+/// `<path>.1`, the previous `.1` dropped).
+///
+/// Lines are buffered and written by the sink's own flusher thread every `flushInterval` (10 ms) or
+/// when 64 KiB are pending, so a log call on the order path costs the formatting and one locked
+/// append, not a system call. Warnings and worse are written at once, before `log` returns. A process
+/// killed with SIGKILL loses at most the last `flushInterval` of info and debug lines; a process that
+/// ends normally calls ``flushAll()``.
 public final class JSONLogSink: Sendable {
     private struct State {
         var handle: FileHandle
         var written: Int
+        var pending: [UInt8] = []
+        /// End offset in `pending` of each line, so rotation splits between lines.
+        var ends: [Int] = []
     }
     private let state: Mutex<State>
     private let path: String?
     private let maxBytes: Int
+    private let flushInterval: Duration
+    private static let registry = Mutex<[WeakSink]>([])
+    private struct WeakSink: @unchecked Sendable { weak var sink: JSONLogSink? }
 
     /// Lines to standard error.
     public static let standardError = JSONLogSink(handle: .standardError)
@@ -194,15 +206,19 @@ public final class JSONLogSink: Sendable {
         state = Mutex(State(handle: handle, written: 0))
         path = nil
         maxBytes = .max
+        flushInterval = .milliseconds(10)
+        startFlusher()
     }
 
     /// Lines appended to `path`, rotated at `maxBytes`.
-    public init(path: String, maxBytes: Int = 64 << 20) throws {
+    public init(path: String, maxBytes: Int = 64 << 20, flushInterval: Duration = .milliseconds(10)) throws {
         let handle = try Self.open(path)
         let size = (try? handle.seekToEnd()).map(Int.init) ?? 0
         state = Mutex(State(handle: handle, written: size))
         self.path = path
         self.maxBytes = maxBytes
+        self.flushInterval = flushInterval
+        startFlusher()
     }
 
     public struct LogFileError: Error, CustomStringConvertible {
@@ -226,17 +242,61 @@ public final class JSONLogSink: Sendable {
         }
     }
 
-    func write(_ line: [UInt8]) {
-        state.withLock { st in
-            if let path, st.written + line.count > maxBytes, st.written > 0 {
-                try? st.handle.close()
-                try? FileManager.default.removeItem(atPath: path + ".1")
-                try? FileManager.default.moveItem(atPath: path, toPath: path + ".1")
-                if let fresh = try? Self.open(path) { st.handle = fresh }
-                st.written = 0
+    /// The flusher: a plain thread (not a task: it must run even when every executor is busy), holding
+    /// the sink weakly so a dropped sink ends it.
+    private func startFlusher() {
+        Self.registry.withLock { $0.removeAll { $0.sink == nil }; $0.append(WeakSink(sink: self)) }
+        let interval = flushInterval
+        let thread = Thread { [weak self] in
+            let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+            while let sink = self {
+                sink.flush()
+                Thread.sleep(forTimeInterval: seconds)
             }
-            try? st.handle.write(contentsOf: line)
-            st.written += line.count
         }
+        thread.name = "tandem-log-flush"
+        thread.start()
+    }
+
+    /// Queues one line; with `now`, writes it and everything before it before returning.
+    public func write(_ line: [UInt8], now: Bool = false) {
+        let full = state.withLock { st in
+            st.pending.append(contentsOf: line)
+            st.ends.append(st.pending.count)
+            return st.pending.count >= 64 << 10
+        }
+        if now || full { flush() }
+    }
+
+    /// Writes every queued line, in as few writes as rotation allows (a file passing `maxBytes`
+    /// is rotated between two lines).
+    public func flush() {
+        state.withLock { st in
+            guard !st.pending.isEmpty else { return }
+            var chunkStart = 0
+            var lineStart = 0
+            for end in st.ends {
+                let length = end - lineStart
+                if let path, st.written + length > maxBytes, st.written > 0 {
+                    if lineStart > chunkStart { try? st.handle.write(contentsOf: st.pending[chunkStart..<lineStart]) }
+                    chunkStart = lineStart
+                    try? st.handle.close()
+                    try? FileManager.default.removeItem(atPath: path + ".1")
+                    try? FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+                    if let fresh = try? Self.open(path) { st.handle = fresh }
+                    st.written = 0
+                }
+                st.written += length
+                lineStart = end
+            }
+            if lineStart > chunkStart { try? st.handle.write(contentsOf: st.pending[chunkStart..<lineStart]) }
+            st.pending.removeAll(keepingCapacity: true)
+            st.ends.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Flushes every live sink: call before a process exits normally.
+    public static func flushAll() {
+        for weak in registry.withLock({ $0 }) { weak.sink?.flush() }
     }
 }

@@ -51,10 +51,28 @@ struct JSONLogHandlerTests {
         defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".1") }
         let sink = try JSONLogSink(path: path, maxBytes: 300)
         for i in 0..<10 { sink.write(Array("{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: 40))\"}\n".utf8)) }
+        sink.flush()
         let current = try String(contentsOfFile: path, encoding: .utf8)
         let previous = try String(contentsOfFile: path + ".1", encoding: .utf8)
         #expect(current.utf8.count <= 300 && previous.utf8.count <= 300)
         #expect(current.contains("\"n\":9"))
         #expect((current + previous).split(separator: "\n").allSatisfy { $0.hasPrefix("{\"n\":") })
+    }
+
+    @Test("lines are written by the flusher within its interval; a warning is written before log returns")
+    func buffered() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-buf-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sink = try JSONLogSink(path: path, flushInterval: .milliseconds(20))
+        let logger = Logger(label: "t", factory: { _ in JSONLogHandler(label: "t", process: "test", sink: sink) })
+        logger.warning("urgent")
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("\"msg\":\"urgent\""))
+        logger.info("later")
+        var seen = false
+        for _ in 0..<50 where !seen {
+            try await Task.sleep(for: .milliseconds(20))
+            seen = try String(contentsOfFile: path, encoding: .utf8).contains("\"msg\":\"later\"")
+        }
+        #expect(seen, "the flusher wrote the info line within a second")
     }
 }

@@ -104,6 +104,7 @@ struct NodeProcess: AsyncParsableCommand {
             services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: registry, readiness: { node.readiness() }, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { JSONLogSink.flushAll() }  // buffered info lines out before the process ends
         try await group.run()
     }
 

@@ -69,6 +69,7 @@ struct WatchdogProcess: AsyncParsableCommand {
             services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: registry, readiness: { watchdog.readiness }, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        defer { JSONLogSink.flushAll() }  // buffered info lines out before the process ends
         try await group.run()
     }
 }
