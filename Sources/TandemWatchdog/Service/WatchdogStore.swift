@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 import TandemCore
 import TandemFIX
@@ -178,9 +179,10 @@ struct WatchdogStore: Sendable {
 /// Inbound seqs are deliberately not kept: it logs on expecting 1, so the venue resends its whole day
 /// and the drop-copy view is rebuilt from the venue itself.
 ///
-/// It blocks the event loop for one local round trip per outbound message: the watchdog's sessions
-/// carry a handful of messages a second, and this keeps the write-before-send order without a queue.
-/// The connection is this gate's alone.
+/// The write is blocking libpq, so it runs on NIO's thread pool, never on the event loop (a database
+/// outage must not stall the drop copy or the feed). Writes may finish out of order, so the stored
+/// value only moves up (`GREATEST`); the watchdog never resets its sequence numbers. The connection
+/// is this gate's alone.
 final class SessionSeqGate: FIXOutboundGate, Sendable {
     private let connection: Mutex<PGConnection?>
     private let dsn: String
@@ -195,18 +197,21 @@ final class SessionSeqGate: FIXOutboundGate, Sendable {
     func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         let session = "\(message.senderCompID)->\(message.targetCompID)"
         let next = message.msgSeqNum + 1
-        do {
-            try connection.withLock { c in
-                if c == nil || !(c!.isConnected) { c = try PGConnection.connect(dsn, logger: logger) }
-                _ = try c!.query("""
-                    INSERT INTO tandem.watchdog_sessions (session, next_sender_seq) VALUES ($1, $2)
-                    ON CONFLICT (session) DO UPDATE SET next_sender_seq = excluded.next_sender_seq, updated_at = clock_timestamp()
-                    """, [session, next])
+        return NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            do {
+                try self.connection.withLock { c in
+                    if c == nil || !(c!.isConnected) { c = try PGConnection.connect(self.dsn, logger: self.logger) }
+                    _ = try c!.query("""
+                        INSERT INTO tandem.watchdog_sessions (session, next_sender_seq) VALUES ($1, $2)
+                        ON CONFLICT (session) DO UPDATE
+                            SET next_sender_seq = GREATEST(tandem.watchdog_sessions.next_sender_seq, excluded.next_sender_seq),
+                                updated_at = clock_timestamp()
+                        """, [session, next])
+                }
+            } catch {
+                self.connection.withLock { $0 = nil }
+                throw WatchdogError(.database, "persisting \(session)'s next MsgSeqNum \(next) failed", cause: error)
             }
-            return eventLoop.makeSucceededVoidFuture()
-        } catch {
-            connection.withLock { $0 = nil }
-            return eventLoop.makeFailedFuture(WatchdogError(.database, "persisting \(session)'s next MsgSeqNum \(next) failed", cause: error))
         }
     }
 
