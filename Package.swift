@@ -151,7 +151,7 @@ let package = Package(
         .testTarget(
             name: "TandemNodeTests",
             dependencies: ["TandemNode", "TandemWatchdog", "TandemCluster", "TandemExecution", "TandemRisk", "TandemStrategy", "TandemVenue", "TandemJournal", "TandemPostgres",
-                           "TandemPostgresTestKit", "TandemCore", "TandemFIX", logging, serviceLifecycle]
+                           "TandemPostgresTestKit", "TandemCore", "TandemFIX", "TandemOps", logging, serviceLifecycle]
         ),
         .testTarget(
             name: "TandemWatchdogTests",

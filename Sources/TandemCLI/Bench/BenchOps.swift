@@ -7,11 +7,19 @@ import TandemOps
 
 /// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (formatted and
 /// written to /dev/null through the same sink as a log file) and the metrics an order updates
-/// (two counter increments, an intent and a fill, on swift-prometheus's backend).
+/// (two counter increments, an intent and a fill, on swift-prometheus's backend) — and
+/// `alert_latency_ms`, a takeover to its email through real Prometheus and Alertmanager with the
+/// shipped rules and routing (``AlertLatency``).
 struct BenchOps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ops",
-        abstract: "Measure the cost of a JSON log line and of an order's metric updates (ns)."
+        abstract: "Measure the cost of a JSON log line and of an order's metric updates (ns), and a takeover's alert latency (ms).",
+        discussion: """
+            alert_latency_ms starts a local cluster (embedded PostgreSQL, tandem venue, two tandem node processes), \
+            Prometheus and Alertmanager with the shipped files under deploy/ and an SMTP sink, SIGKILLs the leader and \
+            times the TandemTakeover email. It needs prometheus, prometheus-alertmanager and python3-aiosmtpd \
+            (apt-get install), and takes about 40 s; --skip-alert-latency leaves it out.
+            """
     )
 
     @Flag(help: "Print one JSON object.")
@@ -19,6 +27,12 @@ struct BenchOps: AsyncParsableCommand {
 
     @Option(help: "Iterations per measurement (the best of three runs is kept).")
     var iterations = 200_000
+
+    @Flag(help: "Do not measure alert_latency_ms (it needs Prometheus, Alertmanager and aiosmtpd).")
+    var skipAlertLatency = false
+
+    @Option(help: "The repository's deploy/ directory with the shipped monitoring files (default: found from the current directory up).")
+    var deployDir: String?
 
     func run() async throws {
         guard iterations > 0 else { throw ValidationError("--iterations must be positive") }
@@ -42,11 +56,25 @@ struct BenchOps: AsyncParsableCommand {
             }
         } / Double(iterations)
 
-        let figures: [(String, String)] = [
+        var figures: [(String, String)] = [
             ("log_line_ns", String(format: "%.0f", logNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
             ("iterations", "\(iterations)"),
         ]
+        if !skipAlertLatency {
+            guard let deploy = deployDir.map({ URL(fileURLWithPath: $0) })
+                    ?? LocalAlertStack.findDeployDirectory(from: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+                    ?? LocalAlertStack.findDeployDirectory(from: URL(fileURLWithPath: #filePath)) else {
+                throw ValidationError("no deploy/ directory found from here: run from the repository or pass --deploy-dir")
+            }
+            let missing = LocalAlertStack.missingTools()
+            guard missing.isEmpty else {
+                throw ValidationError("alert_latency_ms needs \(missing.joined(separator: "; ")); or pass --skip-alert-latency")
+            }
+            let logger = Logger(label: "tandem.bench", factory: { _ in SwiftLogNoOpLogHandler() })
+            let latency = try await AlertLatency.measure(deploy: deploy, logger: logger)
+            figures.append(("alert_latency_ms", "\(latency.components.seconds * 1000 + latency.components.attoseconds / 1_000_000_000_000_000)"))
+        }
         if json {
             print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
         } else {

@@ -85,13 +85,14 @@ final class DrillCluster: Sendable {
 
     func configPath(_ id: String) -> String { "\(logDirectory)/\(id).yaml" }
 
-    /// Writes the node's config (once) and starts it; its output is appended to `<id>.log`.
-    func startNode(_ id: String) throws {
+    /// Writes the node's config (once) and starts it with `arguments` after its config (e.g.
+    /// `--metrics-port`); its output is appended to `<id>.log`.
+    func startNode(_ id: String, arguments: [String] = []) throws {
         let path = configPath(id)
         if !FileManager.default.fileExists(atPath: path) {
             try nodeConfig(id: id).write(toFile: path, atomically: true, encoding: .utf8)
         }
-        let child = try ChildProcess(name: id, arguments: ["node", "--config", path], logDirectory: logDirectory)
+        let child = try ChildProcess(name: id, arguments: ["node", "--config", path] + arguments, logDirectory: logDirectory)
         nodes.withLock { $0[id] = child }
     }
 
