@@ -34,12 +34,13 @@ public struct RiskEngine: Sendable {
     private var dayStart: [Currency: Int64]?
     private var dayPeak: [Currency: Int64] = [:]
     private var pnlSeries: [Currency: PnLSeries] = [:]
-    /// Gross and net exposure of every position, from the last evaluation's pass over the book
-    /// (``check(_:state:marks:now:)`` evaluates the same state and marks just before deciding).
-    private var lastExposure = ExposureScan()
-    /// Each position's value from the last evaluation, by storage slot, with the inputs it came from.
-    private var valueMemo: ContiguousArray<PositionValue> = []
-    private var markCache = MarkCache()
+    /// P&L and gross/net exposure per currency, per-trade losses and positions that cannot be valued,
+    /// as of the last evaluation, kept up to date incrementally from the positions and marks that
+    /// changed since (``check(_:state:marks:now:)`` evaluates the same state and marks just before
+    /// deciding, so the exposure rules read it too).
+    private(set) var book = PositionBook()
+    /// The oldest time in `markTimes` (nil: not known, recomputed at the next evaluation).
+    private var oldestMarkTime: Int64?
 
     /// `limits` should have passed ``RiskLimits/validate()``. `mode` and `restrictedPositions`
     /// restore journaled state (the last `modeChanged` and the `positionRestricted` not yet released).
@@ -109,7 +110,15 @@ public struct RiskEngine: Sendable {
             }
         case .mark(let instrument, let price, let at):
             marks[instrument] = price
-            markTimes[instrument] = at
+            let previous = markTimes.updateValue(at, forKey: instrument)
+            // The oldest mark time moves only when this instrument's was the oldest (or it went back).
+            if let oldest = oldestMarkTime {
+                if at.nanosecondsSinceEpoch < oldest {
+                    oldestMarkTime = at.nanosecondsSinceEpoch
+                } else if let previous, previous.nanosecondsSinceEpoch == oldest {
+                    oldestMarkTime = nil
+                }
+            }
         case .dayRolled(let start, _):
             dayStart = start.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.value.units) }) }
             dayPeak = [:]
@@ -127,91 +136,52 @@ public struct RiskEngine: Sendable {
         var out: [RiskOutput] = []
         checkStaleMarks(now, &out)
 
-        // One pass over the positions in storage order, no dictionary built, nothing allocated unless
-        // a position needs an output; those are emitted in key order below, so the outputs do not
+        // The figures of every position at these marks, brought up to date from the last evaluation
+        // (only positions that changed, or whose instrument's mark moved, are valued again).
+        book.sync(state: state, marks: marks, limits: limits)
+
+        // Per-trade losses and flat positions to release, emitted in key order so the outputs do not
         // depend on the storage order (creation order, or key order after a snapshot restore).
-        var totals = CurrencyTotals()
-        var overflow: (key: PositionKey, error: ArithmeticError)?
-        var noted: [(key: PositionKey, loss: Money?)] = []  // a per-trade loss (loss) or a flat position to release (nil)
         let releasable = !restrictedPositions.isEmpty || !reportedLosses.isEmpty
-        let perTradeLimit = limits.perTradeLossLimit, hasOverrides = !limits.instruments.isEmpty
-        var exposure = ExposureScan()
-        markCache.begin()
-        for slot in 0..<state.positionCount {
-            let (key, position) = state.positionEntry(at: slot)
-            let mark = markCache.mark(key.instrument, in: marks)
-            let currency = position.currency
-            // The position at its mark (else its average price): exposure for the pre-trade check,
-            // and with a mark its unrealized P&L. One notional serves both, and it is recomputed only
-            // when its inputs changed since the last evaluation (a memo of a pure function).
-            var value: Int64?
-            if !position.isFlat {
-                let inputs = PositionValue.Inputs(net: position.netQuantity.units, cost: position.costBasis.units, mark: mark,
-                                                  multiplier: position.multiplier, currency: currency)
-                let result: PositionValue.Result
-                if slot < valueMemo.count, valueMemo[slot].inputs == inputs {
-                    result = valueMemo[slot].result
+        if !book.lossSlots.isEmpty || releasable {
+            var noted: [(key: PositionKey, loss: Money?)] = book.lossSlots.map { (book.key($0), book.loss($0)) }
+            if releasable {
+                var keys = Set(restrictedPositions.keys)
+                keys.formUnion(reportedLosses)
+                for key in keys where state.position(account: key.account, instrument: key.instrument)?.isFlat == true {
+                    noted.append((key, nil))
+                }
+            }
+            noted.sort { $0.key < $1.key }
+            for (key, loss) in noted {
+                if let loss {
+                    perTradeLoss(key, unrealized: loss, now, &out)
                 } else {
-                    result = PositionValue.compute(inputs, averagePrice: position.averagePrice)
-                    let entry = PositionValue(inputs: inputs, result: result)
-                    if slot < valueMemo.count { valueMemo[slot] = entry } else { valueMemo.append(entry) }
-                }
-                switch result {
-                case .value(let v):
-                    exposure.add(v, currency)
-                    value = v
-                case .failed:
-                    exposure.fail(key, PositionValue.error(inputs, averagePrice: position.averagePrice))
-                case .noPrice:
-                    break
-                }
-            }
-            // P&L in 128 bits: realized − fees (+ unrealized with a mark); only totals must fit Money.
-            var pnl = Int128(position.realizedPnL.units) - Int128(position.fees.units)
-            if mark != nil {
-                guard position.isFlat || value != nil else {
-                    if overflow.map({ key < $0.key }) ?? true {
-                        overflow = (key, ArithmeticError(.overflow, "position \(key) cannot be valued at its mark"))
-                    }
-                    continue
-                }
-                let u = Int128(value ?? 0) - Int128(position.costBasis.units)
-                pnl += u
-                let limit = hasOverrides ? limits.overrides(for: key.instrument)?.perTradeLossLimit ?? perTradeLimit : perTradeLimit
-                if -u > Int128(limit.units) { noted.append((key, Money(units: Int64(clamping: u), currency: currency))) }
-            }
-            totals.add(currency, pnl)
-            if releasable, position.isFlat { noted.append((key, nil)) }
-        }
-        lastExposure = exposure
-        noted.sort { $0.key < $1.key }
-        for (key, loss) in noted {
-            if let loss {
-                perTradeLoss(key, unrealized: loss, now, &out)
-            } else {
-                reportedLosses.remove(key)
-                if restrictedPositions.removeValue(forKey: key) != nil { out.append(.positionReleased(key, at: now)) }
-            }
-        }
-        var sums: [Currency: Int64] = [:]
-        if overflow == nil {
-            totals.forEach { currency, total in
-                if let t = Int64(exactly: total) { sums[currency] = t } else if overflow == nil {
-                    overflow = (PositionKey(account: AccountID(""), instrument: InstrumentID(0)),
-                                ArithmeticError(.overflow, "P&L total in \(currency) overflows"))
+                    reportedLosses.remove(key)
+                    if restrictedPositions.removeValue(forKey: key) != nil { out.append(.positionReleased(key, at: now)) }
                 }
             }
         }
-        if let e = overflow {
-            escalate(.halted, rule: "pnl_overflow", reason: "P&L cannot be computed: \(e.error.message)", at: now, &out)
+        var overflow: ArithmeticError?
+        if let key = book.firstMarkFailure() {
+            overflow = ArithmeticError(.overflow, "position \(key) cannot be valued at its mark")
+        } else if let currency = book.firstOverflowingCurrency() {
+            overflow = ArithmeticError(.overflow, "P&L total in \(currency) overflows")
+        }
+        if let overflow {
+            escalate(.halted, rule: "pnl_overflow", reason: "P&L cannot be computed: \(overflow.message)", at: now, &out)
             return out
         }
-        if dayStart == nil { dayStart = sums }
-        for currency in sums.keys.sorted() {
-            let total = Int128(sums[currency] ?? 0)
+        if dayStart == nil {
+            dayStart = Dictionary(uniqueKeysWithValues: book.totals.lazy.filter { $0.positions > 0 }.map { ($0.currency, Int64($0.pnl)) })
+        }
+        for t in book.totals where t.positions > 0 {  // ascending by currency; every total fits Int64 (checked above)
+            let currency = t.currency
+            let total = t.pnl
             let day = total - Int128(dayStart?[currency] ?? 0)
-            let peak = Swift.max(Int128(dayPeak[currency] ?? 0), day)
-            dayPeak[currency] = Int64(clamping: peak)
+            let previousPeak = dayPeak[currency]
+            let peak = Swift.max(Int128(previousPeak ?? 0), day)
+            if previousPeak.map({ Int128($0) != peak }) ?? true { dayPeak[currency] = Int64(clamping: peak) }
             if -day > Int128(limits.maxDailyLoss.units) {
                 escalate(.halted, rule: "max_daily_loss",
                          reason: "day P&L \(text(day, currency)) is a loss beyond the limit \(limits.maxDailyLoss) \(currency)",
@@ -231,6 +201,9 @@ public struct RiskEngine: Sendable {
     private mutating func checkStaleMarks(_ now: Timestamp, _ out: inout [RiskOutput]) {
         guard limits.staleMarkAfterMs > 0 else { return }
         let limitNs = Int128(limits.staleMarkAfterMs) * 1_000_000
+        // Nothing is stale while the oldest mark is not (no walk over the marks).
+        if oldestMarkTime == nil { oldestMarkTime = markTimes.values.lazy.map(\.nanosecondsSinceEpoch).min() }
+        guard let oldest = oldestMarkTime, Int128(now.nanosecondsSinceEpoch) - Int128(oldest) > limitNs else { return }
         var stale: (instrument: InstrumentID, age: Int128)?
         for (instrument, at) in markTimes {
             let age = Int128(now.nanosecondsSinceEpoch) - Int128(at.nanosecondsSinceEpoch)
@@ -260,6 +233,11 @@ public struct RiskEngine: Sendable {
 
     private mutating func sigmaCheck(_ currency: Currency, day: Int128, _ now: Timestamp, _ out: inout [RiskOutput]) {
         guard limits.pnlSigmaLimit > 0 else { return }
+        // Between samples nothing changes: return before copying the series out of the dictionary.
+        if let last = pnlSeries[currency]?.lastAt,
+           Int128(now.nanosecondsSinceEpoch) - Int128(last.nanosecondsSinceEpoch) < Int128(limits.pnlSampleIntervalMs) * 1_000_000 {
+            return
+        }
         var series = pnlSeries[currency] ?? PnLSeries()
         defer { pnlSeries[currency] = series }
         guard let last = series.lastAt else {
@@ -301,12 +279,8 @@ public struct RiskEngine: Sendable {
         let net = Int128(state.position(account: account, instrument: instrument)?.netQuantity.units ?? 0)
         let dir = Int128(side.direction)
         guard net != 0, net.signum() == -dir else { return .zero }
-        var open: Int128 = 0
-        state.forEachOpenOrder { o in
-            if o.request.account == account && o.request.instrument == instrument && Int128(o.request.side.direction) == dir {
-                open += Int128(o.leavesQuantity.units)
-            }
-        }
+        let leaves = state.openLeaves(account: account, instrument: instrument)
+        let open = dir > 0 ? leaves.buy : leaves.sell
         return Quantity(units: Int64(clamping: Swift.max(0, abs(net) - open)))
     }
 
@@ -379,14 +353,9 @@ public struct RiskEngine: Sendable {
         let key = PositionKey(account: r.account, instrument: r.instrument)
         let position = state.position(account: r.account, instrument: r.instrument)
         let net = Int128(position?.netQuantity.units ?? 0)
-        var openBuy: Int128 = 0, openSell: Int128 = 0
         let openCount = state.openOrderCount
-        let replaced = old?.clOrdID
-        state.forEachOpenOrder { o in
-            // A replace takes the place of its order: the order's old leaves do not count.
-            guard o.request.instrument == r.instrument, o.request.account == r.account, o.request.clOrdID != replaced else { return }
-            if o.request.side.direction > 0 { openBuy += Int128(o.leavesQuantity.units) } else { openSell += Int128(o.leavesQuantity.units) }
-        }
+        // A replace takes the place of its order: the order's old leaves do not count.
+        let (openBuy, openSell) = state.openLeaves(account: r.account, instrument: r.instrument, excluding: old?.clOrdID)
         let dir = Int128(r.side.direction)
         // What may still fill: the whole order, or for a replace its new leaves.
         let q = Int128(r.quantity.units) - Int128(old?.filledQuantity.units ?? 0)
@@ -470,9 +439,8 @@ public struct RiskEngine: Sendable {
         // marks; this order's own position is taken out and counted at its worst case instead.
         var gross: Int128 = 0, netExposure: Int128 = 0
         do throws(ArithmeticError) {
-            let scan = lastExposure
-            if let failure = scan.failure(excluding: key) { throw failure }
-            (gross, netExposure) = scan.totals(instrument.currency)
+            if let failure = book.exposureFailure(excluding: key) { throw failure }
+            (gross, netExposure) = book.exposure(instrument.currency)
             if let own = position, !own.isFlat, own.currency == instrument.currency, let px = marks[r.instrument] ?? own.averagePrice,
                let v = try? Money.notional(price: px, quantity: own.netQuantity, multiplier: own.multiplier, currency: own.currency) {
                 gross -= abs(Int128(v.units))
@@ -506,40 +474,9 @@ public struct RiskEngine: Sendable {
     }
 }
 
-/// Gross (Σ |value|) and net (Σ value) exposure per currency of one pass over the positions, and
-/// the positions that could not be valued (a notional beyond `Money`).
-struct ExposureScan: Sendable {
-    private var sums: [(currency: Currency, gross: Int128, net: Int128)] = []
-    private var failures: [(key: PositionKey, error: ArithmeticError)] = []
-
-    @inline(__always) mutating func add(_ units: Int64, _ currency: Currency) {
-        let v = Int128(units)
-        if !sums.isEmpty, sums[0].currency == currency {
-            sums[0].gross += abs(v)
-            sums[0].net += v
-        } else if let i = sums.firstIndex(where: { $0.currency == currency }) {
-            sums[i].gross += abs(v)
-            sums[i].net += v
-        } else {
-            sums.append((currency, abs(v), v))
-        }
-    }
-
-    mutating func fail(_ key: PositionKey, _ error: ArithmeticError) { failures.append((key, error)) }
-
-    func totals(_ currency: Currency) -> (gross: Int128, net: Int128) {
-        sums.first { $0.currency == currency }.map { ($0.gross, $0.net) } ?? (0, 0)
-    }
-
-    /// The first failure of a position other than `key` (whose own value the check replaces).
-    func failure(excluding key: PositionKey) -> ArithmeticError? {
-        failures.first { $0.key != key }?.error
-    }
-}
-
 /// One position's value (net × price × multiplier in its currency) at its mark, else its average
-/// price, with the inputs it was computed from: a memo entry, valid whenever the inputs are equal.
-struct PositionValue: Sendable {
+/// price: a pure function of its inputs (``PositionBook`` remembers it per position).
+enum PositionValue {
     struct Inputs: Sendable, Equatable {
         var net: Int64
         var cost: Int64
@@ -547,16 +484,13 @@ struct PositionValue: Sendable {
         var multiplier: Ratio
         var currency: Currency
     }
-    /// Trivially copyable (no error payload), so the memo is plain memory; a failure's error is
+    /// Trivially copyable (no error payload), so the book is plain memory; a failure's error is
     /// recomputed by ``error(_:averagePrice:)`` when it is reported, which is rare.
     enum Result: Sendable {
         case value(Int64)
         case noPrice
         case failed
     }
-    var inputs: Inputs
-    var result: Result
-
     static func compute(_ i: Inputs, averagePrice: @autoclosure () -> Price?) -> Result {
         guard let px = i.mark ?? averagePrice() else { return .noPrice }
         do throws(ArithmeticError) {
@@ -575,49 +509,6 @@ struct PositionValue: Sendable {
         } catch {
             return error
         }
-    }
-}
-
-/// A direct-mapped cache of mark lookups for one evaluation (positions of one instrument in several
-/// accounts hash the instrument once). `begin()` invalidates it by bumping a generation.
-struct MarkCache: Sendable {
-    private var slots = ContiguousArray<(tag: UInt64, price: Price?)>(repeating: (0, nil), count: 64)
-    private var generation: UInt32 = 0
-
-    mutating func begin() {
-        generation &+= 1
-        if generation == 0 {  // wrapped: clear, so no stale tag can match
-            for i in slots.indices { slots[i] = (0, nil) }
-            generation = 1
-        }
-    }
-
-    @inline(__always) mutating func mark(_ id: InstrumentID, in marks: [InstrumentID: Price]) -> Price? {
-        let tag = UInt64(generation) << 32 | UInt64(id.rawValue)
-        let i = Int(id.rawValue & 63)
-        if slots[i].tag == tag { return slots[i].price }
-        let price = marks[id]
-        slots[i] = (tag, price)
-        return price
-    }
-}
-
-/// P&L sums per currency in 128 bits (a book has one or two currencies: no dictionary for the first).
-private struct CurrencyTotals {
-    private var first: (Currency, Int128)?
-    private var rest: [(Currency, Int128)] = []
-
-    mutating func add(_ currency: Currency, _ units: Int128) {
-        if let f = first, f.0 != currency {
-            if let i = rest.firstIndex(where: { $0.0 == currency }) { rest[i].1 += units } else { rest.append((currency, units)) }
-        } else {
-            first = (currency, (first?.1 ?? 0) + units)
-        }
-    }
-
-    func forEach(_ body: (Currency, Int128) -> Void) {
-        if let first { body(first.0, first.1) }
-        for (c, t) in rest { body(c, t) }
     }
 }
 

@@ -1,3 +1,8 @@
+import Synchronization
+
+/// The source of ``TradingState/positionRevision`` (0 is an empty state's: no positions).
+private let positionRevisions = Atomic<UInt64>(0)
+
 /// The current leader of the active-passive pair.
 public struct Leader: Sendable, Hashable {
     public var epoch: UInt64
@@ -42,8 +47,10 @@ public struct TradingState: Sendable, Equatable {
     var openIndex = OpenOrderIndex()
     /// Positions in creation order; `positionIndex` indexes them by key, and `orderPositions`
     /// (parallel to `orderStore`, -1 until the order's first fill) caches each order's slot.
-    var positionStore: ContiguousArray<Position> = []
-    var positionKeys: ContiguousArray<PositionKey> = []
+    /// Any change to either (a trade, a new position, a correction, a corporate action, a restore)
+    /// draws a new ``positionRevision``; `didSet` without `oldValue` keeps the mutations in place.
+    var positionStore: ContiguousArray<Position> = [] { didSet { positionRevision = Self.nextPositionRevision() } }
+    var positionKeys: ContiguousArray<PositionKey> = [] { didSet { positionRevision = Self.nextPositionRevision() } }
     var positionIndex = PositionIndex()
     var orderPositions: ContiguousArray<Int32> = []
     public internal(set) var fixSessions: [String: FixSequences] = [:]
@@ -60,6 +67,17 @@ public struct TradingState: Sendable, Equatable {
     public internal(set) var lastSnapshotSequence: UInt64?
     /// Number of events applied successfully.
     public internal(set) var eventCount: UInt64 = 0
+    /// Identifies the positions' content: a new value, drawn from a process-wide counter, whenever
+    /// any position changes or is added. Two states (copies or not) with the same revision have the
+    /// same positions in the same slots; copies of one state that then change differently never
+    /// share a revision (unlike ``eventCount``). Not part of the state's content: `==` and the
+    /// snapshot ignore it. The risk engine keeps its P&L and exposure figures across checks while
+    /// it does not move.
+    public private(set) var positionRevision: UInt64 = 0
+
+    private static func nextPositionRevision() -> UInt64 {
+        positionRevisions.wrappingAdd(1, ordering: .relaxed).newValue
+    }
 
     public init() {}
 
@@ -143,12 +161,37 @@ public struct TradingState: Sendable, Equatable {
         try openIndex.forEachHandle { try body(orderStore[$0]) }
     }
 
+    /// The leaves quantity (units) of the open buy and sell orders of one (account, instrument), in
+    /// 128 bits, leaving out the order `excluding` (a replace's own). Reads the few fields it needs
+    /// of each open order in place: ``forEachOpenOrder(_:)`` copies every order out for its closure
+    /// (with its strings retained and released), which was a third of a pre-trade check.
+    public func openLeaves(account: AccountID, instrument: InstrumentID, excluding: ClOrdID? = nil) -> (buy: Int128, sell: Int128) {
+        var buy: Int128 = 0, sell: Int128 = 0
+        orderStore.withUnsafeBufferPointer { orders in
+            guard let base = orders.baseAddress else { return }
+            openIndex.forEachHandle { handle in
+                let order = base + handle
+                guard order.pointee.request.instrument == instrument, order.pointee.request.account == account else { return }
+                if let excluding, order.pointee.request.clOrdID == excluding { return }
+                let leaves = Int128(order.pointee.leavesQuantity.units)
+                if order.pointee.request.side.direction > 0 { buy += leaves } else { sell += leaves }
+            }
+        }
+        return (buy, sell)
+    }
+
     /// Calls `body` with every position (flat ones included) in storage order — creation order, or
     /// key order after a snapshot restore — without building a dictionary. Use it for sums and
     /// scans; ``positions`` when a dictionary is needed.
     public func forEachPosition(_ body: (PositionKey, borrowing Position) throws -> Void) rethrows {
         for slot in positionStore.indices { try body(positionKeys[slot], positionStore[slot]) }
     }
+
+    /// The position in storage slot `slot` (`0..<positionCount`), without its key.
+    @inline(__always) public func position(at slot: Int) -> Position { positionStore[slot] }
+
+    /// The key of the position in storage slot `slot` (`0..<positionCount`).
+    @inline(__always) public func positionKey(at slot: Int) -> PositionKey { positionKeys[slot] }
 
     /// The position in storage slot `slot` (`0..<positionCount`, the order of ``forEachPosition(_:)``)
     /// and its key: a plain loop over the positions for callers that keep state across them.
