@@ -84,6 +84,12 @@ public final class NodeService: Service, Sendable {
         self.follower = JournalFollower(dsn: dsn, logger: logger)
     }
 
+    /// The buckets of the node's histograms, by metric name, for the metrics backend (swift-prometheus
+    /// takes them per label: `durationHistogramBuckets`, `valueHistogramBuckets`).
+    public static var histogramBuckets: (durations: [String: [Duration]], values: [String: [Double]]) {
+        (NodeMetrics.durationBuckets, NodeMetrics.valueBuckets)
+    }
+
     /// The role as the lease sees it.
     public var role: LeaseRole { lease.currentRole }
 
