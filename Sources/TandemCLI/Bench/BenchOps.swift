@@ -44,11 +44,15 @@ struct BenchOps: AsyncParsableCommand {
         for _ in 0..<3 { fastest = min(fastest, try NodeMetricsBenchmark.run(iterations: iterations)) }
         let metricsNs = (Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9) / Double(iterations)
 
-        let figures: [(String, String)] = [
+        var figures: [(String, String)] = [
             ("log_line_ns", String(format: "%.0f", logNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
-            ("iterations", "\(iterations)"),
         ]
+        for (part, d) in try NodeMetricsBenchmark.parts(iterations: iterations) {
+            let ns = (Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9) / Double(iterations)
+            figures.append(("metrics_\(part)_ns", String(format: "%.0f", ns)))
+        }
+        figures.append(("iterations", "\(iterations)"))
         if json {
             print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
         } else {

@@ -91,6 +91,11 @@ final class FillSlippage: Sendable {
         tracker.withLock { $0.observe(events) { recorder.record(Double($0) / 10_000) } }
     }
 
+    /// The bookkeeping alone, without the observation (for the benchmark's parts).
+    func trackOnly(_ events: [JournalEvent]) {
+        tracker.withLock { $0.observe(events) { _ in } }
+    }
+
     /// The last mid of each instrument, rounded down to a price unit (marks for unrealized P&L).
     func marks() -> [InstrumentID: Price] {
         tracker.withLock { $0.marks }
