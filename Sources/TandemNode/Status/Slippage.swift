@@ -14,7 +14,12 @@ public enum Slippage {
         let sign: Int128 = side == .buy ? 1 : -1
         // (2·fill − 2·mid) / (2·mid) × 10⁴ bp × 10⁴
         let numerator = sign * (2 * Int128(fill.units) - mid2) * 100_000_000
-        let half = mid2 / 2
+        let half = mid2 >> 1
+        // 64-bit division when both fit (the usual case: a fill near its mid): a 128-bit one is a libcall.
+        if let n = Int64(exactly: numerator), let d = Int64(exactly: mid2), let h = Int64(exactly: half),
+           n > Int64.min + h, n < Int64.max - h {
+            return n >= 0 ? (n + h) / d : (n - h) / d
+        }
         let rounded = numerator >= 0 ? (numerator + half) / mid2 : (numerator - half) / mid2
         return Int64(exactly: rounded)
     }

@@ -18,6 +18,10 @@ import TandemCore
         #expect(Slippage.tenThousandthsOfBps(side: .buy, fill: try p("10.01"), arrivalMidTimesTwo: half) == 49_975)
         #expect(Slippage.tenThousandthsOfBps(side: .sell, fill: try p("10.01"), arrivalMidTimesTwo: half) == -49_975)
         #expect(Slippage.tenThousandthsOfBps(side: .buy, fill: try p("1"), arrivalMidTimesTwo: 0) == nil)
+        // Far from the mid (the 128-bit path) the result is the same arithmetic: 92,233,720,368 bought at a mid of 1.
+        let wide = Slippage.tenThousandthsOfBps(side: .buy, fill: Price(units: Int64.max / 2), arrivalMidTimesTwo: 2 * 100_000_000)
+        let expected: Int128 = (Int128(Int64.max / 2) * 2 - 200_000_000) * 100_000_000 / 200_000_000
+        #expect(wide == Int64(exactly: expected))
     }
 
     @Test("the tracker keeps an order's arrival mid from intent to its end, and forgets it then")
