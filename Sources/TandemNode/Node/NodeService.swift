@@ -250,8 +250,7 @@ public final class NodeService: Service, Sendable {
         let metrics = self.metrics
         let slippage = FillSlippage(recorder: metrics.slippage)
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger) { events in
-            metrics.count(events)
-            slippage.observe(events)
+            metrics.count(events, slippage: slippage)
             if let risk {
                 for case .orderRejected(let id, let reason, let at) in events { risk.record(.venueRejected(clOrdID: id, reason: reason, at: at)) }
             }

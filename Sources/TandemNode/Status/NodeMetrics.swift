@@ -94,20 +94,34 @@ struct NodeMetrics: Sendable {
         })
     }
 
-    /// Counts what a batch of folded events says about orders.
-    func count(_ events: [JournalEvent]) {
+    /// Counts what a batch of folded events says about orders and, in the same pass, feeds the
+    /// term's slippage bookkeeping (arrival mids, fills).
+    func count(_ events: [JournalEvent], slippage: FillSlippage? = nil) {
         for event in events {
             switch event {
             case .orderIntent(let i):
                 intents.increment()
-                if case .rejected(let rule, _) = i.decision {
+                switch i.decision {
+                case .accepted:
+                    slippage?.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument)
+                case .rejected(let rule, _):
                     riskRejects.increment()
                     (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
                 }
-            case .orderRejected(_, let reason, _):
+            case .orderRejected(let id, let reason, _):
                 venueRejects.increment()
                 venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
-            case .fill, .partialFill: fills.increment()
+                slippage?.ended(id)
+            case .fill(let e):
+                fills.increment()
+                slippage?.filled(e.clOrdID, price: e.price, final: true)
+            case .partialFill(let e):
+                fills.increment()
+                slippage?.filled(e.clOrdID, price: e.price, final: false)
+            case .replaceRequested(let id, let replacement, _):
+                slippage?.replaced(id, by: replacement.newClOrdID)
+            case .cancelAccepted(let id, _), .orderExpired(let id, _):
+                slippage?.ended(id)
             default: break
             }
         }

@@ -54,27 +54,41 @@ struct SlippageTracker: Sendable {
         for event in events {
             switch event {
             case .orderIntent(let i):
-                guard case .accepted = i.decision, let mid2 = mids[i.request.instrument] else { continue }
-                if arrivals.count >= capacity { arrivals.removeAll(keepingCapacity: true) }
-                arrivals[i.request.clOrdID] = (i.request.side, mid2)
+                if case .accepted = i.decision { arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument) }
             case .partialFill(let e):
-                if let a = arrivals[e.clOrdID], let s = Slippage.tenThousandthsOfBps(side: a.side, fill: e.price, arrivalMidTimesTwo: a.mid2) {
-                    record(s)
-                }
+                if let s = filled(e.clOrdID, price: e.price, final: false) { record(s) }
             case .fill(let e):
-                if let a = arrivals.removeValue(forKey: e.clOrdID),
-                   let s = Slippage.tenThousandthsOfBps(side: a.side, fill: e.price, arrivalMidTimesTwo: a.mid2) {
-                    record(s)
-                }
+                if let s = filled(e.clOrdID, price: e.price, final: true) { record(s) }
             case .replaceRequested(let id, let replacement, _):
-                // Fills after a replace come under the replacement's ClOrdID: same arrival.
-                if let a = arrivals[id] { arrivals[replacement.newClOrdID] = a }
+                replaced(id, by: replacement.newClOrdID)
             case .cancelAccepted(let id, _), .orderRejected(let id, _, _), .orderExpired(let id, _):
-                arrivals.removeValue(forKey: id)
+                ended(id)
             default:
                 continue
             }
         }
+    }
+
+    /// An accepted intent: its arrival mid is the instrument's mid now (none known: not tracked).
+    mutating func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID) {
+        guard let mid2 = mids[instrument] else { return }
+        if arrivals.count >= capacity { arrivals.removeAll(keepingCapacity: true) }
+        arrivals[id] = (side, mid2)
+    }
+
+    /// A fill's slippage against its order's arrival mid; a final fill ends the order.
+    mutating func filled(_ id: ClOrdID, price: Price, final: Bool) -> Int64? {
+        guard let a = final ? arrivals.removeValue(forKey: id) : arrivals[id] else { return nil }
+        return Slippage.tenThousandthsOfBps(side: a.side, fill: price, arrivalMidTimesTwo: a.mid2)
+    }
+
+    /// Fills after a replace come under the replacement's ClOrdID: same arrival.
+    mutating func replaced(_ id: ClOrdID, by new: ClOrdID) {
+        if let a = arrivals[id] { arrivals[new] = a }
+    }
+
+    mutating func ended(_ id: ClOrdID) {
+        arrivals.removeValue(forKey: id)
     }
 }
 
@@ -95,6 +109,18 @@ final class FillSlippage: Sendable {
         let recorder = self.recorder
         tracker.withLock { $0.observe(events) { recorder.record(Double($0) / 10_000) } }
     }
+
+    // One event each, for ``NodeMetrics/count(_:slippage:)``'s single pass over a batch.
+    func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID) {
+        tracker.withLock { $0.arrived(id, side: side, instrument: instrument) }
+    }
+
+    func filled(_ id: ClOrdID, price: Price, final: Bool) {
+        if let s = tracker.withLock({ $0.filled(id, price: price, final: final) }) { recorder.record(Double(s) / 10_000) }
+    }
+
+    func replaced(_ id: ClOrdID, by new: ClOrdID) { tracker.withLock { $0.replaced(id, by: new) } }
+    func ended(_ id: ClOrdID) { tracker.withLock { $0.ended(id) } }
 
     /// The bookkeeping alone, without the observation (for the benchmark's parts).
     func trackOnly(_ events: [JournalEvent]) {
