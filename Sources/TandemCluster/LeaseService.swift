@@ -28,13 +28,17 @@ public final class LeaseService: Service, Sendable {
         /// Watch the leader's crash lock and take over as soon as its session ends (DESIGN failover
         /// step 3), instead of waiting for the lease to expire.
         public var crashDetection: Bool
+        /// Called with each successful acquire's or renew's round trip (request sent → answer handled),
+        /// on the service's task; it must not block (a metrics observation).
+        public var onRenewed: (@Sendable (Duration) -> Void)?
 
         public init(
             lease: LeaseMachine.Configuration, rejoinAfterFencing: Bool = true, connectTimeoutSeconds: Int = 2,
             initialReconnectBackoff: Duration = .milliseconds(50), maxReconnectBackoff: Duration? = nil,
-            crashDetection: Bool = false
+            crashDetection: Bool = false, onRenewed: (@Sendable (Duration) -> Void)? = nil
         ) {
             self.crashDetection = crashDetection
+            self.onRenewed = onRenewed
             self.lease = lease
             self.rejoinAfterFencing = rejoinAfterFencing
             self.connectTimeoutSeconds = connectTimeoutSeconds
@@ -48,6 +52,8 @@ public final class LeaseService: Service, Sendable {
         var started = false
         var rejoinRequested = false
         var suspendedUntil: ContinuousClock.Instant?
+        /// When the last successful acquire or renew was sent (on the gate's clock).
+        var lastRenewalSentAt: Duration?
     }
 
     private enum Event: Sendable {
@@ -84,6 +90,12 @@ public final class LeaseService: Service, Sendable {
 
     public var currentRole: LeaseRole {
         shared.withLock { $0.role }
+    }
+
+    /// Time since the request of this node's last successful acquire or renew was sent (what its lease
+    /// runs from); nil before the first.
+    public var renewalAge: Duration? {
+        shared.withLock { $0.lastRenewalSentAt }.map { gate.now() - $0 }
     }
 
     /// Leave `fenced` for `standby` on the next event (only needed when `rejoinAfterFencing` is false).
@@ -276,12 +288,14 @@ public final class LeaseService: Service, Sendable {
             return .databaseFailed(error.description, now: now)
         case .acquired(let epoch, let sentAt):
             recovered(&failing)
+            renewed(sentAt: sentAt, now: now)
             return .acquireSucceeded(epoch: epoch, requestSentAt: sentAt, now: now)
         case .refused(let state):
             recovered(&failing)
             return .acquireRefused(state, now: now)
         case .renewed(let epoch, let sentAt):
             recovered(&failing)
+            renewed(sentAt: sentAt, now: now)
             return .renewSucceeded(epoch: epoch, requestSentAt: sentAt, now: now)
         case .lost(let state):
             recovered(&failing)
@@ -292,6 +306,11 @@ public final class LeaseService: Service, Sendable {
             ])
             return .releaseFinished(now: now)
         }
+    }
+
+    private func renewed(sentAt: Duration, now: Duration) {
+        shared.withLock { $0.lastRenewalSentAt = sentAt }
+        configuration.onRenewed?(now - sentAt)
     }
 
     private func recovered(_ failing: inout Bool) {

@@ -3,13 +3,15 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import TandemNode
 import TandemOps
 
 /// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (formatted and
-/// written to /dev/null through the same sink as a log file) and the metrics an order updates
-/// (two counter increments, an intent and a fill, on swift-prometheus's backend) — and
-/// `alert_latency_ms`, a takeover to its email through real Prometheus and Alertmanager with the
-/// shipped rules and routing (``AlertLatency``).
+/// written to /dev/null through the same sink as a log file) and the metrics an order updates on the
+/// node (its intent and fill counted, the fill's slippage against the arrival mid, one journal append
+/// observed: `NodeMetricsBenchmark`, on swift-prometheus's backend) — and `alert_latency_ms`, a
+/// takeover to its email through real Prometheus and Alertmanager with the shipped rules and routing
+/// (``AlertLatency``).
 struct BenchOps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ops",
@@ -46,21 +48,25 @@ struct BenchOps: AsyncParsableCommand {
             }
         } / Double(iterations)
 
-        let factory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
-        let intents = Counter(label: "tandem_order_intents_total", dimensions: [], factory: factory)
-        let fills = Counter(label: "tandem_fills_total", dimensions: [], factory: factory)
-        let metricsNs = best {
-            for _ in 0..<iterations {
-                intents.increment()
-                fills.increment()
-            }
-        } / Double(iterations)
+        // The node's own metrics (NodeMetrics, as `tandem node --metrics-port` bootstraps them): what one
+        // order updates on its path — two counters, the slippage bookkeeping and histogram, a journal append.
+        var factory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
+        factory.durationHistogramBuckets = NodeService.histogramBuckets.durations
+        factory.valueHistogramBuckets = NodeService.histogramBuckets.values
+        MetricsSystem.bootstrap(factory)
+        var fastest = Duration.seconds(3600)
+        for _ in 0..<3 { fastest = min(fastest, try NodeMetricsBenchmark.run(iterations: iterations)) }
+        let metricsNs = (Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9) / Double(iterations)
 
         var figures: [(String, String)] = [
             ("log_line_ns", String(format: "%.0f", logNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
-            ("iterations", "\(iterations)"),
         ]
+        for (part, d) in try NodeMetricsBenchmark.parts(iterations: iterations) {
+            let ns = (Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9) / Double(iterations)
+            figures.append(("metrics_\(part)_ns", String(format: "%.0f", ns)))
+        }
+        figures.append(("iterations", "\(iterations)"))
         if !skipAlertLatency {
             guard let deploy = deployDir.map({ URL(fileURLWithPath: $0) })
                     ?? LocalAlertStack.findDeployDirectory(from: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))

@@ -96,7 +96,12 @@ struct NodeProcess: AsyncParsableCommand {
         }
         // Metrics are created once, by the node, against the backend bootstrapped here (only here).
         let registry = PrometheusCollectorRegistry()
-        if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
+        if metricsPort != nil {
+            var factory = PrometheusMetricsFactory(registry: registry)
+            factory.durationHistogramBuckets = NodeService.histogramBuckets.durations
+            factory.valueHistogramBuckets = NodeService.histogramBuckets.values
+            MetricsSystem.bootstrap(factory)
+        }
         let node = try NodeService(configuration: configuration, dsn: dsn,
                                    faults: NodeFaults(crashAfterFirstOrderJournaled: crashAfterOrderJournaled), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node)]

@@ -50,12 +50,18 @@ public final class JournalPipeline: Service, Sendable {
     fileprivate let state: Mutex<State>
     fileprivate let logger: Logger
     fileprivate let maxBatchEvents: Int
+    fileprivate let onCommit: (@Sendable (Duration, Int) -> Void)?
 
-    public init(writer: JournalWriter, ledger: ExecutionLedger, maxBatchEvents: Int = 4096, logger: Logger) {
+    /// - Parameter onCommit: called after each durable commit (one fenced append of a batch) with how
+    ///   long the append took and how many events it carried, on the commit loop, before the batch's
+    ///   completions; it must not block (a metrics observation).
+    public init(writer: JournalWriter, ledger: ExecutionLedger, maxBatchEvents: Int = 4096, logger: Logger,
+                onCommit: (@Sendable (Duration, Int) -> Void)? = nil) {
         self.writer = writer
         self.state = Mutex(State(ledger: ledger))
         self.maxBatchEvents = maxBatchEvents
         self.logger = logger
+        self.onCommit = onCommit
     }
 
     public var epoch: UInt64 { writer.epoch }
@@ -210,7 +216,9 @@ private actor Committer {
             if batch.isEmpty { continue }
             let events = batch.flatMap(\.events)
             do {
+                let started = ContinuousClock.now
                 let seqs = try await writer.enqueue(events.map(EncodedEvent.init))
+                p.onCommit?(ContinuousClock.now - started, events.count)
                 p.logger.trace("journal batch durable", metadata: ["journal.seqs": "\(seqs)", "journal.entries": "\(batch.count)"])
                 p.state.withLock { $0.ledger.lastSeq = seqs.upperBound }
                 var next = seqs.lowerBound

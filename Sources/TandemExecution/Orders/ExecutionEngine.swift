@@ -62,7 +62,7 @@ public final class ExecutionEngine: Service, Sendable {
                 switch action {
                 case .journal(let events, let inbound):
                     guard !events.isEmpty || inbound != nil else { continue }
-                    let r = pipeline.submit { ledger in
+                    let r = pipeline.submit(completion: decisionLog(events)) { ledger in
                         guard let inbound, !events.isEmpty else { return events }
                         let seqs = ledger.sequences(of: inbound.session)
                         return events + [.fixSessionState(FixSessionState(
@@ -73,7 +73,7 @@ public final class ExecutionEngine: Service, Sendable {
                 case .send(let session, let message, let writeAhead, let order):
                     var hold: JournalPipeline.Hold?
                     if !writeAhead.isEmpty {
-                        let r = pipeline.submit(writeAhead, held: true)
+                        let r = pipeline.submit(writeAhead, held: true, completion: decisionLog(writeAhead))
                         folded += r.accepted
                         hold = r.hold
                         guard r.refused.isEmpty else {
@@ -103,6 +103,53 @@ public final class ExecutionEngine: Service, Sendable {
         if !folded.isEmpty { observer(folded) }
         for (writer, session, message, hold, order) in sends {
             send(writer, session: session, message: message, hold: hold, order: order)
+        }
+    }
+
+    /// Logs each order decision among `events` (an intent and its risk verdict, a cancel or replace
+    /// request, a venue's reject) with the `journal.seq` it landed at, once durable, so a log line joins
+    /// the journal in a post-mortem. nil (no closure) when there is none. Runs on the pipeline's commit
+    /// loop, off the event loop.
+    private func decisionLog(_ events: [JournalEvent]) -> JournalPipeline.Completion? {
+        guard events.contains(where: \.isOrderDecision) else { return nil }
+        let logger = self.logger
+        return { result in
+            guard case .success(let seqs?) = result else { return }
+            // The seqs are the accepted events'; the fold refuses none in practice (a refusal is logged
+            // by the pipeline). If it did, name the batch's range instead of guessing a seq.
+            let exact = seqs.count == events.count
+            for (i, event) in events.enumerated() where event.isOrderDecision {
+                var m: Logger.Metadata = exact ? ["journal.seq": "\(seqs.lowerBound + UInt64(i))"] : ["journal.seqs": "\(seqs)"]
+                switch event {
+                case .orderIntent(let intent):
+                    m["order.clOrdID"] = "\(intent.request.clOrdID)"
+                    switch intent.decision {
+                    case .accepted:
+                        logger.info("order intent journaled", metadata: m)
+                    case .rejected(let rule, let reason):
+                        m["risk.rule"] = "\(rule)"
+                        m["risk.reason"] = "\(reason)"
+                        logger.warning("order intent refused by pre-trade risk", metadata: m)
+                    }
+                case .cancelRequested(let id, _):
+                    m["order.clOrdID"] = "\(id)"
+                    logger.info("cancel requested", metadata: m)
+                case .replaceRequested(let id, let replacement, _):
+                    m["order.clOrdID"] = "\(id)"
+                    m["order.newClOrdID"] = "\(replacement.newClOrdID)"
+                    logger.info("replace requested", metadata: m)
+                case .replaceRejected(let id, let reason, _):
+                    m["order.clOrdID"] = "\(id)"
+                    m["order.reason"] = "\(reason)"
+                    logger.warning("replace rejected", metadata: m)
+                case .orderRejected(let id, let reason, _):
+                    m["order.clOrdID"] = "\(id)"
+                    m["order.reason"] = "\(reason)"
+                    logger.warning("order rejected by the venue", metadata: m)
+                default:
+                    break
+                }
+            }
         }
     }
 
@@ -178,5 +225,15 @@ public final class ExecutionChannelHandler: ChannelInboundHandler, Sendable {
     public func channelInactive(context: ChannelHandlerContext) {
         engine.handle(.sessionDown(session))
         context.fireChannelInactive()
+    }
+}
+
+extension JournalEvent {
+    /// An intent (with its risk verdict), a cancel or replace request, or a reject of one.
+    var isOrderDecision: Bool {
+        switch self {
+        case .orderIntent, .cancelRequested, .replaceRequested, .replaceRejected, .orderRejected: true
+        default: false
+        }
     }
 }

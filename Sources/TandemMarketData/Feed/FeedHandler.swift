@@ -125,6 +125,10 @@ public struct FeedHandler: Sendable {
 
     public var staleLines: Set<FeedLine> { stale }
 
+    /// When `line` last delivered a packet (heartbeats included), on the monotonic clock of the
+    /// events; nil before its first.
+    public func lastPacket(on line: FeedLine) -> Duration? { lastPacket[line] }
+
     public mutating func handle(_ event: Event) -> [Action] {
         var out: [Action] = []
         let now: FeedTime

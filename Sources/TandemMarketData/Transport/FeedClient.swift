@@ -12,6 +12,22 @@ public enum FeedClientEvent: Sendable {
     case notice(FeedHandler.Notice)
 }
 
+/// A feed client's health at one instant (``FeedClient/health()``).
+public struct FeedHealth: Sendable, Hashable {
+    /// A line is up when it delivered a packet (heartbeats count) within the handler's `staleAfter`.
+    public var lineAUp: Bool
+    public var lineBUp: Bool
+    /// Since the last packet on either line (heartbeats count: a quiet market is not a dead feed), or
+    /// since the client started when none came yet.
+    public var lastMessageAge: Duration
+    public var hasReceived: Bool
+    /// The handler's counters since the client started.
+    public var gaps: Int
+    public var retransmitRecoveries: Int
+    public var snapshotRecoveries: Int
+    public var messagesApplied: Int
+}
+
 /// The client side of the feed as a `Service`: both UDP lines and the recovery connection on one
 /// event loop, driving one ``FeedHandler``. This is what a node's strategy and the watchdog consume.
 public final class FeedClient: Service, Sendable {
@@ -54,6 +70,11 @@ public final class FeedClient: Service, Sendable {
     public func isConsistent() async throws -> Bool { try await loop.submit { [core] in core.handler.isConsistent }.get() }
     public func staleLines() async throws -> Set<FeedLine> { try await loop.submit { [core] in core.handler.staleLines }.get() }
     public func nextSeq() async throws -> UInt64? { try await loop.submit { [core] in core.handler.nextSeq }.get() }
+
+    /// The feed's health now, for metrics and readiness: read on the client's loop.
+    public func health() async throws -> FeedHealth {
+        try await loop.submit { [core] in core.health() }.get()
+    }
 
     public func run() async throws {
         defer { continuation.finish() }
@@ -130,6 +151,23 @@ final class FeedClientCore: @unchecked Sendable {
 
     func now() -> FeedTime {
         FeedTime(utc: wallClock(), monotonic: .nanoseconds(Int64(NIODeadline.now().uptimeNanoseconds)))
+    }
+
+    let created = NIODeadline.now()
+
+    func health() -> FeedHealth {
+        let now = now().monotonic
+        let staleAfter = handler.configuration.staleAfter
+        func up(_ line: FeedLine) -> Bool {
+            guard let last = handler.lastPacket(on: line) else { return false }
+            return now - last < staleAfter && !handler.staleLines.contains(line)
+        }
+        let last = [handler.lastPacket(on: .a), handler.lastPacket(on: .b)].compactMap { $0 }.max()
+        let since = last ?? .nanoseconds(Int64(created.uptimeNanoseconds))
+        let c = handler.counters
+        return FeedHealth(lineAUp: up(.a), lineBUp: up(.b), lastMessageAge: max(.zero, now - since), hasReceived: last != nil,
+                          gaps: c.gaps, retransmitRecoveries: c.retransmitRecoveries, snapshotRecoveries: c.snapshotRecoveries,
+                          messagesApplied: c.messagesApplied)
     }
 
     func recoveryConnected(_ channel: any Channel) {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -43,7 +44,7 @@ public final class NodeService: Service, Sendable {
     private let logger: Logger
     private let faults: NodeFaults
     private let shared = Mutex(Shared())
-    private let metrics = NodeMetrics()
+    private let metrics: NodeMetrics
 
     private struct Shared {
         var shuttingDown = false
@@ -55,6 +56,7 @@ public final class NodeService: Service, Sendable {
         var epoch: UInt64
         var pipeline: JournalPipeline
         var engine: ExecutionEngine
+        var slippage: FillSlippage
     }
 
     public init(configuration: NodeConfiguration, dsn: String, faults: NodeFaults = .none, logger: Logger) throws {
@@ -67,10 +69,25 @@ public final class NodeService: Service, Sendable {
         logger[metadataKey: "node.id"] = "\(configuration.nodeID)"
         self.logger = logger
         let t = configuration.timing
+        // Labelled metrics from the configuration only (bounded): sessions, and the strategy's account
+        // on every configured instrument.
+        let sessions = configuration.venues.flatMap { v in v.sessions.map { FIXSessionID.make(sender: $0.senderCompID, target: $0.targetCompID) } }
+        let account = AccountID(configuration.strategy.account)
+        let positions = configuration.venues.flatMap { v in v.instruments.map { (PositionKey(account: account, instrument: $0.id), symbol: $0.symbol) } }
+        let metrics = NodeMetrics(sessions: sessions, positions: positions)
+        self.metrics = metrics
         let leaseConfig = try LeaseMachine.Configuration(nodeID: configuration.nodeID, heartbeat: t.heartbeat,
                                                          leaseDuration: t.lease, safetyMargin: t.selfFenceMargin)
-        self.lease = LeaseService(dsn: dsn, configuration: .init(lease: leaseConfig, crashDetection: true), logger: logger)
+        self.lease = LeaseService(dsn: dsn, configuration: .init(lease: leaseConfig, crashDetection: true,
+                                                                 onRenewed: { metrics.leaseRenew.recordNanoseconds($0.nanoseconds) }),
+                                  logger: logger)
         self.follower = JournalFollower(dsn: dsn, logger: logger)
+    }
+
+    /// The buckets of the node's histograms, by metric name, for the metrics backend (swift-prometheus
+    /// takes them per label: `durationHistogramBuckets`, `valueHistogramBuckets`).
+    public static var histogramBuckets: (durations: [String: [Duration]], values: [String: [Double]]) {
+        (NodeMetrics.durationBuckets, NodeMetrics.valueBuckets)
     }
 
     /// The role as the lease sees it.
@@ -205,7 +222,9 @@ public final class NodeService: Service, Sendable {
         let logger = self.logger
         let writerConnection = try await PostgresConnection.connect(dsn, logger: logger)
         let writer = JournalWriter(connection: writerConnection, epoch: epoch, logger: logger)
-        let pipeline = JournalPipeline(writer: writer, ledger: ledger, logger: logger)
+        let appendTimer = metrics.journalAppend
+        let pipeline = JournalPipeline(writer: writer, ledger: ledger, logger: logger,
+                                       onCommit: { duration, _ in appendTimer.recordNanoseconds(duration.nanoseconds) })
         let lease = self.lease
         let leadership: @Sendable () -> Bool = { lease.gate.mayAct() == epoch }
 
@@ -229,8 +248,9 @@ public final class NodeService: Service, Sendable {
             statusRequestTimeout: x.statusRequestTimeout, retryInitial: x.retryInitial, retryMax: x.retryMax, retryAttempts: x.retryAttempts))
         let runnerBox = Mutex<StrategyRunner?>(nil)
         let metrics = self.metrics
+        let slippage = FillSlippage(recorder: metrics.slippage)
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger) { events in
-            metrics.count(events)
+            metrics.count(events, slippage: slippage)
             if let risk {
                 for case .orderRejected(let id, let reason, let at) in events { risk.record(.venueRejected(clOrdID: id, reason: reason, at: at)) }
             }
@@ -255,13 +275,15 @@ public final class NodeService: Service, Sendable {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
 
         // FIX sessions through the journal gate.
-        var gate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
-        if let risk { gate = RiskCountingGate(inner: gate, risk: risk) }
-        if faults.crashAfterFirstOrderJournaled { gate = CrashingGate(inner: gate) }
+        var sharedGate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
+        if let risk { sharedGate = RiskCountingGate(inner: sharedGate, risk: risk) }
+        if faults.crashAfterFirstOrderJournaled { sharedGate = CrashingGate(inner: sharedGate) }
         var initiators: [FIXInitiator<InMemoryFIXStore>] = []
         for v in config.venues {
             for s in v.sessions {
                 let id = FIXSessionID.make(sender: s.senderCompID, target: s.targetCompID)
+                let fixMetrics = metrics.fix[id]
+                let gate: any FIXOutboundGate = fixMetrics.map { CountingGate(inner: sharedGate, sent: $0.messagesOut) } ?? sharedGate
                 let store = pipeline.read { JournalFIXStore.seeded(sessionID: id, from: $0) }
                 var session = FIXSessionConfig(role: .initiator, senderCompID: s.senderCompID, targetCompID: s.targetCompID,
                                                heartBtInt: s.heartBtInt)
@@ -275,6 +297,7 @@ public final class NodeService: Service, Sendable {
                     store: store, group: loop, logger: logger,
                     application: {
                         var handlers: [any ChannelHandler] = [ExecutionChannelHandler(engine: engine, session: id)]
+                        if let fixMetrics { handlers.append(FIXMetricsHandler(metrics: fixMetrics)) }
                         if let risk { handlers.append(RiskSessionWatcher(risk: risk, venue: v.name)) }
                         return handlers
                     })
@@ -290,12 +313,12 @@ public final class NodeService: Service, Sendable {
             engine.handle(.command(command))
         }
         runnerBox.withLock { $0 = runner }
-        let bridge = MarketBridge(runner: runner, risk: risk)
+        let bridge = MarketBridge(runner: runner, risk: risk, slippage: slippage)
         let feed = config.strategyVenue?.feed.map {
             FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) }),
                        group: loop, logger: logger)
         }
-        shared.withLock { $0.term = Term(epoch: epoch, pipeline: pipeline, engine: engine) }
+        shared.withLock { $0.term = Term(epoch: epoch, pipeline: pipeline, engine: engine, slippage: slippage) }
         logger.info("leading", metadata: ["lease.epoch": "\(epoch)", "journal.seq": "\(ledger.lastSeq)"])
 
         do {
@@ -312,6 +335,9 @@ public final class NodeService: Service, Sendable {
                       risk: NodeRisk?,
                       feed: FeedClient?, runner: StrategyRunner, leadership: @escaping @Sendable () -> Bool, epoch: UInt64) async throws {
         let logger = self.logger
+        let metrics = self.metrics
+        let feedMetrics = feed.map { _ in FeedMetrics() }
+        defer { feedMetrics?.destroy() }
         try await withThrowingTaskGroup(of: Ended.self) { group in
             group.addTask { try await pipeline.run(); return .part("journal pipeline") }
             group.addTask { try await engine.run(); return .part("execution engine") }
@@ -322,6 +348,8 @@ public final class NodeService: Service, Sendable {
             group.addTask {
                 var started = false
                 var lastRiskCheck = ContinuousClock.now
+                var lastFeedCheck = ContinuousClock.now - .seconds(1)
+                var feedCounted = (gaps: 0, retransmissions: 0, snapshots: 0)
                 var haltHandled = false
                 while true {
                     if self.shuttingDown {
@@ -348,13 +376,22 @@ public final class NodeService: Service, Sendable {
                             runner.start()
                         }
                         logger.info("takeover complete: trading", metadata: steps.metadata(epoch: epoch))
-                        self.metrics.takeovers.increment()
-                        self.metrics.lastTakeoverSeconds.record(steps.seconds)
+                        metrics.takeovers.increment()
+                        metrics.lastTakeoverSeconds.record(steps.seconds)
+                        for (step, at) in steps.durations { metrics.takeoverSteps[step]?.record(at.seconds) }
                     }
                     runner.tick(mono: FIXClock.now().monotonic)
                     if let risk, ContinuousClock.now - lastRiskCheck >= .milliseconds(250) {
                         lastRiskCheck = .now
-                        risk.evaluate(pipeline: pipeline, now: FIXClock.now().utc)  // journals mode changes
+                        let outputs = risk.evaluate(pipeline: pipeline, now: FIXClock.now().utc)  // journals mode changes
+                        for o in outputs {
+                            switch o {
+                            case .breach(let rule, _, _), .modeChanged(_, _, let rule, _, _), .positionRestricted(_, let rule, _, _):
+                                metrics.breach(rule: rule)
+                            case .positionReleased:
+                                break
+                            }
+                        }
                         if risk.mode == .halted, !haltHandled {
                             // HALTED: no new orders from the strategy; what is open is cancelled. Reducing
                             // orders (the way out) still pass the engine.
@@ -363,6 +400,18 @@ public final class NodeService: Service, Sendable {
                             let open = pipeline.read { $0.state.openOrders.map(\.clOrdID) }
                             for id in open { engine.handle(.command(.cancel(id))) }
                             logger.error("risk HALTED: strategy stopped, open orders cancelled", metadata: ["orders.count": "\(open.count)"])
+                        }
+                    }
+                    if let feed, let feedMetrics, ContinuousClock.now - lastFeedCheck >= .milliseconds(250) {
+                        lastFeedCheck = .now
+                        if let h = try? await feed.health() {
+                            feedMetrics.lineA.record(h.lineAUp ? 1 : 0)
+                            feedMetrics.lineB.record(h.lineBUp ? 1 : 0)
+                            feedMetrics.lastMessageAge.record(h.lastMessageAge.seconds)
+                            metrics.feedGaps.increment(by: max(0, h.gaps - feedCounted.gaps))
+                            metrics.feedRecoveries["retransmission"]?.increment(by: max(0, h.retransmitRecoveries - feedCounted.retransmissions))
+                            metrics.feedRecoveries["snapshot"]?.increment(by: max(0, h.snapshotRecoveries - feedCounted.snapshots))
+                            feedCounted = (h.gaps, h.retransmitRecoveries, h.snapshotRecoveries)
                         }
                     }
                     try? await Task.sleep(for: .milliseconds(5))
@@ -403,12 +452,20 @@ public final class NodeService: Service, Sendable {
                 let term = shared.withLock { $0.term }
                 let role = lease.currentRole.description
                 let snapshot: Snapshot
+                let marks = term?.slippage.marks() ?? [:]
                 if let term {
-                    snapshot = term.pipeline.read { Snapshot($0, lag: JournalFollower.Lag(seqs: 0, milliseconds: 0), last: &lastHash) }
+                    snapshot = term.pipeline.read { ledger in
+                        metrics.fold(ledger.state, marks: marks)
+                        return Snapshot(ledger, lag: JournalFollower.Lag(seqs: 0, milliseconds: 0), last: &lastHash)
+                    }
                 } else {
                     let lag = follower.lag
-                    snapshot = follower.read { Snapshot($0, lag: lag, last: &lastHash) }
+                    snapshot = follower.read { ledger in
+                        metrics.fold(ledger.state, marks: marks)
+                        return Snapshot(ledger, lag: lag, last: &lastHash)
+                    }
                 }
+                metrics.leaseAge.record(term != nil ? (lease.renewalAge?.seconds ?? 0) : 0)
                 metrics.leader.record(term != nil ? 1 : 0)
                 metrics.epoch.record(Int64(term?.epoch ?? 0))
                 metrics.appliedSeq.record(Int64(snapshot.seq))
@@ -437,9 +494,12 @@ final class MarketBridge: @unchecked Sendable {
     private let runner: StrategyRunner
     private let risk: NodeRisk?
 
-    init(runner: StrategyRunner, risk: NodeRisk? = nil) {
+    private let slippage: FillSlippage?
+
+    init(runner: StrategyRunner, risk: NodeRisk? = nil, slippage: FillSlippage? = nil) {
         self.runner = runner
         self.risk = risk
+        self.slippage = slippage
     }
 
     func deliver(_ messages: [(seq: UInt64, message: FeedMessage)]) {
@@ -460,6 +520,7 @@ final class MarketBridge: @unchecked Sendable {
                 instrument: instrument, bestBid: top.bid.map { PriceLevel(price: $0.price, quantity: $0.quantity) },
                 bestAsk: top.ask.map { PriceLevel(price: $0.price, quantity: $0.quantity) }, lastTrade: trade, at: at)
             risk?.mark(update)
+            if let b = update.twoSidedBook { slippage?.mark(instrument, bid: b.bid.price, ask: b.ask.price) }
             runner.onMarket(update)
         }
     }
@@ -483,6 +544,9 @@ final class TakeoverSteps: Sendable {
         for (step, at) in marks.withLock({ $0 }) { out["takeover.\(step)_ms"] = "\(at.milliseconds)" }
         return out
     }
+
+    /// Each step marked, from the election.
+    var durations: [(String, Duration)] { marks.withLock { $0 } }
 
     /// From the election to the last step marked, in seconds.
     var seconds: Double {
@@ -517,6 +581,7 @@ private struct Snapshot {
 
 extension Duration {
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
 /// The write-ahead crash fault: once the first NewOrderSingle is durable, the process exits before

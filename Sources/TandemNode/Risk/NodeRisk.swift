@@ -196,16 +196,19 @@ public final class NodeRisk: PreTradeRisk {
         if let rolledTo {
             logger.info("risk: trading day rolled; daily loss and drawdown start over", metadata: ["risk.day": "\(rolledTo)", "risk.day_roll_utc": "\(dayRoll)"])
         }
+        // Breaches and restrictions are not journaled: they carry the seq of the state they were found in.
+        let seq = copy.eventCount
         for o in outputs {
             switch o {
             case .modeChanged:
                 break  // logged with its journal seq by evaluate(pipeline:now:)
             case .breach(let rule, let reason, _):
-                logger.warning("risk: breach", metadata: ["risk.rule": "\(rule)", "risk.reason": "\(reason)"])
+                logger.warning("risk: breach", metadata: ["risk.rule": "\(rule)", "risk.reason": "\(reason)", "journal.seq": "\(seq)"])
             case .positionRestricted(let key, let rule, let reason, _):
-                logger.warning("risk: position restricted to reducing", metadata: ["risk.position": "\(key)", "risk.rule": "\(rule)", "risk.reason": "\(reason)"])
+                logger.warning("risk: position restricted to reducing", metadata: [
+                    "risk.position": "\(key)", "risk.rule": "\(rule)", "risk.reason": "\(reason)", "journal.seq": "\(seq)"])
             case .positionReleased(let key, _):
-                logger.info("risk: position restriction lifted", metadata: ["risk.position": "\(key)"])
+                logger.info("risk: position restriction lifted", metadata: ["risk.position": "\(key)", "journal.seq": "\(seq)"])
             }
         }
         return outputs

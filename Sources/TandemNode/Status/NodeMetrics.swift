@@ -3,7 +3,10 @@ import TandemCore
 
 /// The node's metrics, created once per node through swift-metrics (the process bootstraps the
 /// backend; `tandem node --metrics-port` serves them as Prometheus text). Names follow Prometheus
-/// conventions: `tandem_` prefix, base units, `_total` counters, no label that grows with orders.
+/// conventions: `tandem_` prefix, base units, `_total` counters, no label that grows with orders:
+/// every labelled metric is created here, at start, from a fixed set (configured sessions, accounts
+/// and instruments, `OrderStatus`, the risk rule names, the venue-reject categories), so the hot path
+/// only looks one up. The feed's gauges are a leader term's (``FeedMetrics``).
 struct NodeMetrics: Sendable {
     let leader = Gauge(label: "tandem_node_leader")
     let epoch = Gauge(label: "tandem_node_epoch")
@@ -19,17 +22,195 @@ struct NodeMetrics: Sendable {
     let venueRejects = Counter(label: "tandem_order_venue_rejects_total")
     let fills = Counter(label: "tandem_fills_total")
 
-    /// Counts what a batch of folded events says about orders.
-    func count(_ events: [JournalEvent]) {
+    /// One observation per durable commit of the leader's journal pipeline (a fenced append).
+    let journalAppend = Timer(label: "tandem_journal_append_seconds")
+    /// Each successful lease acquire or renew, request sent → answer handled.
+    let leaseRenew = Timer(label: "tandem_lease_renew_seconds")
+    /// Since the last successful renew was sent (0 when not leading).
+    let leaseAge = Gauge(label: "tandem_lease_age_seconds")
+    /// Each fill's slippage against the arrival mid, basis points, adverse positive.
+    let slippage = Recorder(label: "tandem_fill_slippage_bps", aggregate: true)
+    /// Each step of the last takeover, seconds from the election.
+    let takeoverSteps: [String: Gauge]
+    /// Orders in this node's fold by state (non-final states: final ones are the counters).
+    let ordersByState: [OrderStatus: Gauge]
+    let riskRejectsByRule: [String: Counter]
+    let venueRejectsByReason: [VenueRejectCategory: Counter]
+    /// 0 active, 1 reducing, 2 halted (the risk engine's effective mode; 0 with no limits configured).
+    let riskMode = Gauge(label: "tandem_risk_mode")
+    let riskBreaches: [String: Counter]
+    let fix: [String: FIXSessionMetrics]
+    let positions: [PositionKey: PositionMetrics]
+    let feedGaps = Counter(label: "tandem_marketdata_gaps_total")
+    let feedRecoveries: [String: Counter]
+
+    static let takeoverStepNames = ["catch_up", "leader_elected", "fix_logged_on", "reconciled"]
+    /// The rule names a risk decision or risk output can carry (TandemRisk's and the order manager's);
+    /// anything else is counted as `other`.
+    static let riskRuleNames = [
+        "arithmetic_overflow", "disconnect_storm", "halted", "invalid_quantity", "lot_size", "max_daily_loss", "max_drawdown",
+        "max_gross_exposure", "max_net_exposure", "max_open_orders", "max_order_notional", "max_order_quantity", "max_position",
+        "message_rate", "no_reference_price", "no_route", "operator_halt", "operator_resume", "order_rate", "per_trade_loss",
+        "pnl_overflow", "pnl_sigma", "position_reducing_only", "price_collar", "reducing_only", "reject_storm",
+        "stale_market_data", "tick_size", "unknown_instrument", "venue_unavailable", "other",
+    ]
+
+    /// Histogram buckets for the backend (`PrometheusMetricsFactory`'s per-label buckets).
+    static let durationBuckets: [String: [Duration]] = [
+        "tandem_journal_append_seconds": [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                                          .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                          .milliseconds(500), .seconds(1)],
+        "tandem_lease_renew_seconds": [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                       .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
+    ]
+    static let valueBuckets: [String: [Double]] = [
+        "tandem_fill_slippage_bps": [-50, -20, -10, -5, -2, -1, 0, 1, 2, 5, 10, 20, 50, 100],
+    ]
+
+    /// - Parameters:
+    ///   - sessions: the configured FIX session ids.
+    ///   - positions: the configured (account, instrument) pairs with the instrument's symbol.
+    init(sessions: [String] = [], positions: [(PositionKey, symbol: String)] = []) {
+        takeoverSteps = Dictionary(uniqueKeysWithValues: Self.takeoverStepNames.map {
+            ($0, Gauge(label: "tandem_takeover_step_seconds", dimensions: [("step", $0)]))
+        })
+        ordersByState = Dictionary(uniqueKeysWithValues: OrderStatus.allCases.filter { !$0.isFinal }.map {
+            ($0, Gauge(label: "tandem_orders", dimensions: [("state", $0.description)]))
+        })
+        riskRejectsByRule = Dictionary(uniqueKeysWithValues: Self.riskRuleNames.map {
+            ($0, Counter(label: "tandem_order_risk_rejects_by_rule_total", dimensions: [("rule", $0)]))
+        })
+        venueRejectsByReason = Dictionary(uniqueKeysWithValues: VenueRejectCategory.allCases.map {
+            ($0, Counter(label: "tandem_order_venue_rejects_by_reason_total", dimensions: [("reason", $0.rawValue)]))
+        })
+        riskBreaches = Dictionary(uniqueKeysWithValues: Self.riskRuleNames.map {
+            ($0, Counter(label: "tandem_risk_breaches_total", dimensions: [("rule", $0)]))
+        })
+        fix = Dictionary(sessions.map { ($0, FIXSessionMetrics(session: $0)) }, uniquingKeysWith: { a, _ in a })
+        self.positions = Dictionary(positions.map { ($0.0, PositionMetrics(account: $0.0.account.description, instrument: $0.symbol)) },
+                                    uniquingKeysWith: { a, _ in a })
+        feedRecoveries = Dictionary(uniqueKeysWithValues: ["retransmission", "snapshot"].map {
+            ($0, Counter(label: "tandem_marketdata_recoveries_total", dimensions: [("method", $0)]))
+        })
+    }
+
+    /// Counts what a batch of folded events says about orders and, in the same pass, feeds the
+    /// term's slippage bookkeeping (arrival mids, fills).
+    func count(_ events: [JournalEvent], slippage: FillSlippage? = nil) {
         for event in events {
             switch event {
             case .orderIntent(let i):
                 intents.increment()
-                if case .rejected = i.decision { riskRejects.increment() }
-            case .orderRejected: venueRejects.increment()
-            case .fill, .partialFill: fills.increment()
+                switch i.decision {
+                case .accepted:
+                    slippage?.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument)
+                case .rejected(let rule, _):
+                    riskRejects.increment()
+                    (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
+                }
+            case .orderRejected(let id, let reason, _):
+                venueRejects.increment()
+                venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
+                slippage?.ended(id)
+            case .fill(let e):
+                fills.increment()
+                slippage?.filled(e.clOrdID, price: e.price, final: true)
+            case .partialFill(let e):
+                fills.increment()
+                slippage?.filled(e.clOrdID, price: e.price, final: false)
+            case .replaceRequested(let id, let replacement, _):
+                slippage?.replaced(id, by: replacement.newClOrdID)
+            case .cancelAccepted(let id, _), .orderExpired(let id, _):
+                slippage?.ended(id)
             default: break
             }
         }
     }
+
+    /// A breach or mode change the risk engine reported, by its rule.
+    func breach(rule: String) {
+        (riskBreaches[rule] ?? riskBreaches["other"])?.increment()
+    }
+}
+
+/// A venue's reject of a new order, by a fixed category read from its free text (never the text itself).
+enum VenueRejectCategory: String, Sendable, Hashable, CaseIterable {
+    case unknownInstrument = "unknown_instrument"
+    case unknownOrder = "unknown_order"
+    case price
+    case quantity
+    case duplicate
+    case marketClosed = "market_closed"
+    case throttled
+    case other
+
+    init(reason: String) {
+        let t = reason.lowercased()
+        func has(_ words: String...) -> Bool { words.contains { t.contains($0) } }
+        if has("does not know the order", "unknown order") { self = .unknownOrder }
+        else if has("unknown symbol", "unknown instrument", "unknown security") { self = .unknownInstrument }
+        else if has("duplicate") { self = .duplicate }
+        else if has("throttl", "rate limit", "too many") { self = .throttled }
+        else if has("closed", "halted", "trading halt", "not open") { self = .marketClosed }
+        else if has("price", "tick", "collar") { self = .price }
+        else if has("quantity", "qty", "lot") { self = .quantity }
+        else { self = .other }
+    }
+}
+
+/// One configured FIX session's counters.
+struct FIXSessionMetrics: Sendable {
+    /// Application messages received (admin messages stay in the session layer).
+    let messagesIn: Counter
+    /// Every new outbound message (admin too), as it is persisted before the write.
+    let messagesOut: Counter
+    /// ResendRequests this side sent (an inbound gap).
+    let resendRequests: Counter
+    /// Messages this side resent or gap-filled, answering the venue's ResendRequests.
+    let resent: Counter
+    /// Session-level Rejects this side sent (a message it could not accept).
+    let rejectsSent: Counter
+
+    init(session: String) {
+        let d = [("session", session)]
+        messagesIn = Counter(label: "tandem_fix_messages_received_total", dimensions: d)
+        messagesOut = Counter(label: "tandem_fix_messages_sent_total", dimensions: d)
+        resendRequests = Counter(label: "tandem_fix_resend_requests_total", dimensions: d)
+        resent = Counter(label: "tandem_fix_messages_resent_total", dimensions: d)
+        rejectsSent = Counter(label: "tandem_fix_rejects_sent_total", dimensions: d)
+    }
+}
+
+/// One configured (account, instrument)'s position gauges, in the instrument's units and currency.
+struct PositionMetrics: Sendable {
+    let quantity: Gauge
+    let realizedPnL: Gauge
+    let unrealizedPnL: Gauge
+    let exposure: Gauge
+
+    init(account: String, instrument: String) {
+        let d = [("account", account), ("instrument", instrument)]
+        quantity = Gauge(label: "tandem_position_quantity", dimensions: d)
+        realizedPnL = Gauge(label: "tandem_position_realized_pnl", dimensions: d)
+        unrealizedPnL = Gauge(label: "tandem_position_unrealized_pnl", dimensions: d)
+        exposure = Gauge(label: "tandem_position_exposure", dimensions: d)
+    }
+}
+
+/// The feed's gauges, for one leader term: created when it starts and destroyed when it ends, so a
+/// standby (which runs no feed) exports none and `TandemFeedLineDown` cannot fire on it.
+final class FeedMetrics: Sendable {
+    let lineA = Gauge(label: "tandem_marketdata_feed_up", dimensions: [("line", "a")])
+    let lineB = Gauge(label: "tandem_marketdata_feed_up", dimensions: [("line", "b")])
+    let lastMessageAge = Gauge(label: "tandem_marketdata_last_message_age_seconds")
+
+    func destroy() {
+        lineA.destroy()
+        lineB.destroy()
+        lastMessageAge.destroy()
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -1,0 +1,66 @@
+import Testing
+import TandemCore
+@testable import TandemNode
+
+@Suite struct NodeMetricsTests {
+    private func p(_ s: String) throws -> Price { try Price(s) }
+
+    @Test("slippage in exact integer ten-thousandths of a bp: adverse positive, half-tick mids exact, rounding half away from zero")
+    func slippageExact() throws {
+        // mid 100.00 (bid 99.99, ask 100.01 → doubled 200.00)
+        let mid2 = Int128(try p("99.99").units) + Int128(try p("100.01").units)
+        #expect(Slippage.tenThousandthsOfBps(side: .buy, fill: try p("100.05"), arrivalMidTimesTwo: mid2) == 50_000)   // 5 bp worse
+        #expect(Slippage.tenThousandthsOfBps(side: .sell, fill: try p("100.05"), arrivalMidTimesTwo: mid2) == -50_000) // 5 bp better
+        #expect(Slippage.tenThousandthsOfBps(side: .sell, fill: try p("99.90"), arrivalMidTimesTwo: mid2) == 100_000)
+        #expect(Slippage.tenThousandthsOfBps(side: .buy, fill: try p("100.00"), arrivalMidTimesTwo: mid2) == 0)
+        // A half-tick mid: bid 10.00, ask 10.01 → mid 10.005; a buy at 10.01 is 0.005/10.005 = 4.997501… bp.
+        let half = Int128(try p("10.00").units) + Int128(try p("10.01").units)
+        #expect(Slippage.tenThousandthsOfBps(side: .buy, fill: try p("10.01"), arrivalMidTimesTwo: half) == 49_975)
+        #expect(Slippage.tenThousandthsOfBps(side: .sell, fill: try p("10.01"), arrivalMidTimesTwo: half) == -49_975)
+        #expect(Slippage.tenThousandthsOfBps(side: .buy, fill: try p("1"), arrivalMidTimesTwo: 0) == nil)
+        // Far from the mid (the 128-bit path) the result is the same arithmetic: 92,233,720,368 bought at a mid of 1.
+        let wide = Slippage.tenThousandthsOfBps(side: .buy, fill: Price(units: Int64.max / 2), arrivalMidTimesTwo: 2 * 100_000_000)
+        let expected: Int128 = (Int128(Int64.max / 2) * 2 - 200_000_000) * 100_000_000 / 200_000_000
+        #expect(wide == Int64(exactly: expected))
+    }
+
+    @Test("the tracker keeps an order's arrival mid from intent to its end, and forgets it then")
+    func tracker() throws {
+        var t = SlippageTracker()
+        let i = InstrumentID(1)
+        let at = Timestamp(nanosecondsSinceEpoch: 0)
+        func intent(_ id: String, _ side: Side, _ decision: RiskDecision = .accepted) throws -> JournalEvent {
+            .orderIntent(OrderIntent(request: OrderRequest(clOrdID: ClOrdID(id), account: AccountID("A"), instrument: i, side: side,
+                                                           type: .limit(try p("100")), timeInForce: .day, quantity: try Quantity("2")),
+                                     decision: decision, at: at))
+        }
+        func exec(_ id: String, _ px: String) throws -> Execution {
+            Execution(clOrdID: ClOrdID(id), execID: "E\(id)\(px)", quantity: try Quantity("1"), price: try p(px), fee: .zero(.usd), at: at)
+        }
+        var seen: [Int64] = []
+        // No mid yet: nothing tracked.
+        t.observe([try intent("1-1", .buy)]) { seen.append($0) }
+        #expect(t.tracked == 0)
+        t.mark(i, bid: try p("99.99"), ask: try p("100.01"))
+        t.observe([try intent("1-2", .buy), try intent("1-3", .sell), try intent("1-4", .buy, .rejected(rule: "max_position", reason: "x"))]) { seen.append($0) }
+        #expect(t.tracked == 2)
+        // The mid moves after the intent: the arrival mid stays.
+        t.mark(i, bid: try p("100.99"), ask: try p("101.01"))
+        t.observe([.partialFill(try exec("1-2", "100.01")), .fill(try exec("1-2", "100.02")), .fill(try exec("1-3", "100.00"))]) { seen.append($0) }
+        #expect(seen == [10_000, 20_000, 0])
+        #expect(t.tracked == 0)
+        t.observe([try intent("1-5", .sell), .cancelAccepted(clOrdID: ClOrdID("1-5"), at: at)]) { seen.append($0) }
+        #expect(t.tracked == 0)
+        #expect(t.marks[i] == (try p("101.00")))
+    }
+
+    @Test("venue rejects fall into a fixed set of categories, never their text")
+    func venueRejectCategories() {
+        #expect(VenueRejectCategory(reason: "unknown symbol FOO") == .unknownInstrument)
+        #expect(VenueRejectCategory(reason: "the venue does not know the order: status rejected") == .unknownOrder)
+        #expect(VenueRejectCategory(reason: "price not a multiple of the tick size") == .price)
+        #expect(VenueRejectCategory(reason: "order quantity above the maximum") == .quantity)
+        #expect(VenueRejectCategory(reason: "rejected by fault injection (REJECT_PERCENT 5)") == .other)
+        #expect(Set(VenueRejectCategory.allCases.map(\.rawValue)).count == VenueRejectCategory.allCases.count)
+    }
+}
