@@ -98,9 +98,10 @@ struct AlertEndToEndTests {
         #expect(latency < 25, "kill → mail took \(latency) s (scrape 1 s, evaluation 1 s, the shipped group_wait 10 s)")
     }
 
-    /// PENDING THE EXPORTER: `tandem_marketdata_last_message_age_seconds` is being wired into the node
-    /// by another change. Until `tandem node` exports it, this test fails at the first step and says so
-    /// (it is not skipped); once it does, it runs as written.
+    /// The feed paused at the venue: the node's `tandem_marketdata_last_message_age_seconds` grows and
+    /// `tandem_marketdata_feed_up` drops, so TandemFeedStale fires — and, both lines being down,
+    /// TandemFeedDown pages and inhibits it (the shipped inhibit rule), so the page is what must arrive.
+    /// If the node stops exporting the metric, the first step fails saying so.
     @Test("FEED_PAUSE at the venue: TandemFeedStale fires and reaches mail and Slack; FEED_RESUME resolves it (needs tandem_marketdata_last_message_age_seconds)")
     func feedStaleAlert() async throws {
         try requireTools()
