@@ -64,12 +64,25 @@ public final class WatchdogService: Service, Sendable {
     public func run() async throws {
         let config = configuration
         let logger = self.logger
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(config.dsn, logger: logger)
-        } catch {
-            throw WatchdogError(.database, "connecting to PostgreSQL (\(config.dsn)) failed", cause: error)
+        // PostgreSQL down at start is waited out, not a reason to exit: a supervisor restarting a
+        // watchdog in a loop helps no one.
+        let opened: PostgresConnection? = await cancelWhenGracefulShutdown {
+            var attempt = 0
+            while !Task.isCancelled {
+                do {
+                    return try await PostgresConnection.connect(config.dsn, logger: logger)
+                } catch {
+                    attempt += 1
+                    if attempt == 1 || attempt % 10 == 0 {
+                        logger.error("cannot connect to PostgreSQL; retrying every second", metadata: [
+                            "watchdog.attempt": "\(attempt)", "error": "\(error)"])
+                    }
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            return nil
         }
+        guard let connection = opened else { return }  // shut down before PostgreSQL came
         let store = WatchdogStore(connection: connection, dsn: config.dsn, logger: logger)
         let saved = try await store.loadState()
         let seqs = try await store.sessionSeqs()
