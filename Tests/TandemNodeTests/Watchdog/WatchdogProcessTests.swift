@@ -161,7 +161,7 @@ struct WatchdogProcessTests {
         defer { sessions.cancel() }
         let (a, b) = try await startPair(dsn: dsn, venue: venue)
         defer { Task { await a.stop(); await b.stop() } }
-        try await eventually("the node's quotes acknowledged", context: { a.output }) {
+        try await eventually("the node's quotes acknowledged", seconds: 30, context: { a.output }) {
             let (ledger, _) = try await replay(dsn)
             return ledger.state.openOrders.filter { $0.status == .new }.count >= 2
         }
@@ -169,7 +169,7 @@ struct WatchdogProcessTests {
         // re-quoted at that instant and only the synthetic market's bids were hit.)
         try await eventually("the taker and the test's drop copy logged on") { taker.isLoggedOn && dropCopy.isLoggedOn }
         var sweeps = 0
-        try await eventually("the engine holds a position at the venue") {
+        try await eventually("the engine holds a position at the venue", seconds: 45, context: { String(a.output.suffix(3000)) + String(b.output.suffix(2000)) }) {
             if venueNet(dropCopy, account: "ACC1") > 0 { return true }
             sweeps += 1
             try await taker.initiator.send(NewOrderSingle(clOrdID: ClOrdID("T\(sweeps)"), account: nil, symbol: "ACME", side: .sell,
@@ -191,7 +191,7 @@ struct WatchdogProcessTests {
         let flatten = SignedCommand.sign(action: .flatten, reason: "both nodes dead", issuedBy: "alice", issuedNanos: nowNanos(),
                                          nonce: "nonce-flatten-1", key: Self.key)
         #expect(try await submit(flatten, dsn: dsn).status == "done", "\(first.output)")
-        try await eventually("the watchdog to try flattening", context: { first.output }) {
+        try await eventually("the watchdog to try flattening", seconds: 30, context: { first.output }) {
             first.output.contains("FLATTEN: offsetting order sent")
         }
         #expect(try await watchdogState(dsn).mode == "flattening")
