@@ -90,6 +90,13 @@ public struct FeedBook: Sendable, Equatable {
         return (d.bids.first, d.asks.first)
     }
 
+    /// The mid of the best bid and ask (rounded toward zero to a price unit); nil unless both sides quote.
+    public func mid(_ instrument: InstrumentID) -> Price? {
+        let top = topOfBook(instrument)
+        guard let bid = top.bid, let ask = top.ask else { return nil }
+        return Price(units: Int64((Int128(bid.price.units) + Int128(ask.price.units)) / 2))
+    }
+
     /// Every resting order as add messages in time priority: the body of a snapshot.
     public func snapshotMessages(at time: Timestamp) -> [FeedMessage] {
         orders.sorted { $0.value.arrival < $1.value.arrival }.map { id, o in

@@ -67,6 +67,17 @@ public final class FeedClient: Service, Sendable {
 
     public func counters() async throws -> FeedHandler.Counters { try await loop.submit { [core] in core.handler.counters }.get() }
     public func book() async throws -> FeedBook { try await loop.submit { [core] in core.handler.book }.get() }
+    /// A mark per instrument — the book's mid, else its last trade — computed on the client's loop, so
+    /// a reader polling marks does not copy the book (and the next update does not copy it back).
+    public func marks(_ instruments: [InstrumentID]) async throws -> [InstrumentID: Price] {
+        try await loop.submit { [core] in
+            var marks: [InstrumentID: Price] = [:]
+            for i in instruments {
+                if let price = core.handler.book.mid(i) ?? core.handler.book.lastTrade[i]?.price { marks[i] = price }
+            }
+            return marks
+        }.get()
+    }
     public func isConsistent() async throws -> Bool { try await loop.submit { [core] in core.handler.isConsistent }.get() }
     public func staleLines() async throws -> Set<FeedLine> { try await loop.submit { [core] in core.handler.staleLines }.get() }
     public func nextSeq() async throws -> UInt64? { try await loop.submit { [core] in core.handler.nextSeq }.get() }

@@ -213,6 +213,7 @@ public final class WatchdogService: Service, Sendable {
         var lastLeader: (holder: String, epoch: UInt64)?
         var bothDownRaised = false
         let holder = "watchdog:\(config.id)"
+        let instrumentIDs = config.instruments.map(\.id)
         metrics.mode(machine.mode, blocked: machine.blocked)
 
         while !Task.isCancelled {
@@ -265,27 +266,32 @@ public final class WatchdogService: Service, Sendable {
                 // Evaluate the combined view.
                 let lease = try await store.lease()
                 try await watchLeadership(lease, store: store, holder: holder, last: &lastLeader, down: &bothDownRaised)
-                let (venue, synced, lastMarket, ownUp) = shared.withLock { s in
-                    let settled = s.dropCopyLogonAt.map { ContinuousClock.now - $0 > .milliseconds(200) } ?? false
-                    return (s.venue, s.dropCopyLoggedOn && settled && !s.dropCopyGapOpen, s.lastMarketData, s.orderLoggedOn && s.riskLoggedOn)
-                }
-                let marks = try await Self.marks(feed, instruments: config.instruments)
+                let marks = (try? await feed?.marks(instrumentIDs)) ?? [:]
                 let journalNet = journal.positions.compactMapValues { $0.netQuantity.isZero ? nil : $0.netQuantity }
                 let leaderAlive = lease.holder != nil && !lease.halted && (lease.millisecondsToExpiry ?? -1) > 0
                     && lease.millisecondsSinceUpdate < config.limits.staleLeaderMillis
-                let observation = WatchdogObservation(
-                    nanos: Int64(ContinuousClock.now.nanosecondsSinceReference), venue: venue, venueSynced: synced, journalNet: journalNet,
-                    marks: marks, marketDataAgeMillis: lastMarket.map { (ContinuousClock.now - $0).milliseconds },
-                    leaseHalted: lease.halted, leaderAlive: leaderAlive,
-                    leaderHeartbeatAgeMillis: lease.halted ? nil : lease.millisecondsSinceUpdate)
-                for d in machine.evaluate(observation) {
+                // Evaluated under the lock, on the view in place: a copy taken out of it would be shared
+                // with the drop-copy consumer, whose next report would then copy the whole view (its
+                // ExecID set grows all day) — every cycle.
+                let (directives, status, synced, ownUp) = shared.withLock { s in
+                    let settled = s.dropCopyLogonAt.map { ContinuousClock.now - $0 > .milliseconds(200) } ?? false
+                    let synced = s.dropCopyLoggedOn && settled && !s.dropCopyGapOpen
+                    let observation = WatchdogObservation(
+                        nanos: Int64(ContinuousClock.now.nanosecondsSinceReference), venue: s.venue, venueSynced: synced,
+                        journalNet: journalNet, marks: marks, marketDataAgeMillis: s.lastMarketData.map { (ContinuousClock.now - $0).milliseconds },
+                        leaseHalted: lease.halted, leaderAlive: leaderAlive,
+                        leaderHeartbeatAgeMillis: lease.halted ? nil : lease.millisecondsSinceUpdate)
+                    let directives = machine.evaluate(observation)
+                    let status = WatchdogStatus(machine: machine, venue: s.venue, synced: synced, journalSeq: journalSeq, journalNet: journalNet,
+                                                lease: lease, marks: marks)
+                    return (directives, status, synced, s.orderLoggedOn && s.riskLoggedOn)
+                }
+                for d in directives {
                     try await perform(d, machine: machine, store: store, killSwitch: &killSwitch, orders: orders, holder: holder, lease: lease)
                 }
                 try await killSwitch.pump(risk: risk, answers: { id in self.shared.withLock { $0.killSwitchAnswers.removeValue(forKey: id) } },
                                           logger: logger)
 
-                let status = WatchdogStatus(machine: machine, venue: venue, synced: synced, journalSeq: journalSeq, journalNet: journalNet,
-                                            lease: lease, marks: marks)
                 metrics.update(machine: machine, status: status, synced: synced,
                                journalAgeSeconds: lastEventNanos.map { Double(Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000 - $0) / 1e9 })
                 shared.withLock {
@@ -396,20 +402,6 @@ public final class WatchdogService: Service, Sendable {
         let at = Timestamp(nanosecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000)
         let signature = HMACSHA256.authenticationCode(key: configuration.key, message: Array("\(action)|\(issuedBy)|\(at.nanosecondsSinceEpoch)".utf8))
         return .riskCommand(RiskCommand(action: action, scope: .global, issuedBy: issuedBy, signature: signature, at: at))
-    }
-
-    private static func marks(_ feed: FeedClient?, instruments: [Instrument]) async throws -> [InstrumentID: Price] {
-        guard let feed, let book = try? await feed.book() else { return [:] }
-        var marks: [InstrumentID: Price] = [:]
-        for i in instruments {
-            let top = book.topOfBook(i.id)
-            if let bid = top.bid, let ask = top.ask {
-                marks[i.id] = Price(units: Int64((Int128(bid.price.units) + Int128(ask.price.units)) / 2))
-            } else if let last = book.lastTrade[i.id] {
-                marks[i.id] = last.price
-            }
-        }
-        return marks
     }
 
     private static func describe(_ action: SignedCommand.Action, _ out: [WatchdogDirective]) -> String {
