@@ -185,14 +185,22 @@ public struct JSONLogHandler: LogHandler {
 /// killed with SIGKILL loses at most the last `flushInterval` of info and debug lines; a process that
 /// ends normally calls ``flushAll()``.
 public final class JSONLogSink: Sendable {
-    private struct State {
-        var handle: FileHandle
-        var written: Int
-        var pending: [UInt8] = []
-        /// End offset in `pending` of each line, so rotation splits between lines.
+    /// What callers append to: the only lock a log call takes.
+    private struct Pending {
+        var bytes: [UInt8] = []
+        /// End offset in `bytes` of each line, so rotation splits between lines.
         var ends: [Int] = []
     }
-    private let state: Mutex<State>
+    /// The file side, used by `flush` alone; held while writing, so flushes keep line order, and
+    /// never while a caller appends.
+    private struct Output {
+        var handle: FileHandle
+        var written: Int
+        /// The previous flush's buffers, emptied, swapped in for the callers' (no allocation per flush).
+        var spare = Pending()
+    }
+    private let pending = Mutex(Pending())
+    private let output: Mutex<Output>
     private let path: String?
     private let maxBytes: Int
     private let flushInterval: Duration
@@ -203,7 +211,7 @@ public final class JSONLogSink: Sendable {
     public static let standardError = JSONLogSink(handle: .standardError)
 
     private init(handle: FileHandle) {
-        state = Mutex(State(handle: handle, written: 0))
+        output = Mutex(Output(handle: handle, written: 0))
         path = nil
         maxBytes = .max
         flushInterval = .milliseconds(10)
@@ -214,7 +222,7 @@ public final class JSONLogSink: Sendable {
     public init(path: String, maxBytes: Int = 64 << 20, flushInterval: Duration = .milliseconds(10)) throws {
         let handle = try Self.open(path)
         let size = (try? handle.seekToEnd()).map(Int.init) ?? 0
-        state = Mutex(State(handle: handle, written: size))
+        output = Mutex(Output(handle: handle, written: size))
         self.path = path
         self.maxBytes = maxBytes
         self.flushInterval = flushInterval
@@ -260,38 +268,40 @@ public final class JSONLogSink: Sendable {
 
     /// Queues one line; with `now`, writes it and everything before it before returning.
     public func write(_ line: [UInt8], now: Bool = false) {
-        let full = state.withLock { st in
-            st.pending.append(contentsOf: line)
-            st.ends.append(st.pending.count)
-            return st.pending.count >= 64 << 10
+        let full = pending.withLock { p in
+            p.bytes.append(contentsOf: line)
+            p.ends.append(p.bytes.count)
+            return p.bytes.count >= 64 << 10
         }
         if now || full { flush() }
     }
 
-    /// Writes every queued line, in as few writes as rotation allows (a file passing `maxBytes`
-    /// is rotated between two lines).
+    /// Writes every queued line, in as few writes as rotation allows (a file passing `maxBytes` is
+    /// rotated between two lines). The callers' buffer is swapped out under their lock; the writing
+    /// happens under the output lock only.
     public func flush() {
-        state.withLock { st in
-            guard !st.pending.isEmpty else { return }
+        output.withLock { out in
+            pending.withLock { swap(&$0, &out.spare) }
+            guard !out.spare.bytes.isEmpty else { return }
             var chunkStart = 0
             var lineStart = 0
-            for end in st.ends {
+            for end in out.spare.ends {
                 let length = end - lineStart
-                if let path, st.written + length > maxBytes, st.written > 0 {
-                    if lineStart > chunkStart { try? st.handle.write(contentsOf: st.pending[chunkStart..<lineStart]) }
+                if let path, out.written + length > maxBytes, out.written > 0 {
+                    if lineStart > chunkStart { try? out.handle.write(contentsOf: out.spare.bytes[chunkStart..<lineStart]) }
                     chunkStart = lineStart
-                    try? st.handle.close()
+                    try? out.handle.close()
                     try? FileManager.default.removeItem(atPath: path + ".1")
                     try? FileManager.default.moveItem(atPath: path, toPath: path + ".1")
-                    if let fresh = try? Self.open(path) { st.handle = fresh }
-                    st.written = 0
+                    if let fresh = try? Self.open(path) { out.handle = fresh }
+                    out.written = 0
                 }
-                st.written += length
+                out.written += length
                 lineStart = end
             }
-            if lineStart > chunkStart { try? st.handle.write(contentsOf: st.pending[chunkStart..<lineStart]) }
-            st.pending.removeAll(keepingCapacity: true)
-            st.ends.removeAll(keepingCapacity: true)
+            if lineStart > chunkStart { try? out.handle.write(contentsOf: out.spare.bytes[chunkStart..<lineStart]) }
+            out.spare.bytes.removeAll(keepingCapacity: true)
+            out.spare.ends.removeAll(keepingCapacity: true)
         }
     }
 
