@@ -94,10 +94,8 @@ enum BreachToFlat {
                 }
                 let flat = ContinuousClock.now
                 samples.append(flat - breached!)
-                let resume = SignedCommand.sign(action: .resume, reason: "bench run \(run)", issuedBy: "bench",
-                                                issuedNanos: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000,
-                                                nonce: "bench-resume-\(run)-\(UInt64.random(in: 0...UInt64.max))", key: key)
-                guard let answer = try await RiskCommandQueue.submit(resume, dsn: dsn, timeout: .seconds(10)), answer.status == "done" else {
+                let resume = SignedCommand.sign(action: .resume, reason: "bench run \(run)", issuedBy: "bench", key: key)
+                guard let answer = try await CommandQueue.submit(resume, dsn: dsn, timeout: .seconds(10)), answer.isDone else {
                     throw BenchError("run \(run): the watchdog did not accept RESUME")
                 }
                 try await waitFor("run \(run): the watchdog back to normal", seconds: 10) { watchdog.status.mode == "normal" }

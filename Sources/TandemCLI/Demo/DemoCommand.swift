@@ -256,30 +256,15 @@ final class DemoCluster: Service, Sendable {
     /// The demo's watchdog: its own role, the venue's default drop-copy, risk and watchdog sessions,
     /// limits loose enough for the market maker (its own cap is 200) and tight enough to mean something.
     static func watchdogYAML(dsn: String, fixPort: Int, feedPort: Int, keyFile: String) -> String {
-        """
-        # Written by `tandem demo` for this run (docs/watchdog.md).
-        id: demo
-        database:
-          dsn: "\(dsn) user=tandem_watchdog"
-        venue:
-          port: \(fixPort)
-          feed:
-            recoveryPort: \(feedPort)
-        instruments:
-          - id: 1
-            symbol: ACME
-            tickSize: "0.01"
-            lotSize: "1"
-            currency: USD
-        limits:
-          maxDailyLoss: "5000"
-          maxPosition: "400"
-          maxOrdersPerSecond: 200
-        keyFile: \(keyFile)
-        alerts:                     # deploy/monitoring/start-stack.sh runs Alertmanager here
-          alertmanagerURL: "http://127.0.0.1:9093"
-          cluster: demo
-        """
+        "# Written by `tandem demo` for this run (docs/watchdog.md).\n"
+            + LocalClusterConfig.watchdogYAML(
+                id: "demo", dsn: dsn, fixPort: fixPort, feedPort: feedPort, keyFile: keyFile,
+                limits: [#"maxDailyLoss: "5000""#, #"maxPosition: "400""#, "maxOrdersPerSecond: 200"],
+                extra: """
+                    alerts:                     # deploy/monitoring/start-stack.sh runs Alertmanager here
+                      alertmanagerURL: "http://127.0.0.1:9093"
+                      cluster: demo
+                    """)
     }
 
     private func snapshot(conn: PostgresConnection, follower: JournalFollower) async -> Snapshot {
@@ -389,12 +374,8 @@ final class DemoCluster: Service, Sendable {
     /// A signed command to the watchdog, as `tandem risk` sends it; the answer goes to the event list.
     private func riskCommand(_ action: SignedCommand.Action) async {
         guard let dsn = currentDSN else { return }
-        var nonce = [UInt8](repeating: 0, count: 16)
-        var rng = SystemRandomNumberGenerator()
-        for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &rng) }
-        let command = SignedCommand.sign(action: action, reason: "demo key", issuedBy: "demo", issuedNanos: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000,
-                                         nonce: nonce.hexString, key: keyBox.withLock { $0 })
-        let answer = try? await RiskCommandQueue.submit(command, dsn: dsn, timeout: .seconds(5))
+        let command = SignedCommand.sign(action: action, reason: "demo key", issuedBy: "demo", key: keyBox.withLock { $0 })
+        let answer = try? await CommandQueue.submit(command, dsn: dsn, timeout: .seconds(5))
         let text = answer.map { "\($0.status): \($0.result)" } ?? "no answer from the watchdog"
         state.withLock { $0.events.append("\(action.rawValue.uppercased()) → \(text)") }
     }

@@ -114,47 +114,15 @@ struct SignedCommandOptions: ParsableArguments {
             print("Proceed? Type yes: ", terminator: "")
             guard readLine()?.lowercased() == "yes" else { print("not sent"); throw ExitCode(1) }
         }
-        var nonce = [UInt8](repeating: 0, count: 16)
-        var rng = SystemRandomNumberGenerator()
-        for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &rng) }
         let issuer = issuedBy ?? ProcessInfo.processInfo.environment["USER"] ?? "operator"
-        let command = SignedCommand.sign(action: action, reason: reason, issuedBy: issuer,
-                                         issuedNanos: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000, nonce: nonce.hexString, key: key)
-        let answer = try await RiskCommandQueue.submit(command, dsn: cluster.resolvedDSN(), timeout: .seconds(timeout))
+        let command = SignedCommand.sign(action: action, reason: reason, issuedBy: issuer, key: key)
+        let answer = try await CommandQueue.submit(command, dsn: cluster.resolvedDSN(), timeout: .seconds(timeout))
         guard let answer else {
             print("no answer from the watchdog within \(timeout) s: it may be down; the command stays queued and runs when it starts")
             throw ExitCode(1)
         }
         print("watchdog: \(answer.status): \(answer.result)")
         if answer.status != "done" { throw ExitCode(1) }
-    }
-}
-
-/// Queues a signed command and waits for the watchdog's answer (shared with tests and drills).
-enum RiskCommandQueue {
-    static func submit(_ command: SignedCommand, dsn: String, timeout: Duration) async throws -> (status: String, result: String)? {
-        let conn = try await PostgresConnection.connect(dsn)
-        let id = try await conn.withConnection { c in
-            try c.query("""
-                INSERT INTO tandem.watchdog_commands (action, reason, issued_by, issued_ns, nonce, signature)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
-                """, [command.action.rawValue, command.reason, command.issuedBy, command.issuedNanos, command.nonce, command.signature])[0]
-                .decode(Int64.self, at: 0)
-        }
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            let r = try await conn.withConnection { c in
-                try c.query("SELECT status, coalesce(result, '') FROM tandem.watchdog_commands WHERE id = $1", [id])
-            }
-            let status = try r[0].decode(String.self, at: 0)
-            if status != "pending" {
-                await conn.close()
-                return (status, try r[0].decode(String.self, at: 1))
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        await conn.close()
-        return nil
     }
 }
 

@@ -48,4 +48,32 @@ public enum LocalClusterConfig {
             \(extra)
             """
     }
+
+    /// The watchdog's YAML for the same local cluster: its own role (`tandem_watchdog`), the venue's
+    /// default drop-copy, risk and watchdog sessions, instrument 1 ACME. `limits`: one `key: value` each,
+    /// placed under `limits:`; `extra` is appended at the top level. What `tandem demo` and the process
+    /// tests run.
+    public static func watchdogYAML(
+        id: String, dsn: String, fixPort: Int, feedPort: Int, keyFile: String, limits: [String], extra: String = ""
+    ) -> String {
+        """
+        id: \(id)
+        database:
+          dsn: "\(dsn) user=tandem_watchdog"
+        venue:
+          port: \(fixPort)
+          feed:
+            recoveryPort: \(feedPort)
+        instruments:
+          - id: 1
+            symbol: ACME
+            tickSize: "0.01"
+            lotSize: "1"
+            currency: USD
+        limits:
+        \(limits.map { "  " + $0 }.joined(separator: "\n"))
+        keyFile: \(keyFile)
+        \(extra)
+        """
+    }
 }

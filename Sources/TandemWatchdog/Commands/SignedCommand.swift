@@ -1,4 +1,5 @@
 import TandemCrypto
+import TandemFIX
 
 /// An operator's risk command as `tandem risk` queues it and the watchdog checks it: HMAC-SHA-256 under
 /// the shared key over the action, the issuer, the issue time, a nonce and the reason. A command is
@@ -46,6 +47,15 @@ public struct SignedCommand: Sendable, Hashable {
         let code = HMACSHA256.authenticationCode(key: key, message: signedBytes(action: action, reason: reason, issuedBy: issuedBy,
                                                                                issuedNanos: issuedNanos, nonce: nonce))
         return SignedCommand(action: action, reason: reason, issuedBy: issuedBy, issuedNanos: issuedNanos, nonce: nonce, signature: code.hexString)
+    }
+
+    /// A command signed with `key`, issued now (UTC) with a fresh random 128-bit nonce.
+    public static func sign(action: Action, reason: String, issuedBy: String, key: [UInt8]) -> SignedCommand {
+        var nonce = [UInt8](repeating: 0, count: 16)
+        var rng = SystemRandomNumberGenerator()
+        for i in nonce.indices { nonce[i] = UInt8.random(in: 0...255, using: &rng) }
+        return sign(action: action, reason: reason, issuedBy: issuedBy, issuedNanos: FIXClock.now().utc.nanosecondsSinceEpoch,
+                    nonce: nonce.hexString, key: key)
     }
 
     /// Why a command was refused.

@@ -50,7 +50,7 @@ public final class WatchdogService: Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.alert = alert
-        let start = Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000
+        let start = FIXClock.now().utc.nanosecondsSinceEpoch
         self.startNanos = start
         self.shared = Mutex(Shared(venue: VenueView(instruments: configuration.instruments)))
     }
@@ -238,7 +238,7 @@ public final class WatchdogService: Service, Sendable {
                         metrics.refusedCommand()
                         continue
                     }
-                    let now = Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000
+                    let now = FIXClock.now().utc.nanosecondsSinceEpoch
                     let used = try await store.nonceUsed(command.nonce)
                     if let refusal = command.verify(key: config.key, nowNanos: now, window: config.commandWindow, nonceUsed: used) {
                         logger.critical("refused an operator command", metadata: [
@@ -293,7 +293,7 @@ public final class WatchdogService: Service, Sendable {
                                           logger: logger)
 
                 metrics.update(machine: machine, status: status, synced: synced,
-                               journalAgeSeconds: lastEventNanos.map { Double(Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000 - $0) / 1e9 })
+                               journalAgeSeconds: lastEventNanos.map { Double(FIXClock.now().utc.nanosecondsSinceEpoch - $0) / 1e9 })
                 shared.withLock {
                     $0.status = status
                     $0.ready = synced && ownUp ? (true, "drop copy caught up, risk and order sessions logged on, journal at seq \(journalSeq)")
@@ -339,7 +339,7 @@ public final class WatchdogService: Service, Sendable {
         case .send(let order):
             guard let symbol = config.instruments.first(where: { $0.id == order.instrument })?.symbol else { return }
             let nos = NewOrderSingle(clOrdID: ClOrdID(order.clOrdID), account: order.account, symbol: symbol, side: order.side,
-                                     transactTime: Timestamp(nanosecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000),
+                                     transactTime: FIXClock.now().utc,
                                      orderQty: order.quantity, orderType: order.limit.map { .limit($0) } ?? .market,
                                      timeInForce: .immediateOrCancel)
             do {
@@ -399,7 +399,7 @@ public final class WatchdogService: Service, Sendable {
     /// A journal record of the watchdog's own HALT or RESUME, signed with the shared key so an auditor
     /// can tell it from a forgery.
     private func riskEvent(_ action: RiskAction, _ issuedBy: String) -> JournalEvent {
-        let at = Timestamp(nanosecondsSinceEpoch: Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000)
+        let at = FIXClock.now().utc
         let signature = HMACSHA256.authenticationCode(key: configuration.key, message: Array("\(action)|\(issuedBy)|\(at.nanosecondsSinceEpoch)".utf8))
         return .riskCommand(RiskCommand(action: action, scope: .global, issuedBy: issuedBy, signature: signature, at: at))
     }

@@ -219,27 +219,10 @@ struct WatchdogProcessTests {
         let keyFile = FileManager.default.temporaryDirectory.appendingPathComponent("wd-key-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))")
         try Self.key.hexString.write(to: keyFile, atomically: true, encoding: .utf8)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("wd-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).yaml")
-        try """
-            id: wd-test
-            database:
-              dsn: "\(dsn) user=tandem_watchdog"
-            venue:
-              port: \(venue.fixPort)
-              feed:
-                recoveryPort: \(venue.feedPort)
-            instruments:
-              - id: 1
-                symbol: ACME
-                tickSize: "0.01"
-                lotSize: "1"
-                currency: USD
-            limits:
-              staleLeaderMillis: 60000
-              disagreementGraceMillis: 60000
-              \(limits)
-            keyFile: \(keyFile.path)
-            cycleMillis: 50
-            """.write(to: file, atomically: true, encoding: .utf8)
+        try LocalClusterConfig.watchdogYAML(
+            id: "wd-test", dsn: dsn, fixPort: venue.fixPort, feedPort: venue.feedPort, keyFile: keyFile.path,
+            limits: ["staleLeaderMillis: 60000", "disagreementGraceMillis: 60000"] + (limits.isEmpty ? [] : [limits]),
+            extra: "cycleMillis: 50").write(to: file, atomically: true, encoding: .utf8)
         return try Child("watchdog", arguments: ["watchdog", "--config", file.path])
     }
 
@@ -257,29 +240,11 @@ struct WatchdogProcessTests {
         return (try r[0].decode(String.self, at: 0), try r[0].decode(Bool.self, at: 1))
     }
 
-    private func submit(_ command: SignedCommand, dsn: String) async throws -> (status: String, result: String) {
-        let conn = try await PostgresConnection.connect(dsn)
-        defer { Task { await conn.close() } }
-        let id = try await conn.withConnection { c in
-            try c.query("""
-                INSERT INTO tandem.watchdog_commands (action, reason, issued_by, issued_ns, nonce, signature)
-                VALUES ($1, $2, $3, $4, $5, $6) RETURNING id
-                """, [command.action.rawValue, command.reason, command.issuedBy, command.issuedNanos, command.nonce, command.signature])[0]
-                .decode(Int64.self, at: 0)
-        }
-        var answer: (String, String)?
-        try await eventually("the watchdog to answer command \(id)") {
-            let r = try await conn.withConnection { c in
-                try c.query("SELECT status, coalesce(result, '') FROM tandem.watchdog_commands WHERE id = $1", [id])
-            }
-            let status = try r[0].decode(String.self, at: 0)
-            if status != "pending" { answer = (status, try r[0].decode(String.self, at: 1)) }
-            return answer != nil
-        }
-        return answer!
+    private func submit(_ command: SignedCommand, dsn: String) async throws -> CommandQueue.Answer {
+        try #require(try await CommandQueue.submit(command, dsn: dsn, timeout: .seconds(20)), "the watchdog did not answer \(command.action)")
     }
 
-    private func nowNanos() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) * 1_000_000 }
+    private func nowNanos() -> Int64 { FIXClock.now().utc.nanosecondsSinceEpoch }
 
     /// The account's net quantity of ACME by the test's own drop copy (each ExecID once).
     private func venueNet(_ dropCopy: TestSession, account: String) -> Int64 {
