@@ -6,6 +6,7 @@ import Synchronization
 import TandemCore
 import TandemJournal
 import TandemNode
+import TandemOps
 import TandemPostgres
 import TandemCrypto
 import TandemVenue
@@ -105,27 +106,11 @@ final class DemoCluster: Service, Sendable {
     func nodeArguments(id: String, config: String) -> [String] {
         guard metricsPortBase > 0, let index = Self.nodeIDs.firstIndex(of: id) else { return ["node", "--config", config] }
         let port = metricsPortBase + index
-        guard Self.portIsFree(port) else {
+        guard LocalPorts.isFree(port) else {
             print("tandem demo: warning: 127.0.0.1:\(port) is in use; \(id) runs without /metrics")
             return ["node", "--config", config]
         }
         return ["node", "--config", config, "--metrics-port", "\(port)"]
-    }
-
-    /// Whether a listener could bind 127.0.0.1:`port` now.
-    static func portIsFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
     }
 
     func run() async throws {
@@ -188,7 +173,7 @@ final class DemoCluster: Service, Sendable {
         // The watchdog's metrics on the port after the nodes' (9473 by default), like theirs only when free.
         let watchdogPort = metricsPortBase + Self.nodeIDs.count
         if metricsPortBase > 0 {
-            if Self.portIsFree(watchdogPort) { watchdogArguments += ["--metrics-port", "\(watchdogPort)"] } else {
+            if LocalPorts.isFree(watchdogPort) { watchdogArguments += ["--metrics-port", "\(watchdogPort)"] } else {
                 print("tandem demo: warning: 127.0.0.1:\(watchdogPort) is in use; the watchdog runs without /metrics")
             }
         }

@@ -153,31 +153,7 @@ public final class DirectAlertSender: Service, Sendable {
     }
 
     private func post(_ alert: DirectAlert) async throws -> UInt {
-        let body = payload(alert)
-        let endpoint = self.endpoint
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(2))
-            .connect(host: endpoint.host, port: endpoint.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            var headers = HTTPHeaders()
-            headers.add(name: "Host", value: "\(endpoint.host):\(endpoint.port)")
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: "\(body.count)")
-            headers.add(name: "Connection", value: "close")
-            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .POST, uri: endpoint.basePath + "/api/v2/alerts", headers: headers)))
-            try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
-            try await outbound.write(.end(nil))
-            var status: UInt = 0
-            for try await part in inbound {
-                if case .head(let head) = part { status = head.status.code }
-                if case .end = part { break }
-            }
-            return status
-        }
+        try await PlainHTTP.request(host: endpoint.host, port: endpoint.port, method: .POST, path: endpoint.basePath + "/api/v2/alerts",
+                                    body: payload(alert), contentType: "application/json").status
     }
 }

@@ -161,7 +161,7 @@ public final class LocalAlertStack: @unchecked Sendable {
             }
             let promReady = (try? await Self.get(port: prometheusPort, path: "/-/ready"))?.status == 200
             let amReady = (try? await Self.get(port: alertmanagerPort, path: "/-/ready"))?.status == 200
-            if promReady, amReady, Self.accepts(port: smtpPort), Self.accepts(port: webhookPort) { return }
+            if promReady, amReady, LocalPorts.accepts(smtpPort), LocalPorts.accepts(webhookPort) { return }
             guard ContinuousClock.now < deadline else { throw StartError("the alert stack was not ready within 30 s; logs in \(directory.path)") }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -345,36 +345,8 @@ public final class LocalAlertStack: @unchecked Sendable {
         return p.terminationStatus
     }
 
-    /// A TCP port on 127.0.0.1 free right now (bound to 0, read back, closed).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw StartError("socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw StartError("no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
+    /// A TCP port on 127.0.0.1 free right now.
+    public static func freePort() throws -> Int { try LocalPorts.free() }
 
     private func json(port: Int, path: String) async throws -> Any {
         let r = try await Self.get(port: port, path: path)
@@ -384,30 +356,7 @@ public final class LocalAlertStack: @unchecked Sendable {
 
     /// A plain HTTP/1.1 GET on 127.0.0.1:`port`: the status and the body.
     public static func get(port: Int, path: String) async throws -> (status: UInt, body: String) {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.seconds(2))
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            var headers = HTTPHeaders()
-            headers.add(name: "Host", value: "127.0.0.1:\(port)")
-            headers.add(name: "Connection", value: "close")
-            try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))
-            try await outbound.write(.end(nil))
-            var status: UInt = 0
-            var body = ByteBuffer()
-            for try await part in inbound {
-                switch part {
-                case .head(let head): status = head.status.code
-                case .body(var chunk): body.writeBuffer(&chunk)
-                case .end: return (status, String(buffer: body))
-                }
-            }
-            return (status, String(buffer: body))
-        }
+        let r = try await PlainHTTP.request(host: "127.0.0.1", port: port, method: .GET, path: path)
+        return (r.status, r.body)
     }
 }
