@@ -276,14 +276,17 @@ public final class NodeService: Service, Sendable {
 
         // FIX sessions through the journal gate.
         var sharedGate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
-        if let risk { sharedGate = RiskCountingGate(inner: sharedGate, risk: risk) }
         if faults.crashAfterFirstOrderJournaled { sharedGate = CrashingGate(inner: sharedGate) }
         var initiators: [FIXInitiator<InMemoryFIXStore>] = []
         for v in config.venues {
             for s in v.sessions {
                 let id = FIXSessionID.make(sender: s.senderCompID, target: s.targetCompID)
                 let fixMetrics = metrics.fix[id]
-                let gate: any FIXOutboundGate = fixMetrics.map { CountingGate(inner: sharedGate, sent: $0.messagesOut) } ?? sharedGate
+                let sent = fixMetrics?.messagesOut
+                let gate: any FIXOutboundGate = risk == nil && sent == nil ? sharedGate : ObservedGate(inner: sharedGate) { _ in
+                    risk?.record(.messageSent(at: FIXClock.now().utc))
+                    sent?.increment()
+                }
                 let store = pipeline.read { JournalFIXStore.seeded(sessionID: id, from: $0) }
                 var session = FIXSessionConfig(role: .initiator, senderCompID: s.senderCompID, targetCompID: s.targetCompID,
                                                heartBtInt: s.heartBtInt)

@@ -215,18 +215,6 @@ public final class NodeRisk: PreTradeRisk {
     }
 }
 
-/// Counts every new outbound FIX message for the risk engine's message-rate rule, then persists it
-/// through the journal gate it wraps.
-struct RiskCountingGate: FIXOutboundGate {
-    let inner: any FIXOutboundGate
-    let risk: NodeRisk
-    func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        risk.record(.messageSent(at: FIXClock.now().utc))
-        return inner.persist(message, on: eventLoop)
-    }
-    func mayWrite() -> Bool { inner.mayWrite() }
-}
-
 /// Tells the risk engine when a venue session's connection drops (its disconnect-storm breaker).
 final class RiskSessionWatcher: ChannelInboundHandler, Sendable {
     typealias InboundIn = FIXInbound

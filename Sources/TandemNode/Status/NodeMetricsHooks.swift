@@ -33,12 +33,13 @@ extension NodeMetrics {
     }
 }
 
-/// Counts every new outbound message of one session (admin messages too) as it goes to the journal gate.
-struct CountingGate: FIXOutboundGate {
+/// Tells `observe` of every new outbound message of one session (admin messages too) as it goes to the
+/// journal gate: the risk engine's message-rate rule and the session's sent counter, in one wrapper.
+struct ObservedGate: FIXOutboundGate {
     let inner: any FIXOutboundGate
-    let sent: Counter
+    let observe: @Sendable (FIXPersistedMessage) -> Void
     func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
-        sent.increment()
+        observe(message)
         return inner.persist(message, on: eventLoop)
     }
     func mayWrite() -> Bool { inner.mayWrite() }
