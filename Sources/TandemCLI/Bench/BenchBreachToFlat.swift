@@ -16,14 +16,8 @@ import TandemWatchdog
 /// a signed RESUME, so the next starts from normal.
 enum BreachToFlat {
     static func measure(instruments count: Int, runs: Int, logger: Logger) async throws -> [Duration] {
-        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
-        do {
-            let result = try await measure(dsn: server.dsn(), instruments: count, runs: runs, logger: logger)
-            try await server.stop()
-            return result
-        } catch {
-            try? await server.stop()
-            throw error
+        try await EmbeddedPostgres.withServer(.init(durability: .full), logger: logger) { server in
+            try await measure(dsn: server.dsn(), instruments: count, runs: runs, logger: logger)
         }
     }
 

@@ -37,15 +37,10 @@ struct BenchJournal: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .warning
-        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
-        do {
-            let output = try await measure(server: server, logger: logger)
-            try await server.stop()
-            print(output)
-        } catch {
-            try? await server.stop()
-            throw error
+        let output = try await EmbeddedPostgres.withServer(.init(durability: .full), logger: logger) { server in
+            try await measure(server: server, logger: logger)
         }
+        print(output)
     }
 
     private func measure(server: EmbeddedPostgres, logger: Logger) async throws -> String {

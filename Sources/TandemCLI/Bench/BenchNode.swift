@@ -43,15 +43,10 @@ struct BenchNode: AsyncParsableCommand {
         guard samples > 0, warmup >= 0 else { throw ValidationError("--samples must be positive and --warmup not negative") }
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .warning
-        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
-        do {
-            let figures = try await measure(dsn: server.dsn(), logger: logger)
-            try await server.stop()
-            print(figures)
-        } catch {
-            try? await server.stop()
-            throw error
+        let figures = try await EmbeddedPostgres.withServer(.init(durability: .full), logger: logger) { server in
+            try await measure(dsn: server.dsn(), logger: logger)
         }
+        print(figures)
     }
 
     private func measure(dsn: String, logger: Logger) async throws -> String {

@@ -41,15 +41,10 @@ struct BenchPG: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .warning
-        let server = try await EmbeddedPostgres.start(.init(durability: .full), logger: logger)
-        do {
-            let figures = try await measure(server: server)
-            try await server.stop()
-            report(figures)
-        } catch {
-            try? await server.stop()
-            throw error
+        let figures = try await EmbeddedPostgres.withServer(.init(durability: .full), logger: logger) { server in
+            try await measure(server: server)
         }
+        report(figures)
     }
 
     private func measure(server: EmbeddedPostgres) async throws -> [(String, Double)] {

@@ -165,6 +165,23 @@ public struct EmbeddedPostgres: Sendable {
         }
     }
 
+    /// Starts a server, runs `body` with it and stops it, whether `body` returns or throws (benchmarks
+    /// and tools that need a private server for one run).
+    public static func withServer<T: Sendable>(
+        _ configuration: Configuration = .temporary, logger: Logger = Logger(label: "tandem.embedded-pg"),
+        _ body: (EmbeddedPostgres) async throws -> T
+    ) async throws -> T {
+        let server = try await start(configuration, logger: logger)
+        do {
+            let result = try await body(server)
+            try await server.stop()
+            return result
+        } catch {
+            try? await server.stop()
+            throw error
+        }
+    }
+
     private static func prepareDirectory(root: String, temporary: Bool, runner: ProcessRunner) throws(PostgresError) {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
