@@ -31,8 +31,8 @@ public struct VenueView: Sendable {
     private var execIDs: Set<String> = []
     private let instruments: [String: Instrument]
     /// Arrival times (ns, any monotonic clock) of recent new-order acknowledgements and reports, for rates.
-    private var recentNew: [Int64] = []
-    private var recentReports: [Int64] = []
+    private var recentNew = OneSecondWindow()
+    private var recentReports = OneSecondWindow()
 
     /// ClOrdIDs starting with this are the watchdog's own.
     public let ownPrefix: String
@@ -53,16 +53,14 @@ public struct VenueView: Sendable {
             guard execIDs.insert(execID).inserted else { return }
         }
         reports += 1
-        trim(&recentReports, nanos)
-        recentReports.append(nanos)
+        recentReports.record(nanos)
         guard let instrument = instruments[r.symbol] else {
             unknownSymbols.insert(r.symbol)
             return
         }
         let account = r.account ?? AccountID("")
         if r.execType == .new {
-            trim(&recentNew, nanos)
-            recentNew.append(nanos)
+            recentNew.record(nanos)
             if !isOwn(r) && !resent { lastEngineNewNanos = nanos }
         }
         if r.execType == .trade, let qty = r.lastQty, let px = r.lastPx, qty.units > 0 {
@@ -99,14 +97,27 @@ public struct VenueView: Sendable {
 
     /// New orders acknowledged and reports received in the second before `nanos`.
     public func rates(at nanos: Int64) -> (newOrders: Int, reports: Int) {
-        (recentNew.count { $0 > nanos - 1_000_000_000 }, recentReports.count { $0 > nanos - 1_000_000_000 })
+        (recentNew.count(at: nanos), recentReports.count(at: nanos))
+    }
+}
+
+/// Arrival times of the last second, oldest first: recording drops what has aged out by moving a head
+/// index (no shifting per record); the array is compacted once the dead prefix is half of it.
+struct OneSecondWindow: Sendable {
+    private var times: [Int64] = []
+    private var head = 0
+
+    mutating func record(_ nanos: Int64) {
+        while head < times.count, times[head] <= nanos - 1_000_000_000 { head += 1 }
+        if head >= 256, head * 2 >= times.count {
+            times.removeFirst(head)
+            head = 0
+        }
+        times.append(nanos)
     }
 
-    private func trim(_ times: inout [Int64], _ now: Int64) {
-        if times.count > 64, let first = times.firstIndex(where: { $0 > now - 1_000_000_000 }) {
-            times.removeFirst(first)
-        } else if times.count > 64 {
-            times.removeAll()
-        }
+    /// How many fall in the second before `nanos`.
+    func count(at nanos: Int64) -> Int {
+        times[head...].count { $0 > nanos - 1_000_000_000 }
     }
 }
