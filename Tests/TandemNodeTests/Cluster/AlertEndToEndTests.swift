@@ -148,11 +148,11 @@ struct AlertEndToEndTests {
             try await stack.query(#"tandem_marketdata_last_message_age_seconds{instance="node-a"} < 5"#).count == 1
         }
 
-        let risk = RiskSession(port: venue.fixPort)
+        let risk = TestSession(compID: "TANDEM-RISK", port: venue.fixPort)
         let riskTask = Task { await risk.run() }
         defer { riskTask.cancel() }
         try await eventually("the risk session to log on") { risk.isLoggedOn }
-        #expect(try await risk.send(.feedPause, id: "pause") == "OK")
+        #expect(try await risk.killSwitch(.feedPause, id: "pause") == "OK")
 
         // The shipped rule: age > 5 s for 15 s.
         try await eventually("TandemFeedStale firing in Prometheus", seconds: 40, context: context) {
@@ -175,7 +175,7 @@ struct AlertEndToEndTests {
             #expect(mail.subject.contains("node-a"), "\(mail.subject)")
         }
 
-        #expect(try await risk.send(.feedResume, id: "resume") == "OK")
+        #expect(try await risk.killSwitch(.feedResume, id: "resume") == "OK")
         try await eventually("TandemFeedStale resolved in Prometheus", seconds: 15, context: context) {
             !(try await stack.prometheusAlerts().contains { $0.name == "TandemFeedStale" })
         }
@@ -197,49 +197,5 @@ struct AlertEndToEndTests {
     private func killAll(_ children: [Child]) {
         for c in children { c.signal(SIGKILL) }
         for c in children { c.process.waitUntilExit() }
-    }
-}
-
-/// The venue's risk session (TANDEM-RISK) in the test process: sends `UKS` and reads the `UKR` answers.
-final class RiskSession: Sendable {
-    let initiator: FIXInitiator<InMemoryFIXStore>
-    private let answers = Mutex<[String: String]>([:])
-    private let loggedOn = Mutex(false)
-
-    init(port: Int) {
-        let session = FIXSessionConfig(role: .initiator, senderCompID: "TANDEM-RISK", targetCompID: "VENUE", heartBtInt: 5)
-        initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: port, session: session, reconnectBase: .milliseconds(100)),
-                                 store: InMemoryFIXStore(), logger: nodeTestLogger)
-    }
-
-    var isLoggedOn: Bool { loggedOn.withLock { $0 } }
-
-    func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await self.initiator.run() }
-            group.addTask {
-                for await event in self.initiator.events {
-                    switch event.kind {
-                    case .message(let inbound):
-                        if case .unknown(let m) = inbound.typed, m.msgType.wireValue == KillSwitch.response.wireValue, let id = m.string(20003) {
-                            self.answers.withLock { $0[id] = m.string(20004) ?? "?" }
-                        }
-                    case .session(.loggedOn): self.loggedOn.withLock { $0 = true }
-                    default: break
-                    }
-                }
-            }
-        }
-    }
-
-    /// Sends a feed action and returns the venue's result text (20004).
-    func send(_ action: KillSwitch.Action, id: String) async throws -> String? {
-        try await initiator.send(KillSwitch.message(target: "", action: action, requestID: id))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < deadline {
-            if let answer = answers.withLock({ $0[id] }) { return answer }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return nil
     }
 }

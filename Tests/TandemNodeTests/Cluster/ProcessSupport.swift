@@ -156,10 +156,12 @@ func replay(_ dsn: String) async throws -> (ExecutionLedger, [(seq: UInt64, epoc
     return (ledger, out)
 }
 
-/// An in-process FIX initiator (the test's taker or drop-copy reader) collecting execution reports.
+/// An in-process FIX initiator — the test's taker, drop-copy reader or risk session — collecting
+/// execution reports and the venue's kill-switch answers (`UKR`, by request id).
 final class TestSession: Sendable {
     let initiator: FIXInitiator<InMemoryFIXStore>
     private let reports = Mutex<[ExecutionReport]>([])
+    private let answers = Mutex<[String: String]>([:])
     private let loggedOn = Mutex(false)
 
     init(compID: String, port: Int) {
@@ -178,12 +180,29 @@ final class TestSession: Sendable {
                 for await event in self.initiator.events {
                     switch event.kind {
                     case .message(let inbound):
-                        if case .executionReport(let r) = inbound.typed { self.reports.withLock { $0.append(r) } }
+                        switch inbound.typed {
+                        case .executionReport(let r): self.reports.withLock { $0.append(r) }
+                        case .unknown(let m) where m.msgType.wireValue == KillSwitch.response.wireValue:
+                            if let id = m.string(20003) { self.answers.withLock { $0[id] = m.string(20004) ?? "?" } }
+                        default: break
+                        }
                     case .session(.loggedOn): self.loggedOn.withLock { $0 = true }
                     default: break
                     }
                 }
             }
         }
+    }
+
+    /// On a risk session: sends a kill-switch or fault action and returns the venue's result text
+    /// (20004), or nil when none came within 5 s.
+    func killSwitch(_ action: KillSwitch.Action, target: String = "", id: String) async throws -> String? {
+        try await initiator.send(KillSwitch.message(target: target, action: action, requestID: id))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if let answer = answers.withLock({ $0[id] }) { return answer }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
     }
 }
