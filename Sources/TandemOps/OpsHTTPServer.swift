@@ -20,16 +20,20 @@ public final class OpsHTTPServer: Service, Sendable {
     public let host: String
     public let port: Int
     private let registry: PrometheusCollectorRegistry
+    private let histograms: AtomicHistograms?
     private let readiness: Readiness
     private let page: Page?
     private let logger: Logger
     private let bound: EventLoopPromise<Int>
 
-    public init(host: String = "127.0.0.1", port: Int, registry: PrometheusCollectorRegistry,
+    /// - Parameter histograms: the lock-free histograms of the process's ``TandemMetricsFactory``,
+    ///   served after the registry's metrics.
+    public init(host: String = "127.0.0.1", port: Int, registry: PrometheusCollectorRegistry, histograms: AtomicHistograms? = nil,
                 readiness: @escaping Readiness, page: Page? = nil, logger: Logger) {
         self.host = host
         self.port = port
         self.registry = registry
+        self.histograms = histograms
         self.readiness = readiness
         self.page = page
         self.logger = logger
@@ -41,6 +45,7 @@ public final class OpsHTTPServer: Service, Sendable {
 
     public func run() async throws {
         let registry = self.registry
+        let histograms = self.histograms
         let readiness = self.readiness
         let page = self.page
         let channel: any Channel
@@ -49,7 +54,7 @@ public final class OpsHTTPServer: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.pipeline.addHandler(OpsHTTPHandler(registry: registry, readiness: readiness, page: page))
+                        channel.pipeline.addHandler(OpsHTTPHandler(registry: registry, histograms: histograms, readiness: readiness, page: page))
                     }
                 }
                 .bind(host: host, port: port).get()
@@ -74,19 +79,23 @@ final class OpsHTTPHandler: ChannelInboundHandler, Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let registry: PrometheusCollectorRegistry
+    private let histograms: AtomicHistograms?
     private let readiness: OpsHTTPServer.Readiness
     private let page: OpsHTTPServer.Page?
     private let pending = Mutex<HTTPRequestHead?>(nil)
 
-    init(registry: PrometheusCollectorRegistry, readiness: @escaping OpsHTTPServer.Readiness, page: OpsHTTPServer.Page?) {
+    init(registry: PrometheusCollectorRegistry, histograms: AtomicHistograms?, readiness: @escaping OpsHTTPServer.Readiness,
+         page: OpsHTTPServer.Page?) {
         self.registry = registry
+        self.histograms = histograms
         self.readiness = readiness
         self.page = page
     }
 
-    /// The registry's metrics, then the process's.
-    static func metricsText(_ registry: PrometheusCollectorRegistry) -> [UInt8] {
+    /// The registry's metrics, the lock-free histograms, then the process's.
+    static func metricsText(_ registry: PrometheusCollectorRegistry, _ histograms: AtomicHistograms?) -> [UInt8] {
         var out = registry.emitToBuffer()
+        histograms?.emit(into: &out)
         ProcessMetrics.current()?.emit(into: &out)
         return out
     }
@@ -100,7 +109,7 @@ final class OpsHTTPHandler: ChannelInboundHandler, Sendable {
             let (status, type, body): (HTTPResponseStatus, String, [UInt8])
             switch (head.method, head.uri.split(separator: "?").first.map(String.init) ?? head.uri) {
             case (.GET, "/metrics"):
-                (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", Self.metricsText(registry))
+                (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", Self.metricsText(registry, histograms))
             case (.GET, "/"), (.GET, "/index.html"):
                 if let page {
                     (status, type, body) = (.ok, "text/html; charset=utf-8", Array(page().utf8))

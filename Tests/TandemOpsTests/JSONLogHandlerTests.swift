@@ -45,6 +45,52 @@ struct JSONLogHandlerTests {
         #expect(String(decoding: out, as: UTF8.self) == text)
     }
 
+    @Test("the per-second cache gives the same ts and ts_ns as formatting each line afresh, across second boundaries")
+    func lineClock() {
+        var clock = LineClock()
+        let instants: [Int64] = [1_795_654_609_586_316_638, 1_795_654_609_999_999_999, 1_795_654_610_000_000_000,
+                                 1_795_654_610_000_000_001, 1_795_654_609_000_000_007, 0, 5, 999_999_999, 1_000_000_000,
+                                 1_000_000_001, -1, -1_000_000_001, 4_102_444_799_999_999_999]
+        for ns in instants {
+            var out: [UInt8] = []
+            clock.appendTimestamps(ns, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == JSONLogHandler.rfc3339(ns) + #"","ts_ns":"# + String(ns), "at \(ns)")
+        }
+    }
+
+    @Test("through a Logger: handler metadata, call metadata (the call's value wins a shared key), no fixed field overwritten")
+    func handlerLine() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-h-\(getpid()).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let sink = try JSONLogSink(path: path)
+        var handler = JSONLogHandler(label: "tandem.node", process: "node", sink: sink)
+        handler[metadataKey: "node.id"] = "node-a"
+        handler[metadataKey: "lease.epoch"] = "7"
+        let logger = Logger(label: "tandem.node", factory: { _ in handler })
+        logger.info("order sent", metadata: ["order.clOrdID": "3-1042", "journal.seq": "1042"])
+        logger.info("epoch moved", metadata: ["lease.epoch": "8", "level": "bogus", "msg": "bogus"])
+        sink.flush()
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        try #require(lines.count == 2)
+        #expect(lines[0]["node.id"] as? String == "node-a")
+        #expect(lines[0]["lease.epoch"] as? String == "7")
+        #expect(lines[0]["order.clOrdID"] as? String == "3-1042")
+        #expect(lines[0]["journal.seq"] as? String == "1042")
+        #expect(lines[0]["process"] as? String == "node" && lines[0]["label"] as? String == "tandem.node")
+        #expect(lines[0]["source"] as? String == "TandemOpsTests")
+        #expect(lines[1]["lease.epoch"] as? String == "8")
+        #expect(lines[1]["node.id"] as? String == "node-a")
+        #expect(lines[1]["level"] as? String == "info" && lines[1]["msg"] as? String == "epoch moved")
+        let ts = try #require(lines[0]["ts"] as? String)
+        let ns = try #require((lines[0]["ts_ns"] as? NSNumber)?.int64Value)
+        #expect(ts == JSONLogHandler.rfc3339(ns))
+        // One key each: a shared key is not written twice.
+        let raw = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")[1]
+        #expect(raw.components(separatedBy: "\"lease.epoch\"").count == 2)
+    }
+
     @Test("a file sink rotates at its size limit, keeping the previous file as .1")
     func rotation() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-\(getpid()).jsonl").path

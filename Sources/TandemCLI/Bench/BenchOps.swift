@@ -3,13 +3,14 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import Synchronization
 import TandemNode
 import TandemOps
 
 /// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (formatted and
 /// written to /dev/null through the same sink as a log file) and the metrics an order updates on the
 /// node (its intent and fill counted, the fill's slippage against the arrival mid, one journal append
-/// observed: `NodeMetricsBenchmark`, on swift-prometheus's backend) — and `alert_latency_ms`, a
+/// observed: `NodeMetricsBenchmark`, on the node's backend, ``TandemMetricsFactory``) — and `alert_latency_ms`, a
 /// takeover to its email through real Prometheus and Alertmanager with the shipped rules and routing
 /// (``AlertLatency``).
 struct BenchOps: AsyncParsableCommand {
@@ -47,13 +48,23 @@ struct BenchOps: AsyncParsableCommand {
                 logger.info("order sent", metadata: ["order.clOrdID": "3-\(i)", "journal.seq": "\(i)", "fix.msgSeqNum": "\(i)"])
             }
         } / Double(iterations)
+        // The same call into a handler that drops it: what swift-log and the call's metadata cost before
+        // any formatting (the anchor for log_line_ns).
+        let noop = Logger(label: "tandem.node", factory: { _ in CountingLogHandler() })
+        let callNs = best {
+            for i in 0..<iterations {
+                noop.info("order sent", metadata: ["order.clOrdID": "3-\(i)", "journal.seq": "\(i)", "fix.msgSeqNum": "\(i)"])
+            }
+        } / Double(iterations)
+
+        var fastestFormat = Duration.seconds(3600)
+        for _ in 0..<3 { fastestFormat = min(fastestFormat, JSONLogFormatBenchmark.run(iterations: iterations)) }
+        let formatNs = (Double(fastestFormat.components.seconds) * 1e9 + Double(fastestFormat.components.attoseconds) / 1e9) / Double(iterations)
 
         // The node's own metrics (NodeMetrics, as `tandem node --metrics-port` bootstraps them): what one
         // order updates on its path — two counters, the slippage bookkeeping and histogram, a journal append.
-        var factory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
-        factory.durationHistogramBuckets = NodeService.histogramBuckets.durations
-        factory.valueHistogramBuckets = NodeService.histogramBuckets.values
-        MetricsSystem.bootstrap(factory)
+        MetricsSystem.bootstrap(TandemMetricsFactory(durationBuckets: NodeService.histogramBuckets.durations,
+                                                     valueBuckets: NodeService.histogramBuckets.values))
         var fastest = Duration.seconds(3600)
         for _ in 0..<3 { fastest = min(fastest, try NodeMetricsBenchmark.run(iterations: iterations)) }
         let metricsNs = (Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9) / Double(iterations)
@@ -61,6 +72,8 @@ struct BenchOps: AsyncParsableCommand {
         var figures: [(String, String)] = [
             ("log_line_ns", String(format: "%.0f", logNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
+            ("log_call_unformatted_ns", String(format: "%.0f", callNs)),
+            ("log_format_on_flusher_ns", String(format: "%.0f", formatNs)),
         ]
         for (part, d) in try NodeMetricsBenchmark.parts(iterations: iterations) {
             let ns = (Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9) / Double(iterations)
@@ -97,5 +110,20 @@ struct BenchOps: AsyncParsableCommand {
             fastest = min(fastest, ContinuousClock.now - t0)
         }
         return Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9
+    }
+}
+
+/// A handler that takes every event (level `.info`) and formats nothing: it only reads the message and
+/// metadata count so the call is not optimised away.
+private struct CountingLogHandler: LogHandler {
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    static let seen = Atomic<Int>(0)
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        Self.seen.add((event.metadata?.count ?? 0) &+ event.message.description.utf8.count, ordering: .relaxed)
     }
 }

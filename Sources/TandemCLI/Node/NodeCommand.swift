@@ -95,18 +95,14 @@ struct NodeProcess: AsyncParsableCommand {
             }
         }
         // Metrics are created once, by the node, against the backend bootstrapped here (only here).
-        let registry = PrometheusCollectorRegistry()
-        if metricsPort != nil {
-            var factory = PrometheusMetricsFactory(registry: registry)
-            factory.durationHistogramBuckets = NodeService.histogramBuckets.durations
-            factory.valueHistogramBuckets = NodeService.histogramBuckets.values
-            MetricsSystem.bootstrap(factory)
-        }
+        let factory = TandemMetricsFactory(durationBuckets: NodeService.histogramBuckets.durations,
+                                           valueBuckets: NodeService.histogramBuckets.values)
+        if metricsPort != nil { MetricsSystem.bootstrap(factory) }
         let node = try NodeService(configuration: configuration, dsn: dsn,
                                    faults: NodeFaults(crashAfterFirstOrderJournaled: crashAfterOrderJournaled), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: node)]
         if let metricsPort {
-            services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: registry, readiness: { node.readiness() }, logger: logger)))
+            services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: factory.registry, histograms: factory.histograms, readiness: { node.readiness() }, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { JSONLogSink.flushAll() }  // buffered info lines out before the process ends

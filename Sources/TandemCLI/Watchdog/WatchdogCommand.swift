@@ -57,8 +57,8 @@ struct WatchdogProcess: AsyncParsableCommand {
         }
         var logger = Logger(label: "tandem.watchdog")
         logger.logLevel = .info
-        let registry = PrometheusCollectorRegistry()
-        if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
+        let factory = TandemMetricsFactory()
+        if metricsPort != nil { MetricsSystem.bootstrap(factory) }
         let sender = configuration.alertmanager.map {
             DirectAlertSender(endpoint: $0, cluster: configuration.cluster, source: "watchdog:\(configuration.id)", logger: logger)
         }
@@ -66,7 +66,7 @@ struct WatchdogProcess: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: watchdog)]
         if let sender { services.append(.init(service: sender)) }
         if let metricsPort {
-            services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: registry, readiness: { watchdog.readiness }, logger: logger)))
+            services.append(.init(service: OpsHTTPServer(port: metricsPort, registry: factory.registry, histograms: factory.histograms, readiness: { watchdog.readiness }, logger: logger)))
         }
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         defer { JSONLogSink.flushAll() }  // buffered info lines out before the process ends

@@ -55,7 +55,8 @@ struct NodeMetrics: Sendable {
         "stale_market_data", "tick_size", "unknown_instrument", "venue_unavailable", "other",
     ]
 
-    /// Histogram buckets for the backend (`PrometheusMetricsFactory`'s per-label buckets).
+    /// Histogram buckets for the backend (`TandemMetricsFactory`'s per-label buckets: these histograms are
+    /// the lock-free ones, being on the order path).
     static let durationBuckets: [String: [Duration]] = [
         "tandem_journal_append_seconds": [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                                           .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
@@ -96,14 +97,24 @@ struct NodeMetrics: Sendable {
 
     /// Counts what a batch of folded events says about orders and, in the same pass, feeds the
     /// term's slippage bookkeeping (arrival mids, fills).
+    /// The slippage table is locked once for the batch, not per event.
     func count(_ events: [JournalEvent], slippage: FillSlippage? = nil) {
+        guard let slippage else {
+            var untracked = SlippageTracker()  // empty tables: no allocation
+            count(events, tracker: &untracked, tracking: false, record: { _ in })
+            return
+        }
+        slippage.withTracker { tracker, record in count(events, tracker: &tracker, tracking: true, record: record) }
+    }
+
+    private func count(_ events: [JournalEvent], tracker: inout SlippageTracker, tracking: Bool, record: (Int64) -> Void) {
         for event in events {
             switch event {
             case .orderIntent(let i):
                 intents.increment()
                 switch i.decision {
                 case .accepted:
-                    slippage?.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument)
+                    if tracking { tracker.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument) }
                 case .rejected(let rule, _):
                     riskRejects.increment()
                     (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
@@ -111,17 +122,17 @@ struct NodeMetrics: Sendable {
             case .orderRejected(let id, let reason, _):
                 venueRejects.increment()
                 venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
-                slippage?.ended(id)
+                if tracking { tracker.ended(id) }
             case .fill(let e):
                 fills.increment()
-                slippage?.filled(e.clOrdID, price: e.price, final: true)
+                if tracking, let s = tracker.filled(e.clOrdID, price: e.price, final: true) { record(s) }
             case .partialFill(let e):
                 fills.increment()
-                slippage?.filled(e.clOrdID, price: e.price, final: false)
+                if tracking, let s = tracker.filled(e.clOrdID, price: e.price, final: false) { record(s) }
             case .replaceRequested(let id, let replacement, _):
-                slippage?.replaced(id, by: replacement.newClOrdID)
+                if tracking { tracker.replaced(id, by: replacement.newClOrdID) }
             case .cancelAccepted(let id, _), .orderExpired(let id, _):
-                slippage?.ended(id)
+                if tracking { tracker.ended(id) }
             default: break
             }
         }

@@ -110,17 +110,12 @@ final class FillSlippage: Sendable {
         tracker.withLock { $0.observe(events) { recorder.record(Double($0) / 10_000) } }
     }
 
-    // One event each, for ``NodeMetrics/count(_:slippage:)``'s single pass over a batch.
-    func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID) {
-        tracker.withLock { $0.arrived(id, side: side, instrument: instrument) }
+    /// The table, locked once for ``NodeMetrics/count(_:slippage:)``'s single pass over a batch, and
+    /// what records a slippage (ten-thousandths of a bp) in the histogram.
+    func withTracker(_ body: (inout SlippageTracker, (Int64) -> Void) -> Void) {
+        let recorder = self.recorder
+        tracker.withLock { body(&$0) { recorder.record(Double($0) / 10_000) } }
     }
-
-    func filled(_ id: ClOrdID, price: Price, final: Bool) {
-        if let s = tracker.withLock({ $0.filled(id, price: price, final: final) }) { recorder.record(Double(s) / 10_000) }
-    }
-
-    func replaced(_ id: ClOrdID, by new: ClOrdID) { tracker.withLock { $0.replaced(id, by: new) } }
-    func ended(_ id: ClOrdID) { tracker.withLock { $0.ended(id) } }
 
     /// The bookkeeping alone, without the observation (for the benchmark's parts).
     func trackOnly(_ events: [JournalEvent]) {
