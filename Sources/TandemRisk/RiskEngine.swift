@@ -197,6 +197,18 @@ public struct RiskEngine: Sendable {
         return out
     }
 
+    /// Each currency's day P&L and drawdown from the day's peak (≥ 0), in price units (10⁻⁸), as of
+    /// the last ``evaluate(state:marks:now:)`` — what the daily-loss and drawdown limits are checked
+    /// against. Ascending by currency; empty before the first evaluation.
+    public func dayFigures() -> [(currency: Currency, pnl: Int128, drawdown: Int128)] {
+        guard let dayStart else { return [] }
+        return book.totals.filter { $0.positions > 0 }.map { t in
+            let day = t.pnl - Int128(dayStart[t.currency] ?? 0)
+            let peak = Swift.max(Int128(dayPeak[t.currency] ?? 0), day)
+            return (t.currency, day, peak - day)
+        }
+    }
+
     /// The first instrument (by id) whose mark is older than the limit halts; no sorting, no allocation.
     private mutating func checkStaleMarks(_ now: Timestamp, _ out: inout [RiskOutput]) {
         guard limits.staleMarkAfterMs > 0 else { return }

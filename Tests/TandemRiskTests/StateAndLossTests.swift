@@ -65,6 +65,20 @@ import TandemCore
         #expect(out.first?.3.contains("800.000001 USD below") == true)
     }
 
+    @Test("dayFigures: the day P&L and the drawdown from the day's peak the limits were checked against, per currency")
+    func dayFiguresAreWhatTheLimitsSaw() throws {
+        let b = try longBook()
+        var e = RiskEngine(limits: looseLosses())
+        #expect(e.dayFigures().isEmpty)
+        _ = e.evaluate(state: b.state, marks: [abc.id: px("100")], now: t(0))
+        let start = try #require(e.dayFigures().first)
+        _ = e.evaluate(state: b.state, marks: [abc.id: px("110")], now: t(1))        // peak +1 000
+        _ = e.evaluate(state: b.state, marks: [abc.id: px("102")], now: t(2))
+        let f = try #require(e.dayFigures().first)
+        #expect(f.currency == .usd && start.pnl == 0)
+        #expect(f.pnl == 200 * 100_000_000 && f.drawdown == 800 * 100_000_000)
+    }
+
     @Test func statesEscalateWithReasonsAndOnlyAnOperatorGoesBack() throws {
         let b = try longBook()
         var l = looseLosses()

@@ -103,6 +103,14 @@ public final class NodeRisk: PreTradeRisk {
         }
     }
 
+    /// The engine's day P&L and drawdown per currency at its last evaluation (for the metrics).
+    public func dayFigures() -> [(currency: Currency, pnl: Int128, drawdown: Int128)] {
+        state.withLock { $0.engine.dayFigures() }
+    }
+
+    /// The limits the day figures are held to.
+    public var limits: RiskLimits { state.withLock { $0.engine.limits } }
+
     /// Something the engine counts (a message sent, a venue reject, a disconnect) for its rate rules
     /// and breakers; what it says comes out of the next `evaluate`.
     public func record(_ input: RiskInput) {

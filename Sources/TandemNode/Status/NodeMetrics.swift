@@ -1,4 +1,6 @@
 import Metrics
+import Synchronization
+import TandemRisk
 import TandemCore
 
 /// The node's metrics, created once per node through swift-metrics (the process bootstraps the
@@ -42,6 +44,8 @@ struct NodeMetrics: Sendable {
     let fix: [String: FIXSessionMetrics]
     let positions: [PositionKey: PositionMetrics]
     let feedGaps = Counter(label: "tandem_marketdata_gaps_total")
+    /// The risk engine's day P&L and drawdown per currency, and the limits they are held to.
+    let riskDay = RiskDayMetrics()
     let feedRecoveries: [String: Counter]
 
     static let takeoverStepNames = ["catch_up", "leader_elected", "fix_logged_on", "reconciled"]
@@ -141,6 +145,33 @@ struct NodeMetrics: Sendable {
     /// A breach or mode change the risk engine reported, by its rule.
     func breach(rule: String) {
         (riskBreaches[rule] ?? riskBreaches["other"])?.increment()
+    }
+}
+
+/// `tandem_risk_day_pnl{currency}` and `tandem_risk_drawdown{currency}` (price units, as the limits),
+/// with `tandem_risk_max_daily_loss` and `tandem_risk_max_drawdown`, so a rule can alert on the ratio
+/// before the engine acts. The currency label is bounded by the currencies the node trades; a currency
+/// gets its gauges the first time the engine reports it.
+final class RiskDayMetrics: Sendable {
+    private let byCurrency = Mutex<[Currency: (pnl: Gauge, drawdown: Gauge)]>([:])
+    let maxDailyLoss = Gauge(label: "tandem_risk_max_daily_loss")
+    let maxDrawdown = Gauge(label: "tandem_risk_max_drawdown")
+
+    func record(_ figures: [(currency: Currency, pnl: Int128, drawdown: Int128)], limits: RiskLimits) {
+        maxDailyLoss.record(Double(limits.maxDailyLoss.units) / 1e8)
+        maxDrawdown.record(Double(limits.maxDrawdown.units) / 1e8)
+        byCurrency.withLock { gauges in
+            for f in figures {
+                let g = gauges[f.currency] ?? {
+                    let d = [("currency", f.currency.description)]
+                    let made = (Gauge(label: "tandem_risk_day_pnl", dimensions: d), Gauge(label: "tandem_risk_drawdown", dimensions: d))
+                    gauges[f.currency] = made
+                    return made
+                }()
+                g.pnl.record(Double(f.pnl) / 1e8)
+                g.drawdown.record(Double(f.drawdown) / 1e8)
+            }
+        }
     }
 }
 
