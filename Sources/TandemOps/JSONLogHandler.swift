@@ -11,10 +11,9 @@ import Synchronization
 /// (dotted keys such as `order.clOrdID` kept as they are), so a log line can be joined with the
 /// journal (`journal.seq`) in a post-mortem. Lines go to stderr or to a file rotated by size.
 ///
-/// A log call takes the time, resolves the metadata provider, and queues the event (its message and
-/// metadata are retained, not copied) for the sink, which formats and writes it off the caller's
-/// thread (``JSONLogSink``): the order path pays for the swift-log call and one locked append, not
-/// for the formatting. Warnings and worse are formatted and written before the call returns.
+/// The line is formatted into the sink's buffer and written by the sink's flusher (``JSONLogSink``):
+/// the order path pays for the formatting and one lock, not for a system call. Warnings and worse
+/// are written before the call returns.
 ///
 /// Executables bootstrap it (`LoggingSystem.bootstrap`); libraries only take a `Logger`.
 public struct JSONLogHandler: LogHandler {
@@ -39,7 +38,7 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let now = JSONLogHandler.now()
-        sink.enqueue(LogRecord(ns: now, level: event.level, message: event.message.description, source: event.source,
+        sink.append(LogRecord(ns: now, level: event.level, message: event.message.description, source: event.source,
                                call: event.metadata, provided: metadataProvider?.get(), context: context),
                      now: event.level >= .warning)
     }
@@ -49,25 +48,106 @@ public struct JSONLogHandler: LogHandler {
     /// key given by more than one source appears once, with the value of the last (handler,
     /// provider, call).
     static func format(_ r: LogRecord, clock: inout LineClock, into out: inout [UInt8]) {
-        out.append(contentsOf: #"{"ts":""#.utf8)
-        clock.appendTimestamps(r.ns, to: &out)
-        field("level", r.level.rawValue, &out)
-        out.append(contentsOf: r.context.encodedIdentity)
-        field("msg", r.message, &out)
-        field("source", r.source, &out)
         let handlerKeys = r.context.keys
-        if !handlerKeys.isEmpty {
-            let overridden = r.provided != nil || (r.call.map { call in call.keys.contains { handlerKeys.contains($0) } } ?? false)
+        let overridden = !handlerKeys.isEmpty
+            && (r.provided != nil || (r.call.map { call in call.keys.contains { handlerKeys.contains($0) } } ?? false))
+        var bound = 160 + r.context.encodedIdentity.count + 6 * (r.message.utf8.count + r.source.utf8.count)
+        if overridden {
+            for (k, v) in r.context.sortedMetadata { bound += Self.bound(k, v) }
+        } else {
+            bound += r.context.encodedMetadata.count
+        }
+        if let provided = r.provided { for (k, v) in provided { bound += Self.bound(k, v) } }
+        if let call = r.call { for (k, v) in call { bound += Self.bound(k, v) } }
+        out.append(addingCapacity: bound) { (o: inout OutputSpan<UInt8>) in
+            put(#"{"ts":""#, &o)
+            clock.putTimestamps(r.ns, to: &o)
+            put(#","level":""#, &o)
+            put(r.level.rawValue, &o)
+            o.append(UInt8(ascii: "\""))
+            putBytes(r.context.encodedIdentity, &o)
+            put(#","msg":"#, &o)
+            putString(r.message, &o)
+            put(#","source":"#, &o)
+            putString(r.source, &o)
             if !overridden {
-                out.append(contentsOf: r.context.encodedMetadata)
+                putBytes(r.context.encodedMetadata, &o)
             } else {
-                for (k, v) in r.context.sortedMetadata where r.call?[k] == nil && r.provided?[k] == nil { field(k, v, &out) }
+                for (k, v) in r.context.sortedMetadata where r.call?[k] == nil && r.provided?[k] == nil { putField(k, v, &o) }
+            }
+            if let provided = r.provided { for (k, v) in provided where r.call?[k] == nil { putField(k, v, &o) } }
+            if let call = r.call { for (k, v) in call { putField(k, v, &o) } }
+            o.append(UInt8(ascii: "}"))
+            o.append(UInt8(ascii: "\n"))
+        }
+    }
+
+    private static func bound(_ key: String, _ value: Logger.MetadataValue) -> Int {
+        let v: Int
+        switch value {
+        case .string(let s): v = s.utf8.count
+        case .stringConvertible(let c): v = c.description.utf8.count
+        default: v = value.description.utf8.count
+        }
+        return 6 + 6 * (key.utf8.count + v)
+    }
+
+    static func put(_ s: String, _ o: inout OutputSpan<UInt8>) {
+        let span = s.utf8.span
+        for i in span.indices { o.append(span[i]) }
+    }
+
+    static func putBytes(_ bytes: [UInt8], _ o: inout OutputSpan<UInt8>) {
+        let span = bytes.span
+        for i in span.indices { o.append(span[i]) }
+    }
+
+    /// `,"key":"value"` for each field, as bytes to copy into every line.
+    static func encode(_ fields: [(String, Logger.MetadataValue)], reservedAllowed: Bool) -> [UInt8] {
+        var out: [UInt8] = []
+        out.append(addingCapacity: fields.reduce(0) { $0 + bound($1.0, $1.1) }) { o in
+            for (k, v) in fields { putField(k, v, &o, reservedAllowed: reservedAllowed) }
+        }
+        return out
+    }
+
+    /// `,"key":"value"`; nothing for a key naming a fixed field (the fixed field wins).
+    static func putField(_ key: String, _ value: Logger.MetadataValue, _ o: inout OutputSpan<UInt8>, reservedAllowed: Bool = false) {
+        guard reservedAllowed || !isReserved(key) else { return }
+        o.append(UInt8(ascii: ","))
+        putString(key, &o)
+        o.append(UInt8(ascii: ":"))
+        switch value {
+        case .string(let s): putString(s, &o)
+        case .stringConvertible(let c): putString(c.description, &o)
+        default: putString(value.description, &o)
+        }
+    }
+
+    static func putString(_ s: String, _ o: inout OutputSpan<UInt8>) {
+        o.append(UInt8(ascii: "\""))
+        let span = s.utf8.span
+        for i in span.indices {
+            let b = span[i]
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+                o.append(b)
+                continue
+            }
+            o.append(UInt8(ascii: "\\"))
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): o.append(b)
+            case 0x0A: o.append(UInt8(ascii: "n"))
+            case 0x0D: o.append(UInt8(ascii: "r"))
+            case 0x09: o.append(UInt8(ascii: "t"))
+            default:
+                o.append(UInt8(ascii: "u")); o.append(UInt8(ascii: "0")); o.append(UInt8(ascii: "0"))
+                o.append(hexDigit(b >> 4)); o.append(hexDigit(b & 0xF))
             }
         }
-        if let provided = r.provided { for (k, v) in provided where r.call?[k] == nil { field(k, v, &out) } }
-        if let call = r.call { for (k, v) in call { field(k, v, &out) } }
-        out.append(contentsOf: "}\n".utf8)
+        o.append(UInt8(ascii: "\""))
     }
+
+    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") &+ v : UInt8(ascii: "a") &+ (v &- 10) }
 
     /// UTC nanoseconds since the Unix epoch.
     public static func now() -> Int64 {
@@ -97,22 +177,6 @@ public struct JSONLogHandler: LogHandler {
         }
     }
 
-    static func field(_ key: String, _ value: Logger.MetadataValue, _ out: inout [UInt8]) {
-        guard !isReserved(key) else { return }
-        switch value {
-        case .string(let s): field(key, s, &out)
-        case .stringConvertible(let c): field(key, c.description, &out)
-        default: field(key, value.description, &out)
-        }
-    }
-
-    static func field(_ key: String, _ value: String, _ out: inout [UInt8]) {
-        out.append(UInt8(ascii: ","))
-        appendString(key, &out)
-        out.append(UInt8(ascii: ":"))
-        appendString(value, &out)
-    }
-
     static func appendInteger(_ v: Int64, _ out: inout [UInt8]) {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         var m = v.magnitude
@@ -124,37 +188,6 @@ public struct JSONLogHandler: LogHandler {
             n += 1
         } while m > 0
         for i in stride(from: n - 1, through: 0, by: -1) { out.append(buf[i]) }
-    }
-
-    /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX). Strings with nothing to
-    /// escape (nearly all) are scanned once and copied in one piece.
-    static func appendString(_ s: String, _ out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
-            for b in bytes where b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
-            out.append(contentsOf: bytes)
-            return true
-        }
-        if copied != true { appendEscaped(s, &out) }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    private static func appendEscaped(_ s: String, _ out: inout [UInt8]) {
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(b >> 4)])
-                out.append(hex[Int(b & 0xF)])
-            default: out.append(b)
-            }
-        }
     }
 
     /// `2026-11-26T00:56:16.123456789Z`, from UTC nanoseconds.
@@ -210,8 +243,7 @@ public struct JSONLogHandler: LogHandler {
     }
 }
 
-/// A handler's fixed part of every line, encoded once (when the handler is made or its metadata set),
-/// shared by its queued records.
+/// A handler's fixed part of every line, encoded once (when the handler is made or its metadata set).
 final class LogContext: Sendable {
     let process: String
     let label: String
@@ -225,19 +257,15 @@ final class LogContext: Sendable {
     init(process: String, label: String, metadata: Logger.Metadata) {
         self.process = process
         self.label = label
-        var identity: [UInt8] = []
-        JSONLogHandler.field("process", process, &identity)
-        JSONLogHandler.field("label", label, &identity)
-        encodedIdentity = identity
+        let fixed: [(String, Logger.MetadataValue)] = [("process", .string(process)), ("label", .string(label))]
+        encodedIdentity = JSONLogHandler.encode(fixed, reservedAllowed: true)
         sortedMetadata = metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         keys = sortedMetadata.map(\.0)
-        var fields: [UInt8] = []
-        for (k, v) in sortedMetadata { JSONLogHandler.field(k, v, &fields) }
-        encodedMetadata = fields
+        encodedMetadata = JSONLogHandler.encode(sortedMetadata, reservedAllowed: false)
     }
 }
 
-/// A log event as queued for the sink: what the line needs, taken at the call.
+/// A log event as the formatter takes it: what the line needs, taken at the call.
 struct LogRecord: Sendable {
     var ns: Int64
     var level: Logger.Level
@@ -258,7 +286,7 @@ public struct LineClock: Sendable {
 
     /// `2026-11-26T00:56:16.123456789Z","ts_ns":1795654576123456789` — the `ts` value, the closing
     /// quote, the `ts_ns` key and its value.
-    mutating func appendTimestamps(_ ns: Int64, to out: inout [UInt8]) {
+    mutating func putTimestamps(_ ns: Int64, to o: inout OutputSpan<UInt8>) {
         let seconds = JSONLogHandler.floorSeconds(ns)
         if seconds != second {
             rfc3339.removeAll(keepingCapacity: true)
@@ -267,56 +295,58 @@ public struct LineClock: Sendable {
             JSONLogHandler.appendInteger(seconds, &decimalSeconds)
             second = seconds
         }
-        let nanos = ns - seconds * 1_000_000_000
-        out.append(contentsOf: rfc3339)
-        JSONLogHandler.appendNanos(nanos, to: &out)
-        out.append(contentsOf: #"","ts_ns":"#.utf8)
-        if ns >= 1_000_000_000 {
-            out.append(contentsOf: decimalSeconds)
-            JSONLogHandler.appendNanos(nanos, to: &out, zulu: false)
-        } else {
-            JSONLogHandler.appendInteger(ns, &out)
+        var digits = InlineArray<9, UInt8>(repeating: 0)
+        var x = UInt32(truncatingIfNeeded: ns - seconds * 1_000_000_000)
+        for i in stride(from: 8, through: 0, by: -1) {
+            digits[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: x % 10)
+            x /= 10
         }
+        JSONLogHandler.putBytes(rfc3339, &o)
+        for i in 0..<9 { o.append(digits[i]) }
+        JSONLogHandler.put(#"Z","ts_ns":"#, &o)
+        if ns >= 1_000_000_000 {
+            JSONLogHandler.putBytes(decimalSeconds, &o)
+            for i in 0..<9 { o.append(digits[i]) }
+        } else {
+            var small: [UInt8] = []
+            JSONLogHandler.appendInteger(ns, &small)
+            JSONLogHandler.putBytes(small, &o)
+        }
+    }
+
+    mutating func appendTimestamps(_ ns: Int64, to out: inout [UInt8]) {
+        out.append(addingCapacity: 64) { putTimestamps(ns, to: &$0) }
     }
 }
 
 /// Where JSON lines go: standard error, or a file rotated when it passes `maxBytes` (renamed to
 /// `<path>.1`, the previous `.1` dropped).
 ///
-/// Events are queued and formatted and written by the sink's own flusher thread every
-/// `flushInterval` (10 ms), so a log call on the order path costs one locked append, not the
-/// formatting or a system call. While a backlog remains after a flush (a flood of lines), the flusher
-/// goes again at once instead of sleeping; past `maxPending` queued events the caller flushes them
-/// itself (backpressure, so a flood the flusher cannot keep up with cannot grow the queue without
-/// bound: at most `maxPending` events, a few MiB, are held). Warnings and worse are written at
-/// once, before `log` returns. A process killed with SIGKILL loses at most the last `flushInterval`
-/// of info and debug lines; a process that ends normally calls ``flushAll()``.
+/// A log call formats its line straight into the sink's pending buffer, under that buffer's lock
+/// only; the sink's own flusher thread swaps the buffer out every `flushInterval` (10 ms) or when
+/// 64 KiB are pending, and writes it under a separate output lock, so callers never wait behind the
+/// `write` system call or a rotation. Warnings and worse are written at once, before `log` returns.
+/// A process killed with SIGKILL loses at most the last `flushInterval` of info and debug lines; a
+/// process that ends normally calls ``flushAll()``.
+///
+/// (Formatting on the flusher thread instead, with the call only queueing the event, was measured
+/// and was slower per call on two cores: the caller's allocations were freed on the other thread.)
 public final class JSONLogSink: Sendable {
-    private enum Entry: Sendable {
-        case record(LogRecord)
-        /// A line already formatted, newline-terminated.
-        case line([UInt8])
-    }
     /// What callers append to: the only lock a log call takes.
     private struct Pending {
-        var entries: [Entry] = []
-    }
-    /// The file side, used by `flush` alone; held while formatting and writing, so flushes keep line
-    /// order, and never while a caller appends.
-    private struct Output {
-        var handle: FileHandle
-        var written: Int
-        var clock = LineClock()
-        /// The previous flush's queue, emptied, swapped in for the callers' (no allocation per flush).
-        var spare = Pending()
         var bytes: [UInt8] = []
         /// End offset in `bytes` of each line, so rotation splits between lines.
         var ends: [Int] = []
+        var clock = LineClock()
     }
-    /// Queued events past which the caller flushes.
-    static let maxPending = 65_536
-    /// Queued events at which the flusher does not sleep between flushes.
-    static let backlog = 1_024
+    /// The file side, used by `flush` alone; held while writing, so flushes keep line order, and
+    /// never while a caller appends.
+    private struct Output {
+        var handle: FileHandle
+        var written: Int
+        /// The previous flush's buffers, emptied, swapped in for the callers' (no allocation per flush).
+        var spare = Pending()
+    }
     private let pending = Mutex(Pending())
     private let output: Mutex<Output>
     private let path: String?
@@ -377,7 +407,7 @@ public final class JSONLogSink: Sendable {
             let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
             while let sink = self {
                 sink.flush()
-                if sink.pending.withLock({ $0.entries.count }) < Self.backlog { Thread.sleep(forTimeInterval: seconds) }
+                Thread.sleep(forTimeInterval: seconds)
             }
         }
         thread.name = "tandem-log-flush"
@@ -386,43 +416,40 @@ public final class JSONLogSink: Sendable {
 
     /// Queues one line (newline-terminated); with `now`, writes it and everything before it before returning.
     public func write(_ line: [UInt8], now: Bool = false) {
-        enqueue(.line(line), now: now)
+        append(now: now) { out, _ in out.append(contentsOf: line) }
     }
 
-    /// Queues one event; with `now`, formats and writes it and everything before it before returning.
-    func enqueue(_ record: LogRecord, now: Bool) {
-        enqueue(.record(record), now: now)
+    /// Formats one event into the pending buffer; with `now`, writes it and everything before it
+    /// before returning.
+    func append(_ record: LogRecord, now: Bool) {
+        append(now: now) { out, clock in JSONLogHandler.format(record, clock: &clock, into: &out) }
     }
 
-    private func enqueue(_ entry: Entry, now: Bool) {
+    private func append(now: Bool, _ format: (inout [UInt8], inout LineClock) -> Void) {
         let full = pending.withLock { p in
-            p.entries.append(entry)
-            return p.entries.count >= Self.maxPending
+            format(&p.bytes, &p.clock)
+            p.ends.append(p.bytes.count)
+            return p.bytes.count >= 64 << 10
         }
         if now || full { flush() }
     }
 
-    /// Formats and writes every queued line, in as few writes as rotation allows (a file passing
-    /// `maxBytes` is rotated between two lines). The callers' queue is swapped out under their lock;
-    /// formatting and writing happen under the output lock only.
+    /// Writes every queued line, in as few writes as rotation allows (a file passing `maxBytes` is
+    /// rotated between two lines). The callers' buffer is swapped out under their lock; the writing
+    /// happens under the output lock only.
     public func flush() {
         output.withLock { out in
-            pending.withLock { swap(&$0.entries, &out.spare.entries) }
-            guard !out.spare.entries.isEmpty else { return }
-            for entry in out.spare.entries {
-                switch entry {
-                case .record(let r): JSONLogHandler.format(r, clock: &out.clock, into: &out.bytes)
-                case .line(let l): out.bytes.append(contentsOf: l)
-                }
-                out.ends.append(out.bytes.count)
+            pending.withLock { p in
+                swap(&p.bytes, &out.spare.bytes)
+                swap(&p.ends, &out.spare.ends)
             }
-            out.spare.entries.removeAll(keepingCapacity: true)
+            guard !out.spare.bytes.isEmpty else { return }
             var chunkStart = 0
             var lineStart = 0
-            for end in out.ends {
+            for end in out.spare.ends {
                 let length = end - lineStart
                 if let path, out.written + length > maxBytes, out.written > 0 {
-                    if lineStart > chunkStart { try? out.handle.write(contentsOf: out.bytes[chunkStart..<lineStart]) }
+                    if lineStart > chunkStart { try? out.handle.write(contentsOf: out.spare.bytes[chunkStart..<lineStart]) }
                     chunkStart = lineStart
                     try? out.handle.close()
                     try? FileManager.default.removeItem(atPath: path + ".1")
@@ -433,9 +460,9 @@ public final class JSONLogSink: Sendable {
                 out.written += length
                 lineStart = end
             }
-            if lineStart > chunkStart { try? out.handle.write(contentsOf: out.bytes[chunkStart..<lineStart]) }
-            out.bytes.removeAll(keepingCapacity: true)
-            out.ends.removeAll(keepingCapacity: true)
+            if lineStart > chunkStart { try? out.handle.write(contentsOf: out.spare.bytes[chunkStart..<lineStart]) }
+            out.spare.bytes.removeAll(keepingCapacity: true)
+            out.spare.ends.removeAll(keepingCapacity: true)
         }
     }
 
@@ -445,9 +472,8 @@ public final class JSONLogSink: Sendable {
     }
 }
 
-/// What the flusher spends per line, for `tandem bench ops`: formatting queued events of the
-/// benchmark's shape (three call fields, one handler field) into the output buffer, off the caller's
-/// thread. The events are built before the clock starts.
+/// What formatting alone costs per line, for `tandem bench ops`: events of the benchmark's shape
+/// (three call fields, one handler field) formatted into a buffer, built before the clock starts.
 public enum JSONLogFormatBenchmark {
     public static func run(iterations: Int) -> Duration {
         let context = LogContext(process: "node", label: "tandem.node", metadata: ["node.id": "node-a"])

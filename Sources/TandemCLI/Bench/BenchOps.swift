@@ -73,7 +73,7 @@ struct BenchOps: AsyncParsableCommand {
             ("log_line_ns", String(format: "%.0f", logNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
             ("log_call_unformatted_ns", String(format: "%.0f", callNs)),
-            ("log_format_on_flusher_ns", String(format: "%.0f", formatNs)),
+            ("log_format_ns", String(format: "%.0f", formatNs)),
         ]
         for (part, d) in try NodeMetricsBenchmark.parts(iterations: iterations) {
             let ns = (Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9) / Double(iterations)
