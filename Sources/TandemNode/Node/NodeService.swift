@@ -283,7 +283,7 @@ public final class NodeService: Service, Sendable {
                 let id = FIXSessionID.make(sender: s.senderCompID, target: s.targetCompID)
                 let fixMetrics = metrics.fix[id]
                 let sent = fixMetrics?.messagesOut
-                let gate: any FIXOutboundGate = risk == nil && sent == nil ? sharedGate : ObservedGate(inner: sharedGate) { _ in
+                let gate: any FIXOutboundGate = risk == nil && fixMetrics == nil ? sharedGate : ObservedGate(inner: sharedGate, roundTrips: fixMetrics?.roundTrips) { _ in
                     risk?.record(.messageSent(at: FIXClock.now().utc))
                     sent?.increment()
                 }

@@ -65,6 +65,9 @@ struct NodeMetrics: Sendable {
         "tandem_journal_append_seconds": [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
                                           .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
                                           .milliseconds(500), .seconds(1)],
+        "tandem_fix_order_roundtrip_seconds": [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+                                               .milliseconds(1), .microseconds(2_500), .milliseconds(5), .milliseconds(10),
+                                               .milliseconds(25), .milliseconds(100), .seconds(1)],
         "tandem_lease_renew_seconds": [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1)],
     ]
@@ -212,6 +215,8 @@ struct FIXSessionMetrics: Sendable {
     let resent: Counter
     /// Session-level Rejects this side sent (a message it could not accept).
     let rejectsSent: Counter
+    /// Sampled NewOrderSingle → first ExecutionReport round trips.
+    let roundTrips: OrderRoundTrips
 
     init(session: String) {
         let d = [("session", session)]
@@ -220,6 +225,7 @@ struct FIXSessionMetrics: Sendable {
         resendRequests = Counter(label: "tandem_fix_resend_requests_total", dimensions: d)
         resent = Counter(label: "tandem_fix_messages_resent_total", dimensions: d)
         rejectsSent = Counter(label: "tandem_fix_rejects_sent_total", dimensions: d)
+        roundTrips = OrderRoundTrips(session: session)
     }
 }
 

@@ -34,18 +34,23 @@ extension NodeMetrics {
 }
 
 /// Tells `observe` of every new outbound message of one session (admin messages too) as it goes to the
-/// journal gate: the risk engine's message-rate rule and the session's sent counter, in one wrapper.
+/// journal gate: the risk engine's message-rate rule and the session's sent counter, in one wrapper;
+/// and starts the clock of a sampled new order's round trip when the gate releases it.
 struct ObservedGate: FIXOutboundGate {
     let inner: any FIXOutboundGate
+    var roundTrips: OrderRoundTrips? = nil
     let observe: @Sendable (FIXPersistedMessage) -> Void
     func persist(_ message: FIXPersistedMessage, on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
         observe(message)
-        return inner.persist(message, on: eventLoop)
+        let persisted = inner.persist(message, on: eventLoop)
+        if let roundTrips, let id = roundTrips.sample(message) { persisted.whenSuccess { roundTrips.released(id) } }
+        return persisted
     }
     func mayWrite() -> Bool { inner.mayWrite() }
 }
 
-/// Counts one session's inbound application messages, resends and session-level rejects.
+/// Counts one session's inbound application messages, resends and session-level rejects, and ends
+/// sampled order round trips.
 final class FIXMetricsHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = FIXInbound
     typealias InboundOut = FIXInbound
@@ -54,6 +59,7 @@ final class FIXMetricsHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         metrics.messagesIn.increment()
+        metrics.roundTrips.received(unwrapInboundIn(data).typed)
         context.fireChannelRead(data)
     }
 

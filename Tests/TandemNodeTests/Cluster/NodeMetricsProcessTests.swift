@@ -82,6 +82,12 @@ struct NodeMetricsProcessTests {
         // Labels only from fixed sets: no ClOrdID, price or free text.
         #expect(!text.contains("clOrdID") && !text.contains(#"="1-"#))
         #expect((value(text, #"tandem_position_realized_pnl{account="ACC1",instrument="ACME"}"#) ?? .nan).isFinite)
+        // The first new order of the session is sampled: its venue round trip is observed, and plausible.
+        let roundTrips = text.split(separator: "\n").filter { $0.hasPrefix("tandem_fix_order_roundtrip_seconds_") }
+        let count = roundTrips.first { $0.hasPrefix("tandem_fix_order_roundtrip_seconds_count{session=") }
+        let sum = roundTrips.first { $0.hasPrefix("tandem_fix_order_roundtrip_seconds_sum{session=") }
+        #expect((count.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0) >= 1, "\(roundTrips)")
+        #expect((sum.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 99) < 5, "\(roundTrips)")
     }
 }
 

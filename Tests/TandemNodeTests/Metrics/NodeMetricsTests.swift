@@ -1,5 +1,6 @@
 import Testing
 import TandemCore
+@testable import TandemFIX
 @testable import TandemNode
 
 @Suite struct NodeMetricsTests {
@@ -62,5 +63,40 @@ import TandemCore
         #expect(VenueRejectCategory(reason: "order quantity above the maximum") == .quantity)
         #expect(VenueRejectCategory(reason: "rejected by fault injection (REJECT_PERCENT 5)") == .other)
         #expect(Set(VenueRejectCategory.allCases.map(\.rawValue)).count == VenueRejectCategory.allCases.count)
+    }
+}
+
+@Suite struct OrderRoundTripTests {
+    func persisted(_ id: String, seq: Int) throws -> FIXPersistedMessage {
+        var enc = FIXEncoder()
+        let nos = NewOrderSingle(clOrdID: ClOrdID(id), account: nil, symbol: "ACME", side: .buy,
+                                 transactTime: Timestamp(nanosecondsSinceEpoch: 0), orderQty: try Quantity("1"),
+                                 orderType: .limit(try Price("10")), timeInForce: .day)
+        let bytes = enc.encode(nos, header: FIXHeader(senderCompID: "T", targetCompID: "V", msgSeqNum: seq,
+                                                      sendingTime: Timestamp(nanosecondsSinceEpoch: 0)))
+        return FIXPersistedMessage(senderCompID: "T", targetCompID: "V", msgSeqNum: seq, msgType: .newOrderSingle, bytes: bytes, context: nil)
+    }
+
+    func report(_ id: String) throws -> FIXTypedMessage {
+        .executionReport(ExecutionReport(orderID: "O", clOrdID: ClOrdID(id), execID: "E", execType: .new, ordStatus: .new,
+                                         symbol: "ACME", side: .buy, leavesQty: try Quantity("1"), cumQty: .zero, avgPx: .zero))
+    }
+
+    @Test("one new order in `every` is timed, by its ClOrdID, from its release to the venue's first report; others cost a counter")
+    func sampling() throws {
+        let rt = OrderRoundTrips(session: "T->V", every: 4, capacity: 8)
+        let sampled = try (0..<8).map { try rt.sample(persisted("C\($0)", seq: $0 + 1)) }
+        #expect(sampled == [ClOrdID("C0"), nil, nil, nil, ClOrdID("C4"), nil, nil, nil])
+        rt.released(ClOrdID("C0"))
+        rt.released(ClOrdID("C4"))
+        #expect(rt.awaitedCount == 2)
+        rt.received(try report("C1"))  // not awaited
+        #expect(rt.awaitedCount == 2)
+        rt.received(try report("C0"))
+        rt.received(try report("C0"))  // a second report for it: already observed
+        #expect(rt.awaitedCount == 1)
+        // Never answered: dropped once the table is full, so it cannot grow.
+        for i in 0..<20 { rt.released(ClOrdID("X\(i)")) }
+        #expect(rt.awaitedCount <= 8)
     }
 }
