@@ -48,6 +48,11 @@ public struct JSONLogHandler: LogHandler {
     /// key given by more than one source appears once, with the value of the last (handler,
     /// provider, call).
     static func format(_ r: LogRecord, clock: inout LineClock, into out: inout [UInt8]) {
+        // Values other than strings are described once, here: the line is written into capacity
+        // reserved from their length, so a description must not change between measuring and writing.
+        var r = r
+        r.call = textual(r.call)
+        r.provided = textual(r.provided)
         let handlerKeys = r.context.keys
         let overridden = !handlerKeys.isEmpty
             && (r.provided != nil || (r.call.map { call in call.keys.contains { handlerKeys.contains($0) } } ?? false))
@@ -80,6 +85,12 @@ public struct JSONLogHandler: LogHandler {
             o.append(UInt8(ascii: "}"))
             o.append(UInt8(ascii: "\n"))
         }
+    }
+
+    /// `metadata` with every value a `.string` (unchanged, and not copied, when all already are).
+    static func textual(_ metadata: Logger.Metadata?) -> Logger.Metadata? {
+        guard let metadata, metadata.values.contains(where: { if case .string = $0 { false } else { true } }) else { return metadata }
+        return metadata.mapValues { if case .string = $0 { $0 } else { .string($0.description) } }
     }
 
     private static func bound(_ key: String, _ value: Logger.MetadataValue) -> Int {
@@ -259,7 +270,7 @@ final class LogContext: Sendable {
         self.label = label
         let fixed: [(String, Logger.MetadataValue)] = [("process", .string(process)), ("label", .string(label))]
         encodedIdentity = JSONLogHandler.encode(fixed, reservedAllowed: true)
-        sortedMetadata = metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        sortedMetadata = (JSONLogHandler.textual(metadata) ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         keys = sortedMetadata.map(\.0)
         encodedMetadata = JSONLogHandler.encode(sortedMetadata, reservedAllowed: false)
     }

@@ -91,6 +91,17 @@ struct JSONLogHandlerTests {
         #expect(raw.components(separatedBy: "\"lease.epoch\"").count == 2)
     }
 
+    @Test("a value that describes itself differently each time is described once: the line stays whole and parses")
+    func changingDescription() {
+        final class Growing: CustomStringConvertible, @unchecked Sendable {
+            var n = 0
+            var description: String { n += 1; return String(repeating: "x", count: n * 100) }
+        }
+        let j = line("m", ["grows": .stringConvertible(Growing()), "list": .array(["a", "b"])])
+        #expect((j["grows"] as? String)?.count == 100)
+        #expect(j["list"] as? String == #"["a", "b"]"#)
+    }
+
     @Test("a file sink rotates at its size limit, keeping the previous file as .1")
     func rotation() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-\(getpid()).jsonl").path
