@@ -65,11 +65,14 @@ public final class AtomicHistogram: TimerHandler, RecorderHandler, Sendable {
 
     // TimerHandler
     public func recordNanoseconds(_ duration: Int64) {
-        observe(units: scale == 1_000_000_000 ? duration : duration.multipliedReportingOverflow(by: scale).partialValue / 1_000_000_000)
+        if scale == 1_000_000_000 { observe(units: duration) } else { record(Double(duration) / 1e9) }
     }
 
     // RecorderHandler
-    public func record(_ value: Int64) { observe(units: value.multipliedReportingOverflow(by: scale).partialValue) }
+    public func record(_ value: Int64) {
+        let (units, overflow) = value.multipliedReportingOverflow(by: scale)
+        observe(units: overflow ? (value > 0 ? .max : .min) : units)
+    }
     public func record(_ value: Double) {
         let units = (value * Double(scale)).rounded()
         observe(units: Int64(exactly: units) ?? (units.isNaN ? 0 : units > 0 ? .max : .min))
