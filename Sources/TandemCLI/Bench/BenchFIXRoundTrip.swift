@@ -17,6 +17,9 @@ enum FIXRoundTrip {
         var p999Micros: Double
         var maxMicros: Double
         var count: Int
+        /// Same loop only: CPU time of the one event loop thread per round trip (both ends' work), a
+        /// figure of work done that load moves less than the latencies; nil for two loops.
+        var loopCPUMicros: Double?
     }
 
     /// `sameLoop`: both ends on one event loop (no cross-thread wake-up per leg), else one each.
@@ -36,9 +39,12 @@ enum FIXRoundTrip {
                                  reconnect: false),
             store: InMemoryFIXStore(), group: group, logger: logger,
             application: { [RoundTripDriver(total: roundTrips + warmup, warmup: warmup, done: done)] })
+        let loop = group.next()
+        let cpu0 = sameLoop ? try await loop.submit { threadCPUNanos() }.get() : 0
         let initiatorTask = Task { try await initiator.run() }
         defer { initiatorTask.cancel() }
         let histogram = try await done.futureResult.get()
+        let cpu1 = sameLoop ? try await loop.submit { threadCPUNanos() }.get() : 0
         initiator.logout()
         acceptor.shutdown()
         _ = try? await initiatorTask.value
@@ -46,7 +52,8 @@ enum FIXRoundTrip {
         let us = { (v: UInt64) in Double(v) / 1000 }
         return Result(p50Micros: us(histogram.valueAtPercentile(50)), p99Micros: us(histogram.valueAtPercentile(99)),
                       p999Micros: us(histogram.valueAtPercentile(99.9)), maxMicros: us(histogram.max),
-                      count: Int(histogram.totalCount))
+                      count: Int(histogram.totalCount),
+                      loopCPUMicros: sameLoop ? Double(cpu1 - cpu0) / 1000 / Double(roundTrips + warmup) : nil)
     }
 }
 

@@ -205,11 +205,13 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func channelActive(context: ChannelHandlerContext) {
         if session != nil { drive(.connected(FIXClock.now()), context: context) }
         context.fireChannelActive()
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
@@ -227,6 +229,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         liveness?.lastReadNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
@@ -258,6 +261,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         promise?.succeed()
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let command = unwrapOutboundIn(data)
         if performing {
@@ -333,6 +337,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         }
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     private func drive(_ event: FIXSessionEvent, promise: EventLoopPromise<Void>? = nil, attachment: (any Sendable)? = nil,
                        context: ChannelHandlerContext) {
         guard var session = session.take() else {
@@ -344,6 +349,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         perform(actions, promise: promise, attachment: attachment, context: context)
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     private func perform(_ actions: [FIXSessionAction], promise: EventLoopPromise<Void>?, attachment: (any Sendable)? = nil,
                          context: ChannelHandlerContext) {
         let outer = !performing
@@ -441,6 +447,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         }
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     private func flushGated(context: ChannelHandlerContext) {
         guard let first = gated.first, first.durable else { return }
         guard gate?.mayWrite() ?? true else {

@@ -296,7 +296,8 @@ public final class NodeService: Service, Sendable {
                     // Reconnect quickly (50 ms doubling to 250 ms): after a takeover the venue may still hold
                     // the old leader's session for a moment, and every refused Logon costs RTO.
                     configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(50),
-                                         reconnectCap: .milliseconds(250), connectTimeout: .seconds(2), gate: gate),
+                                         reconnectCap: .milliseconds(250), connectTimeout: .seconds(2), gate: gate,
+                                         publishesEvents: false),
                     store: store, group: loop, logger: logger,
                     application: {
                         var handlers: [any ChannelHandler] = [ExecutionChannelHandler(engine: engine, session: id)]
@@ -318,7 +319,8 @@ public final class NodeService: Service, Sendable {
         runnerBox.withLock { $0 = runner }
         let bridge = MarketBridge(runner: runner, risk: risk, slippage: slippage)
         let feed = config.strategyVenue?.feed.map {
-            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) }),
+            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) },
+                                            publishesEvents: false),
                        group: loop, logger: logger)
         }
         shared.withLock { $0.term = Term(epoch: epoch, pipeline: pipeline, engine: engine, slippage: slippage) }
