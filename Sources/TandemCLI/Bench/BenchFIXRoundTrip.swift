@@ -27,7 +27,9 @@ enum FIXRoundTrip {
         let group: any EventLoopGroup = sameLoop ? MultiThreadedEventLoopGroup.singleton.next() : MultiThreadedEventLoopGroup.singleton
         let logger = Logger(label: "tandem.bench.fix", factory: { _ in SwiftLogNoOpLogHandler() })
         let acceptor = FIXAcceptor<InMemoryFIXStore>(
-            configuration: .init(port: 0, sessions: [FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE")]),
+            // Nobody reads either end's event stream here (as in the node and the venue).
+            configuration: .init(port: 0, sessions: [FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE")],
+                                 publishesEvents: false),
             makeStore: { _ in InMemoryFIXStore() }, group: group, logger: logger, application: { [FillingExecutor()] })
         let done = group.next().makePromise(of: Histogram<UInt64>.self)
         let acceptorTask = Task { try await acceptor.run() }
@@ -36,7 +38,7 @@ enum FIXRoundTrip {
         let initiator = FIXInitiator<InMemoryFIXStore>(
             configuration: .init(host: "127.0.0.1", port: port,
                                  session: FIXSessionConfig(role: .initiator, senderCompID: "NODE", targetCompID: "VENUE"),
-                                 reconnect: false),
+                                 reconnect: false, publishesEvents: false),
             store: InMemoryFIXStore(), group: group, logger: logger,
             application: { [RoundTripDriver(total: roundTrips + warmup, warmup: warmup, done: done)] })
         let loop = group.next()

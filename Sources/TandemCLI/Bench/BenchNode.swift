@@ -42,6 +42,9 @@ struct BenchNode: AsyncParsableCommand {
     @Flag(help: "Only the variant without the journal, and no append anchor (for profiling the inline path).")
     var noJournalOnly = false
 
+    @Option(help: "Nice value for the node's event loop thread (0: unchanged; below 0 needs CAP_SYS_NICE). An experiment: the node does not set one.")
+    var loopNice: Int32 = 0
+
     func run() async throws {
         guard samples > 0, warmup >= 0 else { throw ValidationError("--samples must be positive and --warmup not negative") }
         var logger = Logger(label: "tandem.bench")
@@ -129,6 +132,11 @@ struct BenchNode: AsyncParsableCommand {
         let nodeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { nodeGroup.shutdownGracefully { _ in } }
         let loop = nodeGroup.next()
+        if loopNice != 0 {
+            // On Linux the nice value is per thread: `who` 0 is the calling thread, here the loop's.
+            let error = try await loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, loopNice) == 0 ? 0 : errno }.get()
+            if error != 0 { throw ValidationError("setpriority(\(loopNice)) failed for the node's loop thread (errno \(error))") }
+        }
         // As in the node: nobody reads the initiator's or the feed client's event streams.
         let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate, publishesEvents: false),
                                      store: InMemoryFIXStore(), group: loop, logger: logger,

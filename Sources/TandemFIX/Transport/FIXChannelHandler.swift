@@ -171,6 +171,8 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         var id: UInt64
     }
     private var nextGatedID: UInt64 = 0
+    /// See ``frameBuffer(_:context:)``.
+    private var lastFrame: ByteBuffer?
 
     /// An initiator connection: the session is known before connecting.
     init(session: FIXSession<Store>, faults: FIXFaultInjection, gate: (any FIXOutboundGate)? = nil, logger: Logger,
@@ -383,7 +385,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                     hold(bytes, promise: promise, context: context)
                     if let copy { hold(copy, promise: nil, context: context) }
                 } else {
-                    context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+                    context.write(wrapOutboundOut(frameBuffer(bytes, context: context)), promise: promise)
                     if let copy { context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: copy)), promise: nil) }
                     wrote = true
                 }
@@ -462,9 +464,25 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 first.promise?.succeed()
                 continue
             }
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: first.bytes)), promise: first.promise)
+            context.write(wrapOutboundOut(frameBuffer(first.bytes, context: context)), promise: first.promise)
         }
         context.flush()
+    }
+
+    /// The frame's bytes in a `ByteBuffer` for the socket. The last frame's buffer is refilled when
+    /// NIO has let go of it (written: it is then uniquely ours), so a steady stream of messages makes
+    /// no new buffer per frame; while NIO still holds it (a partial write), `clear()` copies on write
+    /// and NIO's frame is untouched.
+    private func frameBuffer(_ bytes: [UInt8], context: ChannelHandlerContext) -> ByteBuffer {
+        guard var buffer = lastFrame.take() else {
+            let buffer = context.channel.allocator.buffer(bytes: bytes)
+            lastFrame = buffer
+            return buffer
+        }
+        buffer.clear()
+        buffer.writeBytes(bytes)
+        lastFrame = buffer
+        return buffer
     }
 
     private func failGated(_ error: any Error) {
