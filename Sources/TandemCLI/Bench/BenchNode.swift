@@ -124,7 +124,6 @@ struct BenchNode: AsyncParsableCommand {
             account: AccountID("BENCH"), epoch: epoch,
             venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: .init(ordersPerSecond: 1_000_000, burst: 1_000_000))],
             routes: [acme: "VENUE"], statusRequestTimeout: .seconds(60)))
-        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger)
         let gate: (any FIXOutboundGate)? = journal ? JournalFIXGate(pipeline: pipeline, leadership: { true }) : nil
         let session = FIXSessionConfig(role: .initiator, senderCompID: compID, targetCompID: "VENUE", heartBtInt: 30)
         // One event loop for the feed and the FIX session, as in the node: the update is acted on inline.
@@ -132,6 +131,7 @@ struct BenchNode: AsyncParsableCommand {
         let nodeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { nodeGroup.shutdownGracefully { _ in } }
         let loop = nodeGroup.next()
+        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger, wakeLoop: loop)
         if loopNice != 0 {
             // On Linux the nice value is per thread: `who` 0 is the calling thread, here the loop's.
             let error = try await loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, loopNice) == 0 ? 0 : errno }.get()
