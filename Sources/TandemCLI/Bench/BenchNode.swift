@@ -141,7 +141,7 @@ struct BenchNode: AsyncParsableCommand {
         let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate, publishesEvents: false),
                                      store: InMemoryFIXStore(), group: loop, logger: logger,
                                      application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
-        let probe = Probe(total: warmup + samples)
+        let probe = Probe(total: warmup + samples, done: loop.makePromise())
         engine.attach(session: sessionID) { outbound in
             let written = initiator.write(outbound)
             if case .gated = outbound { written.whenSuccess { probe.written() } } else if case .application(let m) = outbound, m is NewOrderSingle {
@@ -162,7 +162,7 @@ struct BenchNode: AsyncParsableCommand {
             group.addTask { try await feed.run() }
             while !probe.hasStarted { try await Task.sleep(for: .milliseconds(1)) }
             let cpu0 = try await loop.submit { threadCPUNanos() }.get()
-            while !probe.isDone { try await Task.sleep(for: .milliseconds(20)) }
+            try await probe.done.futureResult.get()  // no polling task waking up while samples run
             let cpu1 = try await loop.submit { threadCPUNanos() }.get()
             group.cancelAll()
             let orders = max(1, probe.count - 1)
@@ -197,8 +197,13 @@ private final class Probe: Sendable {
     }
     private let state = Mutex(State())
     private let total: Int
+    /// Succeeds with the last sample.
+    let done: EventLoopPromise<Void>
 
-    init(total: Int) { self.total = total }
+    init(total: Int, done: EventLoopPromise<Void>) {
+        self.total = total
+        self.done = done
+    }
 
     func start() -> Bool {
         state.withLock { st in
@@ -210,13 +215,15 @@ private final class Probe: Sendable {
 
     func written() {
         let now = NIODeadline.now().uptimeNanoseconds
-        state.withLock { st in
-            if let t0 = st.t0 { st.latencies.append(now - t0) }
-            st.t0 = nil
+        let finished = state.withLock { st -> Bool in
+            defer { st.t0 = nil }
+            guard let t0 = st.t0 else { return false }
+            st.latencies.append(now - t0)
+            return st.latencies.count == total  // once: no sample starts after the last
         }
+        if finished { done.succeed() }
     }
 
-    var isDone: Bool { state.withLock { $0.latencies.count >= total } }
     var hasStarted: Bool { state.withLock { !$0.latencies.isEmpty } }
     var count: Int { state.withLock { $0.latencies.count } }
 
