@@ -345,9 +345,9 @@ public struct FeedHandler: Sendable {
         case .snapshotting(let sentAt, _): consider((sentAt ?? t.monotonic) + configuration.recoveryTimeout)
         }
         // Only move the timer earlier. Every packet moves its line's staleness deadline later, and a
-        // new deadline per packet cost the shell a timer cancel and re-arm (and the event loop a
-        // timerfd update) per packet; a timer that fires before anything is due just schedules the
-        // next deadline (`timer` checks each one against the time it fires at).
+        // new deadline per packet cost the shell a scheduled-task cancel and re-schedule per packet;
+        // a timer that fires before anything is due just schedules the next deadline (`timer` checks
+        // each one against the time it fires at).
         guard let next else { return }
         if let current = scheduled, current <= next { return }
         scheduled = next
