@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 import TandemCore
 import TandemExecution
@@ -62,7 +63,7 @@ struct Stack {
 
     static func start(dsn: String, fixPort: Int, ledger: ExecutionLedger, holder: String = "node-a",
                       sessionRate: (Int, Int) = (1000, 1000), mayWrite: @escaping @Sendable () -> Bool = { true },
-                      faults: FIXFaultInjection = .none) async throws -> Stack {
+                      faults: FIXFaultInjection = .none, wakeLoop: Bool = false) async throws -> Stack {
         let conn = try await PostgresConnection.connect(dsn)
         let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: holder, duration: .seconds(30)) }
         let writer = JournalWriter(connection: conn, epoch: epoch, logger: quiet)
@@ -73,13 +74,15 @@ struct Stack {
             venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: .init(ordersPerSecond: sessionRate.0, burst: sessionRate.1),
                            sessionRate: [sessionID: .init(ordersPerSecond: sessionRate.0, burst: sessionRate.1)])],
             routes: [acme: "VENUE"], statusRequestTimeout: .milliseconds(500), retryInitial: .milliseconds(100)))
-        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: quiet)
+        // `wakeLoop`: the engine's wake-ups scheduled on the session's event loop (as the node does), else polled.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: quiet, wakeLoop: wakeLoop ? loop : nil)
         let gate = JournalFIXGate(pipeline: pipeline, leadership: mayWrite)
         let store = pipeline.read { JournalFIXStore.seeded(sessionID: sessionID, from: $0) }
         let session = FIXSessionConfig(role: .initiator, senderCompID: "TANDEM", targetCompID: "VENUE", heartBtInt: 5)
         let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session,
                                                           reconnectBase: .milliseconds(100), faults: faults, gate: gate),
-                                     store: store, logger: quiet,
+                                     store: store, group: loop, logger: quiet,
                                      application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
         engine.attach(session: sessionID) { initiator.write($0) }
         let tasks = [Task { try await pipeline.run() }, Task { try await engine.run() }, Task { try await initiator.run() }]

@@ -98,6 +98,7 @@ struct BenchFIX: AsyncParsableCommand {
             ("roundtrip_p50_us", rt.p50Micros), ("roundtrip_p99_us", rt.p99Micros),
             ("roundtrip_p999_us", rt.p999Micros), ("roundtrip_max_us", rt.maxMicros),
             ("roundtrip_same_loop_p50_us", rtSame.p50Micros), ("roundtrip_same_loop_p99_us", rtSame.p99Micros),
+            ("roundtrip_same_loop_p999_us", rtSame.p999Micros), ("roundtrip_same_loop_cpu_us", rtSame.loopCPUMicros ?? 0),
         ]
         let us = { (v: Double) in String(format: "%.1f", v) }
         if json {

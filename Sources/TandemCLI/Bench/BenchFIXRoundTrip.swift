@@ -17,6 +17,9 @@ enum FIXRoundTrip {
         var p999Micros: Double
         var maxMicros: Double
         var count: Int
+        /// Same loop only: CPU time of the one event loop thread per round trip (both ends' work), a
+        /// figure of work done that load moves less than the latencies; nil for two loops.
+        var loopCPUMicros: Double?
     }
 
     /// `sameLoop`: both ends on one event loop (no cross-thread wake-up per leg), else one each.
@@ -24,7 +27,9 @@ enum FIXRoundTrip {
         let group: any EventLoopGroup = sameLoop ? MultiThreadedEventLoopGroup.singleton.next() : MultiThreadedEventLoopGroup.singleton
         let logger = Logger(label: "tandem.bench.fix", factory: { _ in SwiftLogNoOpLogHandler() })
         let acceptor = FIXAcceptor<InMemoryFIXStore>(
-            configuration: .init(port: 0, sessions: [FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE")]),
+            // Nobody reads either end's event stream here (as in the node and the venue).
+            configuration: .init(port: 0, sessions: [FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE")],
+                                 publishesEvents: false),
             makeStore: { _ in InMemoryFIXStore() }, group: group, logger: logger, application: { [FillingExecutor()] })
         let done = group.next().makePromise(of: Histogram<UInt64>.self)
         let acceptorTask = Task { try await acceptor.run() }
@@ -33,12 +38,15 @@ enum FIXRoundTrip {
         let initiator = FIXInitiator<InMemoryFIXStore>(
             configuration: .init(host: "127.0.0.1", port: port,
                                  session: FIXSessionConfig(role: .initiator, senderCompID: "NODE", targetCompID: "VENUE"),
-                                 reconnect: false),
+                                 reconnect: false, publishesEvents: false),
             store: InMemoryFIXStore(), group: group, logger: logger,
             application: { [RoundTripDriver(total: roundTrips + warmup, warmup: warmup, done: done)] })
+        let loop = group.next()
+        let cpu0 = sameLoop ? try await loop.submit { threadCPUNanos() }.get() : 0
         let initiatorTask = Task { try await initiator.run() }
         defer { initiatorTask.cancel() }
         let histogram = try await done.futureResult.get()
+        let cpu1 = sameLoop ? try await loop.submit { threadCPUNanos() }.get() : 0
         initiator.logout()
         acceptor.shutdown()
         _ = try? await initiatorTask.value
@@ -46,7 +54,8 @@ enum FIXRoundTrip {
         let us = { (v: UInt64) in Double(v) / 1000 }
         return Result(p50Micros: us(histogram.valueAtPercentile(50)), p99Micros: us(histogram.valueAtPercentile(99)),
                       p999Micros: us(histogram.valueAtPercentile(99.9)), maxMicros: us(histogram.max),
-                      count: Int(histogram.totalCount))
+                      count: Int(histogram.totalCount),
+                      loopCPUMicros: sameLoop ? Double(cpu1 - cpu0) / 1000 / Double(roundTrips + warmup) : nil)
     }
 }
 

@@ -39,6 +39,12 @@ struct BenchNode: AsyncParsableCommand {
     @Option(help: "Warm-up samples per variant, not recorded.")
     var warmup = 200
 
+    @Flag(help: "Only the variant without the journal, and no append anchor (for profiling the inline path).")
+    var noJournalOnly = false
+
+    @Option(help: "Nice value for the node's event loop thread (0: unchanged; below 0 needs CAP_SYS_NICE). An experiment: the node does not set one.")
+    var loopNice: Int32 = 0
+
     func run() async throws {
         guard samples > 0, warmup >= 0 else { throw ValidationError("--samples must be positive and --warmup not negative") }
         var logger = Logger(label: "tandem.bench")
@@ -65,21 +71,30 @@ struct BenchNode: AsyncParsableCommand {
             group.addTask { try await venue.run() }
             let fixPort = try await venue.acceptor.listeningPort()
             let feedPort = try await venue.feed.recoveryPort()
-            let withJournal = try await variant(journal: true, compID: "TANDEM", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
+            var figures: [(String, String)] = [("samples", "\(samples)")]
+            if !noJournalOnly {
+                let withJournal = try await variant(journal: true, compID: "TANDEM", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
+                figures += [
+                    ("tick_to_order_p50_us", us(withJournal.latency.valueAtPercentile(50))),
+                    ("tick_to_order_p99_us", us(withJournal.latency.valueAtPercentile(99))),
+                    ("tick_to_order_max_us", us(withJournal.latency.max)),
+                ]
+            }
             let without = try await variant(journal: false, compID: "TANDEM2", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
-            let anchor = try await appendLatency(dsn: dsn, logger: logger)
-            group.cancelAll()
-            let figures: [(String, String)] = [
-                ("samples", "\(samples)"),
-                ("tick_to_order_p50_us", us(withJournal.valueAtPercentile(50))),
-                ("tick_to_order_p99_us", us(withJournal.valueAtPercentile(99))),
-                ("tick_to_order_max_us", us(withJournal.max)),
-                ("tick_to_order_no_journal_p50_us", us(without.valueAtPercentile(50))),
-                ("tick_to_order_no_journal_p99_us", us(without.valueAtPercentile(99))),
-                ("tick_to_order_no_journal_max_us", us(without.max)),
-                ("journal_append_p50_us", us(anchor.valueAtPercentile(50))),
-                ("journal_append_p99_us", us(anchor.valueAtPercentile(99))),
+            figures += [
+                ("tick_to_order_no_journal_p50_us", us(without.latency.valueAtPercentile(50))),
+                ("tick_to_order_no_journal_p99_us", us(without.latency.valueAtPercentile(99))),
+                ("tick_to_order_no_journal_max_us", us(without.latency.max)),
+                ("node_loop_cpu_us_per_order_no_journal", String(format: "%.1f", without.loopCPUMicrosPerOrder)),
             ]
+            if !noJournalOnly {
+                let anchor = try await appendLatency(dsn: dsn, logger: logger)
+                figures += [
+                    ("journal_append_p50_us", us(anchor.valueAtPercentile(50))),
+                    ("journal_append_p99_us", us(anchor.valueAtPercentile(99))),
+                ]
+            }
+            group.cancelAll()
             if json { return "{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}" }
             return figures.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n")
         }
@@ -88,7 +103,15 @@ struct BenchNode: AsyncParsableCommand {
     private func us(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1000) }
 
     /// One variant: a fresh epoch and pipeline, a FIX session (gated through the journal or not), the feed.
-    private func variant(journal: Bool, compID: String, dsn: String, fixPort: Int, feedPort: Int, logger: Logger) async throws -> Histogram<UInt64> {
+    private struct Variant {
+        var latency: Histogram<UInt64>
+        /// CPU time of the node's event loop thread from the first sample to the last, per order: the
+        /// order path, each market update on both feed lines (also those that start no sample), the
+        /// venue's acknowledgement. A figure of work done, steadier under load than the latencies.
+        var loopCPUMicrosPerOrder: Double
+    }
+
+    private func variant(journal: Bool, compID: String, dsn: String, fixPort: Int, feedPort: Int, logger: Logger) async throws -> Variant {
         let conn = try await PostgresConnection.connect(dsn, logger: logger)
         let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
         let writer = JournalWriter(connection: conn, epoch: epoch, logger: logger)
@@ -101,7 +124,6 @@ struct BenchNode: AsyncParsableCommand {
             account: AccountID("BENCH"), epoch: epoch,
             venues: [.init(name: "VENUE", sessions: [sessionID], venueRate: .init(ordersPerSecond: 1_000_000, burst: 1_000_000))],
             routes: [acme: "VENUE"], statusRequestTimeout: .seconds(60)))
-        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger)
         let gate: (any FIXOutboundGate)? = journal ? JournalFIXGate(pipeline: pipeline, leadership: { true }) : nil
         let session = FIXSessionConfig(role: .initiator, senderCompID: compID, targetCompID: "VENUE", heartBtInt: 30)
         // One event loop for the feed and the FIX session, as in the node: the update is acted on inline.
@@ -109,10 +131,17 @@ struct BenchNode: AsyncParsableCommand {
         let nodeGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { nodeGroup.shutdownGracefully { _ in } }
         let loop = nodeGroup.next()
-        let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate),
+        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger, wakeLoop: loop)
+        if loopNice != 0 {
+            // On Linux the nice value is per thread: `who` 0 is the calling thread, here the loop's.
+            let error = try await loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, loopNice) == 0 ? 0 : errno }.get()
+            if error != 0 { throw ValidationError("setpriority(\(loopNice)) failed for the node's loop thread (errno \(error))") }
+        }
+        // As in the node: nobody reads the initiator's or the feed client's event streams.
+        let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate, publishesEvents: false),
                                      store: InMemoryFIXStore(), group: loop, logger: logger,
                                      application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
-        let probe = Probe(total: warmup + samples)
+        let probe = Probe(total: warmup + samples, done: loop.makePromise())
         engine.attach(session: sessionID) { outbound in
             let written = initiator.write(outbound)
             if case .gated = outbound { written.whenSuccess { probe.written() } } else if case .application(let m) = outbound, m is NewOrderSingle {
@@ -125,15 +154,19 @@ struct BenchNode: AsyncParsableCommand {
         let command = OrderManager.Command.submit(instrument: acme, side: .buy, type: .limit(price), timeInForce: .day, quantity: quantity)
         let feed = FeedClient(configuration: .init(recoveryPort: feedPort, onDeliver: { _ in
             if engine.sessionsUp > 0, probe.start() { engine.handle(.command(command)) }
-        }), group: loop, logger: logger)
+        }, publishesEvents: false), group: loop, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             if journal { group.addTask { try await pipeline.run() } }
             group.addTask { try await engine.run() }
             group.addTask { try await initiator.run() }
             group.addTask { try await feed.run() }
-            while !probe.isDone { try await Task.sleep(for: .milliseconds(20)) }
+            while !probe.hasStarted { try await Task.sleep(for: .milliseconds(1)) }
+            let cpu0 = try await loop.submit { threadCPUNanos() }.get()
+            try await probe.done.futureResult.get()  // no polling task waking up while samples run
+            let cpu1 = try await loop.submit { threadCPUNanos() }.get()
             group.cancelAll()
-            return probe.histogram(warmup: warmup)
+            let orders = max(1, probe.count - 1)
+            return Variant(latency: probe.histogram(warmup: warmup), loopCPUMicrosPerOrder: Double(cpu1 - cpu0) / 1000 / Double(orders))
         }
     }
 
@@ -164,8 +197,13 @@ private final class Probe: Sendable {
     }
     private let state = Mutex(State())
     private let total: Int
+    /// Succeeds with the last sample.
+    let done: EventLoopPromise<Void>
 
-    init(total: Int) { self.total = total }
+    init(total: Int, done: EventLoopPromise<Void>) {
+        self.total = total
+        self.done = done
+    }
 
     func start() -> Bool {
         state.withLock { st in
@@ -177,17 +215,28 @@ private final class Probe: Sendable {
 
     func written() {
         let now = NIODeadline.now().uptimeNanoseconds
-        state.withLock { st in
-            if let t0 = st.t0 { st.latencies.append(now - t0) }
-            st.t0 = nil
+        let finished = state.withLock { st -> Bool in
+            defer { st.t0 = nil }
+            guard let t0 = st.t0 else { return false }
+            st.latencies.append(now - t0)
+            return st.latencies.count == total  // once: no sample starts after the last
         }
+        if finished { done.succeed() }
     }
 
-    var isDone: Bool { state.withLock { $0.latencies.count >= total } }
+    var hasStarted: Bool { state.withLock { !$0.latencies.isEmpty } }
+    var count: Int { state.withLock { $0.latencies.count } }
 
     func histogram(warmup: Int) -> Histogram<UInt64> {
         var h = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
         for v in state.withLock({ $0.latencies }).dropFirst(warmup) { _ = h.record(v) }
         return h
     }
+}
+
+/// CPU time consumed by the calling thread, in nanoseconds.
+func threadCPUNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -21,6 +21,8 @@ public final class ExecutionEngine: Service, Sendable {
         var manager: OrderManager
         var writers: [String: Writer] = [:]
         var nextWake: Duration?
+        /// The wake-up scheduled on `wakeLoop`, and when it is due.
+        var scheduledWake: (at: Duration, task: Scheduled<Void>)?
     }
 
     private let state: Mutex<State>
@@ -28,12 +30,18 @@ public final class ExecutionEngine: Service, Sendable {
     private let logger: Logger
     /// Called (outside every lock) with the events each input caused, in the order they were folded.
     private let observer: @Sendable ([JournalEvent]) -> Void
+    /// Where wake-ups (pacing, status checks) are scheduled; nil: `run()` polls for them every 2 ms.
+    private let wakeLoop: (any EventLoop)?
 
-    public init(manager: OrderManager, pipeline: JournalPipeline, logger: Logger,
+    /// - Parameter wakeLoop: the event loop the engine's inputs mostly come from (the node's loop). The
+    ///   manager's wake-ups are then scheduled on it at their time, and `run()` only polls every 100 ms
+    ///   as a safety net, instead of waking a thread every 2 ms to look.
+    public init(manager: OrderManager, pipeline: JournalPipeline, logger: Logger, wakeLoop: (any EventLoop)? = nil,
                 observer: @escaping @Sendable ([JournalEvent]) -> Void = { _ in }) {
         self.state = Mutex(State(manager: manager))
         self.pipeline = pipeline
         self.logger = logger
+        self.wakeLoop = wakeLoop
         self.observer = observer
     }
 
@@ -101,9 +109,37 @@ public final class ExecutionEngine: Service, Sendable {
             }
         }
         if !folded.isEmpty { observer(folded) }
+        if let wake { scheduleWake(at: wake) }
         for (writer, session, message, hold, order) in sends {
             send(writer, session: session, message: message, hold: hold, order: order)
         }
+    }
+
+    /// Schedules a tick on `wakeLoop` at `at` (monotonic, NIO's uptime clock), unless one is already
+    /// scheduled no later. A tick that finds nothing due is harmless: the manager checks each time.
+    private func scheduleWake(at: Duration) {
+        guard let loop = wakeLoop else { return }
+        state.withLock { st in
+            if let current = st.scheduledWake, current.at <= at { return }
+            st.scheduledWake?.task.cancel()
+            let (seconds, attos) = at.components
+            let nanos = max(0, seconds * 1_000_000_000 + attos / 1_000_000_000)
+            let task = loop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(nanos))) { [self] in wakeFired() }
+            st.scheduledWake = (at, task)
+        }
+    }
+
+    private func wakeFired() {
+        let now = FIXClock.now().monotonic
+        // A later due time to wait for, or nil: tick now (also when nothing is due: the run() safety
+        // net took it, or it moved; a tick with nothing due does nothing).
+        let later = state.withLock { st -> Duration? in
+            st.scheduledWake = nil
+            if let due = st.nextWake, due > now { return due }
+            st.nextWake = nil
+            return nil
+        }
+        if let later { scheduleWake(at: later) } else { handle(.tick) }
     }
 
     /// Logs each order decision among `events` (an intent and its risk verdict, a cancel or replace
@@ -167,8 +203,10 @@ public final class ExecutionEngine: Service, Sendable {
         }
     }
 
-    /// Wakes the manager for pacing and status checks until cancelled or shut down. It polls its next
-    /// wake-up time every 2 ms at most (pacing needs no finer grain), so inputs never wait on it.
+    /// Wakes the manager for pacing and status checks until cancelled or shut down. Without a
+    /// `wakeLoop` it polls its next wake-up time every 2 ms at most (pacing needs no finer grain), so
+    /// inputs never wait on it; with one, the wake-ups are scheduled on that loop and this polls every
+    /// 100 ms only in case one was missed.
     public func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
@@ -179,7 +217,8 @@ public final class ExecutionEngine: Service, Sendable {
                     handle(.tick)
                     continue
                 }
-                let sleep = min(due.map { $0 - now } ?? .milliseconds(2), .milliseconds(2))
+                let poll: Duration = wakeLoop == nil ? .milliseconds(2) : .milliseconds(100)
+                let sleep = min(due.map { $0 - now } ?? poll, poll)
                 try? await Task.sleep(for: sleep)
             }
         }

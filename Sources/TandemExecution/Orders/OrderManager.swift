@@ -458,7 +458,8 @@ public struct OrderManager: Sendable {
     }
 
     private mutating func nextWake(_ mono: Duration) -> Duration? {
-        var next: Duration? = checks.values.map(\.due).min()
+        var next: Duration?
+        for check in checks.values where next == nil || check.due < next! { next = check.due }  // no array per input
         if let first = paced.first, var vb = venueBuckets[first.venue] {
             let t = vb.nextToken(now: mono)
             next = next.map { min($0, t) } ?? t

@@ -105,6 +105,28 @@ public struct FIXMessage: Sendable {
 
     public var msgSeqNum: Int? { (try? int(34)) ?? nil }
     public var senderCompID: String? { string(49) }
+    /// Whether the field `tag` is present and its value equals `text`, as `string(tag) == text` would
+    /// say, without building a `String` on the usual paths (equal bytes; or unequal ASCII of the same
+    /// length): the session checks both CompIDs of every message. Anything else takes the `String`
+    /// comparison (canonical equivalence).
+    func value(_ tag: Int, equals text: String) -> Bool {
+        guard let f = field(tag) else { return false }
+        let r = f.valueRange
+        if text.utf8.count == r.count {
+            var i = r.lowerBound
+            var same = true
+            var ascii = true
+            for c in text.utf8 {
+                let b = bytes[i]
+                if b != c { same = false }
+                if (b | c) >= 0x80 { ascii = false }
+                i += 1
+            }
+            if same { return true }
+            if ascii { return false }
+        }
+        return string(f) == text
+    }
     public var targetCompID: String? { string(56) }
     public var possDupFlag: Bool { ((try? bool(43)) ?? nil) ?? false }
 

@@ -22,7 +22,18 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     public private(set) var store: Store
     public private(set) var state: State = .disconnected
     /// The HeartBtInt in force (the acceptor adopts the initiator's).
-    public private(set) var heartBtInt: Int
+    public private(set) var heartBtInt: Int {
+        didSet { (interval, silenceLimit) = Self.limits(heartBtInt) }
+    }
+    /// HeartBtInt as a `Duration`, and the silence tolerated before a TestRequest: HeartBtInt plus
+    /// 20 %, for transmission delay. Kept, not computed per message (`Duration` arithmetic is 128-bit).
+    private var interval: Duration
+    private var silenceLimit: Duration
+
+    private static func limits(_ heartBtInt: Int) -> (Duration, Duration) {
+        let interval = Duration.seconds(heartBtInt)
+        return (interval, interval + interval / 5)
+    }
     /// The counterparty's reason when it answered our Logon on this connection with a Logout (a refusal:
     /// the session is live elsewhere, wrong credentials, …); nil otherwise. Cleared on the next connect.
     public private(set) var logonRefusal: String?
@@ -46,12 +57,17 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         self.config = config
         self.store = store
         self.heartBtInt = config.heartBtInt
+        (interval, silenceLimit) = Self.limits(config.heartBtInt)
     }
 
     public var isLoggedOn: Bool { state == .active }
 
     // MARK: Events
 
+    /// Pre-specialized for the in-memory store (the node and the benchmarks): the shell that calls
+    /// this is generic over the store and lives in this module, so callers in other modules would
+    /// otherwise run the unspecialized code (value-witness calls and metadata lookups per message).
+    @_specialize(where Store == InMemoryFIXStore)
     public mutating func handle(_ event: FIXSessionEvent) -> [FIXSessionAction] {
         var out: [FIXSessionAction] = []
         let now: FIXTime
@@ -193,7 +209,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
             logoutAndDisconnect("message without a valid MsgSeqNum(34)", now, &out)
             return
         }
-        guard m.senderCompID == config.targetCompID, m.targetCompID == config.senderCompID else {
+        guard m.value(49, equals: config.targetCompID), m.value(56, equals: config.senderCompID) else {
             if state == .active || state == .logoutSent {
                 sendReject(refSeqNum: seq, refTagID: m.senderCompID == config.targetCompID ? 56 : 49, refMsgType: m.msgType.wireValue,
                            reason: 9, text: "CompID problem", now, &out)
@@ -459,9 +475,6 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
 
     // MARK: Timers
 
-    private var interval: Duration { .seconds(heartBtInt) }
-    /// Silence tolerated before a TestRequest: HeartBtInt plus 20 %, for transmission delay.
-    private var silenceLimit: Duration { interval + interval / 5 }
 
     private mutating func timerFired(_ now: FIXTime, _ out: inout [FIXSessionAction]) {
         scheduled = nil

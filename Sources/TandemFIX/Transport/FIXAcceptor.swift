@@ -33,9 +33,13 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
         /// comes back within this time (nil: no probe, only the silence rule). The Logon itself is refused
         /// either way (its initiator retries). See ``FIXAcceptor``.
         public var competingLogonProbeTimeout: Duration?
+        /// Whether ``FIXAcceptor/events`` carries anything; false for an owner that never reads it (see
+        /// ``FIXInitiator/Configuration/publishesEvents``).
+        public var publishesEvents: Bool
 
         public init(host: String = "127.0.0.1", port: Int, sessions: [FIXSessionConfig], faults: FIXFaultInjection = .none,
-                    competingLogonProbeTimeout: Duration? = .milliseconds(250)) {
+                    competingLogonProbeTimeout: Duration? = .milliseconds(250), publishesEvents: Bool = true) {
+            self.publishesEvents = publishesEvents
             self.host = host
             self.port = port
             self.sessions = sessions
@@ -266,7 +270,7 @@ public final class FIXAcceptor<Store: FIXSessionStore>: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(handler)
                     try sync.addHandlers(application())
-                    try sync.addHandler(FIXEventBridge(continuation: continuation, key: nil))
+                    if configuration.publishesEvents { try sync.addHandler(FIXEventBridge(continuation: continuation, key: nil)) }
                 }
             }
     }

@@ -171,6 +171,8 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         var id: UInt64
     }
     private var nextGatedID: UInt64 = 0
+    /// See ``frameBuffer(_:context:)``.
+    private var lastFrame: ByteBuffer?
 
     /// An initiator connection: the session is known before connecting.
     init(session: FIXSession<Store>, faults: FIXFaultInjection, gate: (any FIXOutboundGate)? = nil, logger: Logger,
@@ -205,11 +207,13 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func channelActive(context: ChannelHandlerContext) {
         if session != nil { drive(.connected(FIXClock.now()), context: context) }
         context.fireChannelActive()
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         timer = nil
@@ -227,6 +231,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         liveness?.lastReadNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
@@ -258,6 +263,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         promise?.succeed()
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let command = unwrapOutboundIn(data)
         if performing {
@@ -333,6 +339,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         }
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     private func drive(_ event: FIXSessionEvent, promise: EventLoopPromise<Void>? = nil, attachment: (any Sendable)? = nil,
                        context: ChannelHandlerContext) {
         guard var session = session.take() else {
@@ -344,6 +351,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         perform(actions, promise: promise, attachment: attachment, context: context)
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     private func perform(_ actions: [FIXSessionAction], promise: EventLoopPromise<Void>?, attachment: (any Sendable)? = nil,
                          context: ChannelHandlerContext) {
         let outer = !performing
@@ -377,7 +385,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                     hold(bytes, promise: promise, context: context)
                     if let copy { hold(copy, promise: nil, context: context) }
                 } else {
-                    context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: promise)
+                    context.write(wrapOutboundOut(frameBuffer(bytes, context: context)), promise: promise)
                     if let copy { context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: copy)), promise: nil) }
                     wrote = true
                 }
@@ -441,6 +449,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         }
     }
 
+    @_specialize(where Store == InMemoryFIXStore)
     private func flushGated(context: ChannelHandlerContext) {
         guard let first = gated.first, first.durable else { return }
         guard gate?.mayWrite() ?? true else {
@@ -455,9 +464,25 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 first.promise?.succeed()
                 continue
             }
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: first.bytes)), promise: first.promise)
+            context.write(wrapOutboundOut(frameBuffer(first.bytes, context: context)), promise: first.promise)
         }
         context.flush()
+    }
+
+    /// The frame's bytes in a `ByteBuffer` for the socket. The last frame's buffer is refilled when
+    /// NIO has let go of it (written: it is then uniquely ours), so a steady stream of messages makes
+    /// no new buffer per frame; while NIO still holds it (a partial write), `clear()` copies on write
+    /// and NIO's frame is untouched.
+    private func frameBuffer(_ bytes: [UInt8], context: ChannelHandlerContext) -> ByteBuffer {
+        guard var buffer = lastFrame.take() else {
+            let buffer = context.channel.allocator.buffer(bytes: bytes)
+            lastFrame = buffer
+            return buffer
+        }
+        buffer.clear()
+        buffer.writeBytes(bytes)
+        lastFrame = buffer
+        return buffer
     }
 
     private func failGated(_ error: any Error) {

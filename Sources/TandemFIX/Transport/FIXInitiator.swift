@@ -34,12 +34,19 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
         public var faults: FIXFaultInjection
         /// Makes every new outbound message durable before it is written (the engine node's journal).
         public var gate: (any FIXOutboundGate)?
+        /// Whether ``FIXInitiator/events`` carries anything. False for an owner that never reads it (the
+        /// engine node, whose handlers consume everything inline): the stream then stays empty, instead
+        /// of buffering up to 65,536 unread events (every report, each with its frame) at a lock and an
+        /// allocation per message on the event loop.
+        public var publishesEvents: Bool
 
         public init(host: String, port: Int, session: FIXSessionConfig, reconnectBase: Duration = .seconds(1),
                     reconnectCap: Duration = .seconds(30), connectTimeout: Duration = .seconds(5),
                     reconnect: Bool = true, faults: FIXFaultInjection = .none, gate: (any FIXOutboundGate)? = nil,
-                    logonRetryInterval: Duration = .milliseconds(50), logonRetryWindow: Duration? = nil) {
+                    logonRetryInterval: Duration = .milliseconds(50), logonRetryWindow: Duration? = nil,
+                    publishesEvents: Bool = true) {
             self.gate = gate
+            self.publishesEvents = publishesEvents
             self.logonRetryInterval = logonRetryInterval
             self.logonRetryWindow = logonRetryWindow ?? .milliseconds(1200 * max(1, session.heartBtInt) + 500)
             self.host = host
@@ -217,7 +224,7 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(handler)
                     try sync.addHandlers(application())
-                    try sync.addHandler(FIXEventBridge(continuation: continuation, key: key))
+                    if config.publishesEvents { try sync.addHandler(FIXEventBridge(continuation: continuation, key: key)) }
                 }
             }
         let channel = try await bootstrap.connect(host: config.host, port: config.port).get()

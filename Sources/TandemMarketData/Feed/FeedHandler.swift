@@ -344,7 +344,12 @@ public struct FeedHandler: Sendable {
         case .retransmitting(_, _, let sentAt, _): consider(sentAt + configuration.recoveryTimeout)
         case .snapshotting(let sentAt, _): consider((sentAt ?? t.monotonic) + configuration.recoveryTimeout)
         }
-        guard let next, next != scheduled else { return }
+        // Only move the timer earlier. Every packet moves its line's staleness deadline later, and a
+        // new deadline per packet cost the shell a scheduled-task cancel and re-schedule per packet;
+        // a timer that fires before anything is due just schedules the next deadline (`timer` checks
+        // each one against the time it fires at).
+        guard let next else { return }
+        if let current = scheduled, current <= next { return }
         scheduled = next
         out.append(.scheduleTimer(at: next))
     }

@@ -39,12 +39,18 @@ public final class FeedClient: Service, Sendable {
         /// for a consumer that must act without a thread hop (the node's strategy, on the same loop as its
         /// FIX sessions). It must not block.
         public var onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)?
+        /// Whether ``FeedClient/events`` carries anything. False for an owner that never reads it (the
+        /// engine node, which takes every delivery through `onDeliver`): the stream then stays empty,
+        /// instead of buffering up to 65,536 unread deliveries at a lock and an allocation per packet
+        /// on the event loop.
+        public var publishesEvents: Bool
         public init(host: String = "127.0.0.1", recoveryPort: Int, handler: FeedHandler.Configuration = .init(),
-                    onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)? = nil) {
+                    onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)? = nil, publishesEvents: Bool = true) {
             self.host = host
             self.recoveryPort = recoveryPort
             self.handler = handler
             self.onDeliver = onDeliver
+            self.publishesEvents = publishesEvents
         }
     }
 
@@ -62,7 +68,8 @@ public final class FeedClient: Service, Sendable {
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: FeedClientEvent.self, bufferingPolicy: .bufferingNewest(1 << 16))
         self.core = FeedClientCore(handler: FeedHandler(configuration: configuration.handler), loop: loop,
-                                   continuation: continuation, onDeliver: configuration.onDeliver, logger: logger)
+                                   continuation: configuration.publishesEvents ? continuation : nil, onDeliver: configuration.onDeliver,
+                                   logger: logger)
     }
 
     public func counters() async throws -> FeedHandler.Counters { try await loop.submit { [core] in core.handler.counters }.get() }
@@ -145,13 +152,14 @@ public final class FeedClient: Service, Sendable {
 final class FeedClientCore: @unchecked Sendable {
     var handler: FeedHandler
     private let loop: any EventLoop
-    private let continuation: AsyncStream<FeedClientEvent>.Continuation
+    /// Nil when the client does not publish ``FeedClient/events``.
+    private let continuation: AsyncStream<FeedClientEvent>.Continuation?
     private let onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)?
     private let logger: Logger
     private var recovery: (any Channel)?
     private var timer: Scheduled<Void>?
 
-    init(handler: FeedHandler, loop: any EventLoop, continuation: AsyncStream<FeedClientEvent>.Continuation,
+    init(handler: FeedHandler, loop: any EventLoop, continuation: AsyncStream<FeedClientEvent>.Continuation?,
          onDeliver: (@Sendable ([(seq: UInt64, message: FeedMessage)]) -> Void)? = nil, logger: Logger) {
         self.handler = handler
         self.loop = loop
@@ -198,7 +206,7 @@ final class FeedClientCore: @unchecked Sendable {
             case .deliver(let messages):
                 if !messages.isEmpty {
                     onDeliver?(messages)
-                    continuation.yield(.delivered(messages))
+                    continuation?.yield(.delivered(messages))
                 }
             case .requestRetransmit(let from, let through):
                 logger.info("feed retransmit request", metadata: ["feed.from": "\(from)", "feed.through": "\(through)"])
@@ -221,7 +229,7 @@ final class FeedClientCore: @unchecked Sendable {
                 default:
                     logger.info("feed", metadata: ["feed.notice": "\(n)"])
                 }
-                continuation.yield(.notice(n))
+                continuation?.yield(.notice(n))
             }
         }
     }

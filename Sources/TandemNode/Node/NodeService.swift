@@ -249,7 +249,11 @@ public final class NodeService: Service, Sendable {
         let runnerBox = Mutex<StrategyRunner?>(nil)
         let metrics = self.metrics
         let slippage = FillSlippage(recorder: metrics.slippage)
-        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger) { events in
+        // One event loop for the feed, the strategy, the order manager and the FIX sessions: a market
+        // update becomes an order on the wire without a thread hop. The engine's wake-ups (pacing,
+        // status checks) are scheduled on it too, not polled.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger, wakeLoop: loop) { events in
             metrics.count(events, slippage: slippage)
             if let risk {
                 for case .orderRejected(let id, let reason, let at) in events { risk.record(.venueRejected(clOrdID: id, reason: reason, at: at)) }
@@ -269,10 +273,6 @@ public final class NodeService: Service, Sendable {
         for (event, error) in opened.refused {
             logger.error("an opening event of the term was refused by the fold", metadata: ["journal.event": "\(event.kind)", "error": "\(error)"])
         }
-
-        // One event loop for the feed, the strategy, the order manager and the FIX sessions: a market
-        // update becomes an order on the wire without a thread hop.
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
 
         // FIX sessions through the journal gate.
         var sharedGate: any FIXOutboundGate = JournalFIXGate(pipeline: pipeline, leadership: leadership)
@@ -296,7 +296,8 @@ public final class NodeService: Service, Sendable {
                     // Reconnect quickly (50 ms doubling to 250 ms): after a takeover the venue may still hold
                     // the old leader's session for a moment, and every refused Logon costs RTO.
                     configuration: .init(host: s.host, port: s.port, session: session, reconnectBase: .milliseconds(50),
-                                         reconnectCap: .milliseconds(250), connectTimeout: .seconds(2), gate: gate),
+                                         reconnectCap: .milliseconds(250), connectTimeout: .seconds(2), gate: gate,
+                                         publishesEvents: false),
                     store: store, group: loop, logger: logger,
                     application: {
                         var handlers: [any ChannelHandler] = [ExecutionChannelHandler(engine: engine, session: id)]
@@ -318,7 +319,8 @@ public final class NodeService: Service, Sendable {
         runnerBox.withLock { $0 = runner }
         let bridge = MarketBridge(runner: runner, risk: risk, slippage: slippage)
         let feed = config.strategyVenue?.feed.map {
-            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) }),
+            FeedClient(configuration: .init(host: $0.host, recoveryPort: $0.recoveryPort, onDeliver: { bridge.deliver($0) },
+                                            publishesEvents: false),
                        group: loop, logger: logger)
         }
         shared.withLock { $0.term = Term(epoch: epoch, pipeline: pipeline, engine: engine, slippage: slippage) }

@@ -23,8 +23,9 @@ struct ExecutionEngineTests {
 
     /// A stack whose journal starts with the instrument's definition.
     func definedStack(dsn: String, port: Int, sessionRate: (Int, Int) = (1000, 1000),
-                      faults: FIXFaultInjection = .none) async throws -> Stack {
-        let stack = try await Stack.start(dsn: dsn, fixPort: port, ledger: ExecutionLedger(), sessionRate: sessionRate, faults: faults)
+                      faults: FIXFaultInjection = .none, wakeLoop: Bool = false) async throws -> Stack {
+        let stack = try await Stack.start(dsn: dsn, fixPort: port, ledger: ExecutionLedger(), sessionRate: sessionRate, faults: faults,
+                                          wakeLoop: wakeLoop)
         stack.pipeline.submit([.instrumentDefined(try acmeDefinition(), at: FIXClock.now().utc)])
         return stack
     }
@@ -67,12 +68,13 @@ struct ExecutionEngineTests {
         }
     }
 
-    @Test("a burst above the session's rate is paced, not dropped: every order reaches the venue")
-    func pacing() async throws {
+    /// `wakeLoop`: the engine's wake-ups scheduled on the session's event loop (the node's way), or polled.
+    @Test("a burst above the session's rate is paced, not dropped: every order reaches the venue", arguments: [false, true])
+    func pacing(wakeLoop: Bool) async throws {
         let dsn = try await freshJournal()
         let (_, venueTask, port) = try await startVenue(market: false)
         defer { venueTask.cancel() }
-        let stack = try await definedStack(dsn: dsn, port: port, sessionRate: (10, 2))
+        let stack = try await definedStack(dsn: dsn, port: port, sessionRate: (10, 2), wakeLoop: wakeLoop)
         try await until("logged on") { stack.engine.sessionsUp > 0 }
         let start = ContinuousClock.now
         for i in 0..<8 {
