@@ -482,29 +482,3 @@ public final class JSONLogSink: Sendable {
         for weak in registry.withLock({ $0 }) { weak.sink?.flush() }
     }
 }
-
-/// What formatting alone costs per line, for `tandem bench ops`: events of the benchmark's shape
-/// (three call fields, one handler field) formatted into a buffer, built before the clock starts.
-public enum JSONLogFormatBenchmark {
-    public static func run(iterations: Int) -> Duration {
-        let context = LogContext(process: "node", label: "tandem.node", metadata: ["node.id": "node-a"])
-        let start = JSONLogHandler.now()
-        let records = (0..<iterations).map { i in
-            LogRecord(ns: start + Int64(i) * 1_000, level: .info, message: "order sent", source: "TandemNode",
-                      call: ["order.clOrdID": "3-\(i)", "journal.seq": "\(i)", "fix.msgSeqNum": "\(i)"],
-                      provided: nil, context: context)
-        }
-        var clock = LineClock()
-        var out: [UInt8] = []
-        out.reserveCapacity(1 << 20)
-        var written = 0
-        let t0 = ContinuousClock.now
-        for record in records {
-            JSONLogHandler.format(record, clock: &clock, into: &out)
-            if out.count > 1 << 19 { written &+= out.count; out.removeAll(keepingCapacity: true) }
-        }
-        let elapsed = ContinuousClock.now - t0
-        precondition(written + out.count > 0)
-        return elapsed
-    }
-}

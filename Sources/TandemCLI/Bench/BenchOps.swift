@@ -28,7 +28,7 @@ struct BenchOps: AsyncParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: "Iterations per measurement (the best of three runs is kept).")
+    @Option(help: "Iterations per measurement (the best of five runs is kept for the log line, of three for the metrics).")
     var iterations = 200_000
 
     @Flag(help: "Do not measure alert_latency_ms (it needs Prometheus, Alertmanager and aiosmtpd).")
@@ -57,10 +57,6 @@ struct BenchOps: AsyncParsableCommand {
             }
         } / Double(iterations)
 
-        var fastestFormat = Duration.seconds(3600)
-        for _ in 0..<3 { fastestFormat = min(fastestFormat, JSONLogFormatBenchmark.run(iterations: iterations)) }
-        let formatNs = (Double(fastestFormat.components.seconds) * 1e9 + Double(fastestFormat.components.attoseconds) / 1e9) / Double(iterations)
-
         // The node's own metrics (NodeMetrics, as `tandem node --metrics-port` bootstraps them): what one
         // order updates on its path — two counters, the slippage bookkeeping and histogram, a journal append.
         MetricsSystem.bootstrap(TandemMetricsFactory(durationBuckets: NodeService.histogramBuckets.durations,
@@ -73,7 +69,6 @@ struct BenchOps: AsyncParsableCommand {
             ("log_line_ns", String(format: "%.0f", logNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
             ("log_call_unformatted_ns", String(format: "%.0f", callNs)),
-            ("log_format_ns", String(format: "%.0f", formatNs)),
         ]
         for (part, d) in try NodeMetricsBenchmark.parts(iterations: iterations) {
             let ns = (Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9) / Double(iterations)
@@ -101,10 +96,10 @@ struct BenchOps: AsyncParsableCommand {
         }
     }
 
-    /// Nanoseconds of the fastest of three runs of `body`.
+    /// Nanoseconds of the fastest of five runs of `body`.
     private func best(_ body: () -> Void) -> Double {
         var fastest = Duration.seconds(3600)
-        for _ in 0..<3 {
+        for _ in 0..<5 {
             let t0 = ContinuousClock.now
             body()
             fastest = min(fastest, ContinuousClock.now - t0)
