@@ -64,21 +64,61 @@ public enum JournalReader {
         row.prevHash.reserveCapacity(32)
         row.hash.reserveCapacity(32)
         return try streamRows(conn, after: after, through: through, limit: limit, delivered: { delivered }) { r in
-            row.payload.removeAll(keepingCapacity: true)
-            row.prevHash.removeAll(keepingCapacity: true)
-            row.hash.removeAll(keepingCapacity: true)
-            guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
-                  r.appendBytes(4, to: &row.payload) != nil, r.appendBytes(5, to: &row.prevHash) != nil,
-                  r.appendBytes(6, to: &row.hash) != nil
-            else {
-                throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
-            }
-            row.seq = UInt64(bitPattern: seq)
-            row.epoch = UInt64(bitPattern: epoch)
-            row.kind = UInt16(truncatingIfNeeded: kind)
-            row.timestampNanos = ts
+            try fill(&row, from: r, delivered: delivered)
             try body(row)
             delivered = row.seq
+        }
+    }
+
+    /// Refills `row` in place from a binary result row (its arrays keep their capacity).
+    @inline(__always)
+    static func fill(_ row: inout JournalRow, from r: PGBinaryRow, delivered: UInt64) throws(JournalError) {
+        row.payload.removeAll(keepingCapacity: true)
+        row.prevHash.removeAll(keepingCapacity: true)
+        row.hash.removeAll(keepingCapacity: true)
+        guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
+              r.appendBytes(4, to: &row.payload) != nil, r.appendBytes(5, to: &row.prevHash) != nil,
+              r.appendBytes(6, to: &row.hash) != nil
+        else {
+            throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
+        }
+        row.seq = UInt64(bitPattern: seq)
+        row.epoch = UInt64(bitPattern: epoch)
+        row.kind = UInt16(truncatingIfNeeded: kind)
+        row.timestampNanos = ts
+    }
+
+    /// The streamed read of `forEachRow`, filling `queue`'s chunks for another thread to consume
+    /// (`ReplayPipeline`), each row checked against the chain by `verifier` first: the first row that
+    /// fails is not published and its `chainBroken` error is thrown. Every chunk filled, the last
+    /// partial one included, is published, also when the read fails; the caller calls
+    /// `queue.finish()`. Throws the consumer's failure (from `takeFree`) as is. Returns the rows read.
+    static func readChunks(
+        _ conn: PGConnection, after: UInt64, through: UInt64, limit: Int, verifier: inout ChainVerifier, queue: RowChunkQueue
+    ) throws(JournalError) -> Int {
+        var delivered: UInt64 = after
+        var chain = HashChain()
+        var chunk: RowChunk?
+        defer { if let chunk, chunk.count > 0 { queue.publish(chunk) } }
+        return try streamRows(conn, after: after, through: through, limit: limit, delivered: { delivered }) { r in
+            let current: RowChunk
+            if let chunk {
+                current = chunk
+            } else {
+                current = try queue.takeFree()
+                chunk = current
+            }
+            let i = current.count
+            try fill(&current.rows[i], from: r, delivered: delivered)
+            if let violation = verifier.verify(current.rows[i], chain: &chain) {
+                throw ReplayFolder.chainError(violation, current.rows[i])
+            }
+            delivered = current.rows[i].seq
+            current.count = i + 1
+            if i + 1 == current.rows.count {
+                queue.publish(current)
+                chunk = nil
+            }
         }
     }
 
