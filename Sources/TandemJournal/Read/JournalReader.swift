@@ -73,12 +73,9 @@ public enum JournalReader {
     /// Refills `row` in place from a binary result row (its arrays keep their capacity).
     @inline(__always)
     static func fill(_ row: inout JournalRow, from r: PGBinaryRow, delivered: UInt64) throws(JournalError) {
-        row.payload.removeAll(keepingCapacity: true)
-        row.prevHash.removeAll(keepingCapacity: true)
-        row.hash.removeAll(keepingCapacity: true)
         guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
-              r.appendBytes(4, to: &row.payload) != nil, r.appendBytes(5, to: &row.prevHash) != nil,
-              r.appendBytes(6, to: &row.hash) != nil
+              r.replaceBytes(4, in: &row.payload) != nil, r.replaceBytes(5, in: &row.prevHash) != nil,
+              r.replaceBytes(6, in: &row.hash) != nil
         else {
             throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
         }

@@ -759,6 +759,27 @@ extension PGBinaryRow {
     /// Appends the cell's raw bytes to `buffer` and returns how many were appended, or nil for NULL
     /// (then `buffer` is unchanged). Lets a caller reuse one buffer for every row instead of allocating
     /// an array per cell, which a replay of millions of rows feels.
+    /// Makes `buffer` hold exactly the cell's raw bytes, or returns nil for NULL (leaving `buffer`
+    /// as it was). When the length is unchanged (a hash, a refilled row) the bytes are copied over the
+    /// existing storage in place: no allocation, no resize.
+    public func replaceBytes(_ column: Int, in buffer: inout [UInt8]) -> Int? {
+        guard column >= 0, column < columnCount else { return nil }
+        let row = Int32(index), col = Int32(column)
+        guard PQgetisnull(result, row, col) == 0, let value = PQgetvalue(result, row, col) else { return nil }
+        let length = Int(PQgetlength(result, row, col))
+        value.withMemoryRebound(to: UInt8.self, capacity: max(length, 1)) { source in
+            if buffer.count == length {
+                buffer.withUnsafeMutableBufferPointer { target in
+                    if let base = target.baseAddress, length > 0 { base.update(from: source, count: length) }
+                }
+            } else {
+                buffer.removeAll(keepingCapacity: true)
+                buffer.append(contentsOf: UnsafeBufferPointer(start: source, count: length))
+            }
+        }
+        return length
+    }
+
     public func appendBytes(_ column: Int, to buffer: inout [UInt8]) -> Int? {
         guard column >= 0, column < columnCount, !isNull(column) else { return nil }
         let length = Int(PQgetlength(result, Int32(index), Int32(column)))

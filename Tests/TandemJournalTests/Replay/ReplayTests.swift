@@ -61,10 +61,11 @@ struct ReplayTests {
         let writer = try await makeWriter(dsn: dsn)
         try await appendAll(writer, events, chunk: 1_000)
         let expected = try fold(events)
-        for options in [Replayer.Options(pipelined: true), .init(snapshotEvery: 1_500, pipelined: true), .init(throughSeq: 4_321)] {
+        for options in [Replayer.Options(pipelined: true), .init(snapshotEvery: 1_500, pipelined: true), .init(throughSeq: 4_321, pipelined: true)] {
             let pipelined = try await Replayer.replay(admin, options: options, logger: testLogger)
             var sequentialOptions = options
             sequentialOptions.pipelined = false
+            #expect(options.pipelined)
             let sequential = try await Replayer.replay(admin, options: sequentialOptions, logger: testLogger)
             #expect(pipelined.state.snapshotBytes() == sequential.state.snapshotBytes())
             #expect(pipelined.head == sequential.head && pipelined.eventsReplayed == sequential.eventsReplayed)
