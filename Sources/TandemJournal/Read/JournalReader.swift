@@ -8,13 +8,35 @@ public enum JournalReader {
         """
 
     /// Up to `limit` rows with `after < seq ≤ through`, ascending.
+    ///
+    /// **Bounded by seq, not only by LIMIT.** Seqs are gapless (invariant 1), so the first `limit` rows
+    /// are exactly `after < seq ≤ after + limit`, and the statement asks for that range. On a journal
+    /// without statistics (freshly written, not yet auto-analysed) the planner may pick a bitmap scan
+    /// plus a sort of every row it matches; with `seq > after` alone that is every row to the end of
+    /// the journal, for every batch (a follower catching up went quadratic), with the range it is at
+    /// most `limit` rows whatever the plan. Only if that range is empty while `through` lies beyond it
+    /// (caught up at the head — or a tampered journal missing a whole range of rows, which the
+    /// caller's chain check must get to see) is the open-ended statement asked too. (On such a journal
+    /// a batch may also come back shorter than `limit` with rows still after it; a chain check stops
+    /// at its gap either way.)
     public static func rows(
         _ conn: PGConnection, after: UInt64, through: UInt64 = UInt64(Int64.max), limit: Int = 10_000
     ) throws(JournalError) -> [JournalRow] {
+        let through = min(through, UInt64(Int64.max))
+        let (sum, overflow) = after.addingReportingOverflow(UInt64(max(0, limit)))
+        let bounded = overflow ? through : min(through, sum)
+        let batch = try rangeRows(conn, after: after, upTo: bounded, limit: limit)
+        if batch.isEmpty, bounded < through {
+            return try rangeRows(conn, after: after, upTo: through, limit: limit)
+        }
+        return batch
+    }
+
+    private static func rangeRows(_ conn: PGConnection, after: UInt64, upTo through: UInt64, limit: Int) throws(JournalError) -> [JournalRow] {
         var rows: [JournalRow] = []
         rows.reserveCapacity(min(limit, 16_384))
         do {
-            try conn.forEachBinaryRow(Statement(sql, [Int64(bitPattern: after), Int64(bitPattern: min(through, UInt64(Int64.max))), limit])) { r in
+            try conn.forEachBinaryRow(Statement(sql, [Int64(bitPattern: after), Int64(bitPattern: through), limit])) { r in
                 guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
                       let payload = r.bytes(4), let prev = r.bytes(5), let hash = r.bytes(6)
                 else {
