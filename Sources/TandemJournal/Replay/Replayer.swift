@@ -30,16 +30,15 @@ public enum Replayer {
         /// value costs no memory; it only bounds how long one statement runs.
         public var batchSize: Int
         /// Read and check the chain on the calling thread while a second thread decodes and folds
-        /// (`ReplayPipeline`); false (the default) does everything on the calling thread. Same rows,
-        /// same order, same result and same errors either way. Off by default because on the 2-core
-        /// benchmark machine, where the embedded server's backend already takes the second core, it
-        /// measured no faster (docs/journal.md, "Replay on two threads"); it is for hosts with cores
-        /// to spare (e.g. the database on another machine).
+        /// (`ReplayPipeline`, the default); false does everything on the calling thread. Same rows,
+        /// same order, same result and same errors either way. On the 2-core benchmark machine, where
+        /// the embedded server's backend shares the two cores, the gain is small and noisy (≈ +5 %
+        /// summed over six runs; docs/journal.md, "journal-perf-2"); with cores to spare it is larger.
         public var pipelined: Bool
 
         public init(
             throughSeq: UInt64? = nil, useSnapshot: Bool = false, snapshotEvery: UInt64? = nil, batchSize: Int = 1_000_000,
-            pipelined: Bool = false
+            pipelined: Bool = true
         ) {
             self.throughSeq = throughSeq
             self.useSnapshot = useSnapshot
