@@ -30,15 +30,17 @@ public enum Replayer {
         /// value costs no memory; it only bounds how long one statement runs.
         public var batchSize: Int
         /// Read and check the chain on the calling thread while a second thread decodes and folds
-        /// (`ReplayPipeline`, the default); false does everything on the calling thread. Same rows,
-        /// same order, same result and same errors either way. On the 2-core benchmark machine, where
-        /// the embedded server's backend shares the two cores, the gain is small and noisy (≈ +5 %
-        /// summed over six runs; docs/journal.md, "journal-perf-2"); with cores to spare it is larger.
+        /// (`ReplayPipeline`); false (the default) does everything on the calling thread. Same rows,
+        /// same order, same result and same errors either way. Off by default: on the 2-core
+        /// benchmark machine, where the embedded server's backend takes the second core, the one-thread
+        /// replay is the more efficient (quiet run: 829 k vs 693 k events/s); two threads only won
+        /// under load, by taking a bigger share of cores from other processes (docs/journal.md,
+        /// "journal-perf-2"). For hosts with cores to spare, e.g. the database on another machine.
         public var pipelined: Bool
 
         public init(
             throughSeq: UInt64? = nil, useSnapshot: Bool = false, snapshotEvery: UInt64? = nil, batchSize: Int = 1_000_000,
-            pipelined: Bool = true
+            pipelined: Bool = false
         ) {
             self.throughSeq = throughSeq
             self.useSnapshot = useSnapshot
