@@ -77,7 +77,7 @@ public enum Replayer {
                 if read == 0 { break }
                 continue
             }
-            // Read on this thread, verify + decode + fold on a second one (`ReplayPipeline`). The folder
+            // Read + chain check on this thread, decode + fold on a second one (`ReplayPipeline`). The folder
             // is moved into the work box (not copied: a second reference would make the fold copy the
             // whole state on its first write) and moved back once the folding thread has stopped.
             let work = ReplayPipeline.Work(folder: ReplayFolder(), policy: policy)
