@@ -33,7 +33,7 @@ public enum Replayer {
         /// (`ReplayPipeline`); false (the default) does everything on the calling thread. Same rows,
         /// same order, same result and same errors either way. Off by default: on the 2-core
         /// benchmark machine, where the embedded server's backend takes the second core, the one-thread
-        /// replay is the more efficient (quiet run: 829 k vs 693 k events/s); two threads only won
+        /// replay is the more efficient (a quiet run: 829 k vs 693 k events/s); two threads only won
         /// under load, by taking a bigger share of cores from other processes (docs/journal.md,
         /// "journal-perf-2"). For hosts with cores to spare, e.g. the database on another machine.
         public var pipelined: Bool
