@@ -84,6 +84,13 @@ struct BenchJournal: AsyncParsableCommand {
         // Phase 1 wrote hundreds of MB of WAL; checkpoint now so its flush does not land inside this
         // phase's window (a production writer has checkpoints too, but not this one's backlog).
         try await admin.execute("CHECKPOINT")
+        // The floors under the latency phase, measured just before it (same disk, same load): the
+        // disk's write + fdatasync latency (PostgreSQL's default wal_sync_method; every durable commit
+        // waits for one), and how late a thread wakes from a 200 µs sleep (the CPU's queue).
+        let fsync = try FsyncAnchor.measure(directory: server.rootDirectory, seconds: 2)
+        let wakeup = FsyncAnchor.wakeupLateness(seconds: 1)
+        FileHandle.standardError.write(Data(
+            "fsync: p50 \(fsync.p50) us, p99 \(fsync.p99) us over \(fsync.count); wake-up lateness p50 \(wakeup.p50) us, p99 \(wakeup.p99) us\n".utf8))
         let total = Int(Double(rate) * latencySeconds)
         let pool = SyntheticJournal.events(count: total, seed: seed &+ 1, instrumentCount: 100)
         let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
@@ -118,17 +125,23 @@ struct BenchJournal: AsyncParsableCommand {
 
         // 3. Replay: read (binary) + verify the chain + decode + fold, everything appended in phase 1.
         let replayConnection = try await PostgresConnection.connect(dsn, logger: logger)
+        //    The default (everything on the connection's thread) and, for comparison, pipelined (read +
+        //    chain check on one thread, decode + fold on a second one), alternating, best of three each.
         var replayBest = 0.0
+        var replayPipelinedBest = 0.0
         var replayed: UInt64 = 0
-        for _ in 0..<2 {
-            let start = clock.now
-            let result = try await Replayer.replay(replayConnection, logger: logger)
-            let elapsed = (clock.now - start).seconds
-            replayed = result.eventsReplayed
-            replayBest = max(replayBest, Double(result.eventsReplayed) / elapsed)
+        for _ in 0..<3 {
+            for pipelined in [true, false] {
+                let start = clock.now
+                let result = try await Replayer.replay(replayConnection, options: .init(pipelined: pipelined), logger: logger)
+                let rate = Double(result.eventsReplayed) / (clock.now - start).seconds
+                replayed = result.eventsReplayed
+                if pipelined { replayPipelinedBest = max(replayPipelinedBest, rate) } else { replayBest = max(replayBest, rate) }
+            }
         }
 
-        FileHandle.standardError.write(Data("replay: \(Int(replayBest)) events/s over \(replayed)\n".utf8))
+        FileHandle.standardError.write(Data(
+            "replay: \(Int(replayBest)) events/s over \(replayed) (pipelined: \(Int(replayPipelinedBest)))\n".utf8))
 
         // 3b. Replay by stage, so the next reader sees where the time goes: the same chunked read with
         //     progressively more of the work (each the best of two runs, over the same rows).
@@ -143,6 +156,45 @@ struct BenchJournal: AsyncParsableCommand {
             stages[stage] = Int(best)
         }
         FileHandle.standardError.write(Data("replay stages: \(ReplayStage.allCases.map { "\($0.rawValue) \(stages[$0] ?? 0)" })\n".utf8))
+
+        // 3c. Append alternatives: the same fenced, chained batch by each `FencedAppend.Method`, one
+        //     caller, one batch per commit, at batch 100 and 1000, each in its own database (the methods
+        //     alternate so that load drifting over the run hits them alike).
+        var alternatives: [FencedAppend.Method: [Int: Int]] = [:]
+        var altConnections: [FencedAppend.Method: (PostgresConnection, UInt64)] = [:]
+        for method in FencedAppend.Method.allCases {
+            try await admin.execute("CREATE DATABASE bench_alt_\(method.rawValue.lowercased())")
+            let c = try await PostgresConnection.connect(server.dsn(database: "bench_alt_\(method.rawValue.lowercased())"), logger: logger)
+            _ = try await JournalSchema.migrate(c, logger: logger)
+            let e = try await c.withConnection { conn in try Lease.acquire(conn, holder: "bench", duration: .seconds(3600)) }
+            altConnections[method] = (c, e)
+        }
+        var altGenerator = SyntheticJournal(seed: seed &+ 2, instrumentCount: 100)
+        for round in 0..<2 {
+            for batchSize in [100, 1000] {
+                for method in FencedAppend.Method.allCases {
+                    guard let (c, e) = altConnections[method] else { continue }
+                    var batch: [EncodedEvent] = []
+                    for _ in 0..<batchSize { batch.append(EncodedEvent(altGenerator.next())) }
+                    let fixed = batch
+                    let seconds = self.seconds / 2
+                    let events = try await c.withConnection { conn in
+                        var head = try FencedAppend.readHead(conn)
+                        var events = 0
+                        let start = ContinuousClock.now
+                        while ContinuousClock.now - start < .milliseconds(Int(seconds * 1000)) {
+                            head = try FencedAppend.append(conn, epoch: e, head: head, events: fixed, method: method)
+                            events += fixed.count
+                        }
+                        return Double(events) / (ContinuousClock.now - start).seconds
+                    }
+                    let best = max(alternatives[method]?[batchSize] ?? 0, Int(events))
+                    alternatives[method, default: [:]][batchSize] = round == 0 ? Int(events) : best
+                }
+            }
+        }
+        for (c, _) in altConnections.values { await c.close() }
+        FileHandle.standardError.write(Data("append alternatives: \(alternatives)\n".utf8))
 
         // 4. The anchor: pgbench, one client, one-row INSERT per transaction, same server.
         try await PGBenchAnchor.prepare(admin)
@@ -160,10 +212,20 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_commits", "\(commits)"),
             ("replay_events_per_s", "\(Int(replayBest))"),
             ("replay_events", "\(replayed)"),
+            ("replay_pipelined_events_per_s", "\(Int(replayPipelinedBest))"),
             ("replay_fetch_rows_per_s", "\(stages[.fetch] ?? 0)"),
             ("replay_read_rows_per_s", "\(stages[.read] ?? 0)"),
             ("replay_read_verify_per_s", "\(stages[.verify] ?? 0)"),
             ("replay_read_verify_decode_per_s", "\(stages[.decode] ?? 0)"),
+            ("append_alternatives", "{" + FencedAppend.Method.allCases.map { m in
+                "\"\(m.rawValue)\":{" + [100, 1000].map { "\"\($0)\":\(alternatives[m]?[$0] ?? 0)" }.joined(separator: ",") + "}"
+            }.joined(separator: ",") + "}"),
+            ("fsync_p50_us", "\(fsync.p50)"),
+            ("fsync_p99_us", "\(fsync.p99)"),
+            ("fsync_max_us", "\(fsync.max)"),
+            ("fsync_ops", "\(fsync.count)"),
+            ("wakeup_late_p50_us", "\(wakeup.p50)"),
+            ("wakeup_late_p99_us", "\(wakeup.p99)"),
             ("pgbench_single_insert_tps", "\(Int(tps))"),
         ]
         if json {
@@ -217,5 +279,61 @@ enum ReplayStage: String, CaseIterable, Sendable {
         }
         // Keeps the optimizer from discarding the read-only stage's work.
         return checksum == Int.min ? 0 : rows
+    }
+}
+
+/// The disk's write-and-flush latency, the floor under every durable commit: an 8 KiB block (a WAL
+/// page) overwritten at offset 0 and `fdatasync`ed, again and again, one at a time.
+enum FsyncAnchor {
+    struct Figures: Sendable {
+        var p50: Int64
+        var p99: Int64
+        var max: Int64
+        var count: Int
+    }
+
+    static func measure(directory: String, seconds: Double) throws -> Figures {
+        let path = directory + "/tandem-fsync-anchor"
+        guard FileManager.default.createFile(atPath: path, contents: Data(count: 8192)) else {
+            throw BenchError("could not create \(path)")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        let block = Data(repeating: 0x5A, count: 8192)
+        let clock = ContinuousClock()
+        var samples: [Int64] = []
+        let end = clock.now + .milliseconds(Int(seconds * 1000))
+        while clock.now < end {
+            let start = clock.now
+            try handle.seek(toOffset: 0)
+            try handle.write(contentsOf: block)
+            guard fdatasync(handle.fileDescriptor) == 0 else { throw BenchError("fdatasync failed: errno \(errno)") }
+            let d = clock.now - start
+            samples.append(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)
+        }
+        return figures(samples)
+    }
+
+    /// Sleeps 200 µs again and again on a fresh thread and records how much later than asked it woke:
+    /// on a machine whose cores are all busy this is the wait for a core, which every commit's wake-up
+    /// (the writer's thread, the server process) pays too.
+    static func wakeupLateness(seconds: Double) -> Figures {
+        let clock = ContinuousClock()
+        var samples: [Int64] = []
+        let end = clock.now + .milliseconds(Int(seconds * 1000))
+        while clock.now < end {
+            let start = clock.now
+            Thread.sleep(forTimeInterval: 0.0002)
+            let late = clock.now - start - .microseconds(200)
+            samples.append(max(0, late.components.seconds * 1_000_000 + late.components.attoseconds / 1_000_000_000_000))
+        }
+        return figures(samples)
+    }
+
+    private static func figures(_ samples: [Int64]) -> Figures {
+        let samples = samples.sorted()
+        func at(_ p: Double) -> Int64 { samples.isEmpty ? 0 : samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
+        return Figures(p50: at(0.5), p99: at(0.99), max: samples.last ?? 0, count: samples.count)
     }
 }

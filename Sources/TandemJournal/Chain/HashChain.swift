@@ -133,6 +133,16 @@ public struct ChainVerifier: Sendable {
         return nil
     }
 
+    /// Takes `row` as the new head without checking it: for a second verifier that follows one which
+    /// already verified `row` (the replay pipeline's folding side). Reuses the head's storage.
+    mutating func accept(verified row: JournalRow) {
+        head.seq = row.seq
+        head.hash.removeAll(keepingCapacity: true)
+        head.hash.append(contentsOf: row.hash)
+        lastEpoch = row.epoch
+        verifiedCount += 1
+    }
+
     /// The frame header is `u8 version · u16 kind · u32 length`, then the payload, which starts with
     /// the i64 timestamp (see EventCodec).
     static func headerProblem(_ row: JournalRow) -> String? {

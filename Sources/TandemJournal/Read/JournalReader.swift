@@ -8,13 +8,35 @@ public enum JournalReader {
         """
 
     /// Up to `limit` rows with `after < seq ≤ through`, ascending.
+    ///
+    /// **Bounded by seq, not only by LIMIT.** Seqs are gapless (invariant 1), so the first `limit` rows
+    /// are exactly `after < seq ≤ after + limit`, and the statement asks for that range. On a journal
+    /// without statistics (freshly written, not yet auto-analysed) the planner may pick a bitmap scan
+    /// plus a sort of every row it matches; with `seq > after` alone that is every row to the end of
+    /// the journal, for every batch (a follower catching up went quadratic), with the range it is at
+    /// most `limit` rows whatever the plan. Only if that range is empty while `through` lies beyond it
+    /// (caught up at the head — or a tampered journal missing a whole range of rows, which the
+    /// caller's chain check must get to see) is the open-ended statement asked too. (On such a journal
+    /// a batch may also come back shorter than `limit` with rows still after it; a chain check stops
+    /// at its gap either way.)
     public static func rows(
         _ conn: PGConnection, after: UInt64, through: UInt64 = UInt64(Int64.max), limit: Int = 10_000
     ) throws(JournalError) -> [JournalRow] {
+        let through = min(through, UInt64(Int64.max))
+        let (sum, overflow) = after.addingReportingOverflow(UInt64(max(0, limit)))
+        let bounded = overflow ? through : min(through, sum)
+        let batch = try rangeRows(conn, after: after, upTo: bounded, limit: limit)
+        if batch.isEmpty, bounded < through {
+            return try rangeRows(conn, after: after, upTo: through, limit: limit)
+        }
+        return batch
+    }
+
+    private static func rangeRows(_ conn: PGConnection, after: UInt64, upTo through: UInt64, limit: Int) throws(JournalError) -> [JournalRow] {
         var rows: [JournalRow] = []
         rows.reserveCapacity(min(limit, 16_384))
         do {
-            try conn.forEachBinaryRow(Statement(sql, [Int64(bitPattern: after), Int64(bitPattern: min(through, UInt64(Int64.max))), limit])) { r in
+            try conn.forEachBinaryRow(Statement(sql, [Int64(bitPattern: after), Int64(bitPattern: through), limit])) { r in
                 guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
                       let payload = r.bytes(4), let prev = r.bytes(5), let hash = r.bytes(6)
                 else {
@@ -64,21 +86,58 @@ public enum JournalReader {
         row.prevHash.reserveCapacity(32)
         row.hash.reserveCapacity(32)
         return try streamRows(conn, after: after, through: through, limit: limit, delivered: { delivered }) { r in
-            row.payload.removeAll(keepingCapacity: true)
-            row.prevHash.removeAll(keepingCapacity: true)
-            row.hash.removeAll(keepingCapacity: true)
-            guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
-                  r.appendBytes(4, to: &row.payload) != nil, r.appendBytes(5, to: &row.prevHash) != nil,
-                  r.appendBytes(6, to: &row.hash) != nil
-            else {
-                throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
-            }
-            row.seq = UInt64(bitPattern: seq)
-            row.epoch = UInt64(bitPattern: epoch)
-            row.kind = UInt16(truncatingIfNeeded: kind)
-            row.timestampNanos = ts
+            try fill(&row, from: r, delivered: delivered)
             try body(row)
             delivered = row.seq
+        }
+    }
+
+    /// Refills `row` in place from a binary result row (its arrays keep their capacity).
+    @inline(__always)
+    static func fill(_ row: inout JournalRow, from r: PGBinaryRow, delivered: UInt64) throws(JournalError) {
+        guard let seq = r.int64(0), let epoch = r.int64(1), let kind = r.int64(2), let ts = r.int64(3),
+              r.replaceBytes(4, in: &row.payload) != nil, r.replaceBytes(5, in: &row.prevHash) != nil,
+              r.replaceBytes(6, in: &row.hash) != nil
+        else {
+            throw JournalError(.database, "row \(r.index) of tandem.events has an unexpected NULL or type", seq: delivered + 1)
+        }
+        row.seq = UInt64(bitPattern: seq)
+        row.epoch = UInt64(bitPattern: epoch)
+        row.kind = UInt16(truncatingIfNeeded: kind)
+        row.timestampNanos = ts
+    }
+
+    /// The streamed read of `forEachRow`, filling `queue`'s chunks for another thread to consume
+    /// (`ReplayPipeline`), each row checked against the chain by `verifier` first: the first row that
+    /// fails is not published and its `chainBroken` error is thrown. Every chunk filled, the last
+    /// partial one included, is published, also when the read fails; the caller calls
+    /// `queue.finish()`. Throws the consumer's failure (from `takeFree`) as is. Returns the rows read.
+    static func readChunks(
+        _ conn: PGConnection, after: UInt64, through: UInt64, limit: Int, verifier: inout ChainVerifier, queue: RowChunkQueue
+    ) throws(JournalError) -> Int {
+        var delivered: UInt64 = after
+        var chain = HashChain()
+        var chunk: RowChunk?
+        defer { if let chunk, chunk.count > 0 { queue.publish(chunk) } }
+        return try streamRows(conn, after: after, through: through, limit: limit, delivered: { delivered }) { r in
+            let current: RowChunk
+            if let chunk {
+                current = chunk
+            } else {
+                current = try queue.takeFree()
+                chunk = current
+            }
+            let i = current.count
+            try fill(&current.rows[i], from: r, delivered: delivered)
+            if let violation = verifier.verify(current.rows[i], chain: &chain) {
+                throw ReplayFolder.chainError(violation, current.rows[i])
+            }
+            delivered = current.rows[i].seq
+            current.count = i + 1
+            if i + 1 == current.rows.count {
+                queue.publish(current)
+                chunk = nil
+            }
         }
     }
 

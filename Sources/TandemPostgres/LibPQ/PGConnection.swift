@@ -391,6 +391,43 @@ public final class PGConnection {
         return result.affectedRows
     }
 
+    /// Runs `COPY … FROM STDIN` and sends `data` as the COPY stream exactly as given (for
+    /// `FORMAT binary`, the caller writes the header, tuples and trailer), 64 KiB at a time. Returns the
+    /// number of rows the server loaded. On any error the COPY is aborted and nothing of it remains.
+    @discardableResult
+    public func copyFromStdin(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
+        let conn = try liveHandle(operation: "copy")
+        guard let start = PQexec(conn, sql) else {
+            throw connectionError(operation: "copy", fallback: "could not start COPY")
+        }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try consume(start, statement: sql, operation: "copy")
+            throw PostgresError(.copy, "the statement did not start a COPY FROM STDIN", operation: "copy", statement: sql)
+        }
+        PQclear(start)
+        var sendFailed = false
+        data.withUnsafeBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { chars in
+                var offset = 0
+                while offset < chars.count, !sendFailed {
+                    let n = min(65_536, chars.count - offset)
+                    if PQputCopyData(conn, chars.baseAddress.map { $0 + offset }, Int32(n)) != 1 { sendFailed = true }
+                    offset += n
+                }
+            }
+        }
+        let ended = PQputCopyEnd(conn, sendFailed ? "client failed to send COPY data" : nil)
+        guard ended == 1 else {
+            throw connectionError(operation: "copy", fallback: "could not finish COPY")
+        }
+        let result = try consume(PQgetResult(conn), statement: sql, operation: "copy")
+        while let extra = PQgetResult(conn) { PQclear(extra) }
+        if sendFailed {
+            throw connectionError(operation: "copy", fallback: "the connection failed while sending COPY data")
+        }
+        return result.affectedRows
+    }
+
     // MARK: LISTEN / NOTIFY
 
     /// Subscribes this session to a channel. The name is quoted as an identifier, so any string is safe.
@@ -722,6 +759,27 @@ extension PGBinaryRow {
     /// Appends the cell's raw bytes to `buffer` and returns how many were appended, or nil for NULL
     /// (then `buffer` is unchanged). Lets a caller reuse one buffer for every row instead of allocating
     /// an array per cell, which a replay of millions of rows feels.
+    /// Makes `buffer` hold exactly the cell's raw bytes, or returns nil for NULL (leaving `buffer`
+    /// as it was). When the length is unchanged (a hash, a refilled row) the bytes are copied over the
+    /// existing storage in place: no allocation, no resize.
+    public func replaceBytes(_ column: Int, in buffer: inout [UInt8]) -> Int? {
+        guard column >= 0, column < columnCount else { return nil }
+        let row = Int32(index), col = Int32(column)
+        guard PQgetisnull(result, row, col) == 0, let value = PQgetvalue(result, row, col) else { return nil }
+        let length = Int(PQgetlength(result, row, col))
+        value.withMemoryRebound(to: UInt8.self, capacity: max(length, 1)) { source in
+            if buffer.count == length {
+                buffer.withUnsafeMutableBufferPointer { target in
+                    if let base = target.baseAddress, length > 0 { base.update(from: source, count: length) }
+                }
+            } else {
+                buffer.removeAll(keepingCapacity: true)
+                buffer.append(contentsOf: UnsafeBufferPointer(start: source, count: length))
+            }
+        }
+        return length
+    }
+
     public func appendBytes(_ column: Int, to buffer: inout [UInt8]) -> Int? {
         guard column >= 0, column < columnCount, !isNull(column) else { return nil }
         let length = Int(PQgetlength(result, Int32(index), Int32(column)))

@@ -79,3 +79,31 @@ struct StreamedReadTests {
         await admin.close()
     }
 }
+
+@Suite("batched reads (JournalReader.rows)", .embeddedPostgres)
+struct BatchedReadTests {
+    @Test("rows asks for the seq range of its batch; at the head, and past a whole missing range, it still answers right")
+    func boundedRange() async throws {
+        let (dsn, admin) = try await freshJournal()
+        let writer = try await makeWriter(dsn: dsn)
+        try await appendAll(writer, SyntheticJournalFixture.events(100, seed: 6), chunk: 50)
+        func seqs(after: UInt64, through: UInt64 = UInt64(Int64.max), limit: Int) async throws -> [UInt64] {
+            try await admin.withConnection { c in try JournalReader.rows(c, after: after, through: through, limit: limit).map(\.seq) }
+        }
+        #expect(try await seqs(after: 0, limit: 10) == Array(1...10))
+        #expect(try await seqs(after: 95, limit: 10) == Array(96...100))
+        #expect(try await seqs(after: 100, limit: 10) == [])
+        #expect(try await seqs(after: 10, through: 15, limit: 10) == Array(11...15))
+        #expect(try await seqs(after: UInt64(Int64.max) - 3, limit: 10) == [])
+
+        // Tampering that removes a whole batch's range: the read must still return what follows, so
+        // the caller's chain check sees the gap (instead of believing it is caught up).
+        try await admin.execute("SET session_replication_role = replica")
+        try await admin.query("DELETE FROM tandem.events WHERE seq BETWEEN 1 AND 20")
+        try await admin.execute("SET session_replication_role = DEFAULT")
+        #expect(try await seqs(after: 0, limit: 10) == Array(21...30))
+        // A range only partly missing gives a shorter batch (what the range holds), gap included.
+        #expect(try await seqs(after: 15, limit: 10) == Array(21...25))
+        await admin.close()
+    }
+}

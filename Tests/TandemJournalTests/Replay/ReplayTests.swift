@@ -54,6 +54,47 @@ struct ReplayTests {
         await admin.close()
     }
 
+    @Test("pipelined replay (two threads) equals the sequential one; a row altered mid-stream fails both with the same error")
+    func pipelinedEqualsSequential() async throws {
+        let (dsn, admin) = try await freshJournal()
+        let events = SyntheticJournalFixture.events(7_777, seed: 17)
+        let writer = try await makeWriter(dsn: dsn)
+        try await appendAll(writer, events, chunk: 1_000)
+        let expected = try fold(events)
+        for options in [Replayer.Options(pipelined: true), .init(snapshotEvery: 1_500, pipelined: true), .init(throughSeq: 4_321, pipelined: true)] {
+            let pipelined = try await Replayer.replay(admin, options: options, logger: testLogger)
+            var sequentialOptions = options
+            sequentialOptions.pipelined = false
+            #expect(options.pipelined)
+            let sequential = try await Replayer.replay(admin, options: sequentialOptions, logger: testLogger)
+            #expect(pipelined.state.snapshotBytes() == sequential.state.snapshotBytes())
+            #expect(pipelined.head == sequential.head && pipelined.eventsReplayed == sequential.eventsReplayed)
+            #expect(pipelined.lastEpoch == sequential.lastEpoch)
+        }
+        #expect(try await Replayer.replay(admin, logger: testLogger).state.snapshotBytes() == expected.snapshotBytes())
+        #expect(try await admin.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0) == 5)
+
+        // Tamper with one row deep in the stream (several chunks in): both replays stop there, same error.
+        try await admin.execute("SET session_replication_role = replica")
+        try await admin.query("UPDATE tandem.events SET payload = set_byte(payload, 20, get_byte(payload, 20) # 1) WHERE seq = 5000")
+        try await admin.execute("SET session_replication_role = DEFAULT")
+        var errors: [JournalError] = []
+        for pipelined in [true, false] {
+            let error = await #expect(throws: JournalError.self) {
+                try await Replayer.replay(admin, options: .init(pipelined: pipelined), logger: testLogger)
+            }
+            if let error { errors.append(error) }
+        }
+        #expect(errors.count == 2)
+        #expect(errors.first?.code == .chainBroken && errors.first?.seq == 5_000)
+        #expect(errors.first?.description == errors.last?.description)
+        // The session is usable afterwards (the cursor and its transaction are gone).
+        #expect(try await admin.withConnection { c in c.isInTransaction } == false)
+        let upTo = try await Replayer.replay(admin, options: .init(throughSeq: 4_999), logger: testLogger)
+        #expect(upTo.state.snapshotBytes() == (try fold(events.prefix(4_999))).snapshotBytes())
+        await admin.close()
+    }
+
     @Test("a corrupt payload on an intact chain: replay and audit name its seq, nothing traps")
     func corruptPayload() async throws {
         let (dsn, admin) = try await freshJournal()
