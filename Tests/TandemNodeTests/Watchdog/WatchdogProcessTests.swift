@@ -186,7 +186,8 @@ struct WatchdogProcessTests {
         a.process.waitUntilExit()
         b.process.waitUntilExit()
         try await eventually("the test's risk session logged on") { testRisk.isLoggedOn }
-        try await testRisk.initiator.send(KillSwitch.message(target: "TANDEM-WD", action: .block, requestID: "TB1"))
+        // Wait for the venue's answer: the block must be in force before the watchdog's first order.
+        #expect(try await testRisk.killSwitch(.block, target: "TANDEM-WD", id: "TB1") == "OK")
         let first = try startWatchdog(dsn: dsn, venue: venue)
         let flatten = SignedCommand.sign(action: .flatten, reason: "both nodes dead", issuedBy: "alice", issuedNanos: nowNanos(),
                                          nonce: "nonce-flatten-1", key: Self.key)
@@ -200,7 +201,7 @@ struct WatchdogProcessTests {
         first.process.waitUntilExit()
 
         // Unblocked, a new watchdog process reads FLATTENING from PostgreSQL and finishes the job.
-        try await testRisk.initiator.send(KillSwitch.message(target: "TANDEM-WD", action: .unblock, requestID: "TB2"))
+        #expect(try await testRisk.killSwitch(.unblock, target: "TANDEM-WD", id: "TB2") == "OK")
         let second = try startWatchdog(dsn: dsn, venue: venue)
         defer { Task { await second.stop() } }
         try await eventually("the venue's position to be flat", seconds: 30, context: { second.output }) {
