@@ -336,15 +336,7 @@ public final class PGConnection {
     @discardableResult
     public func copyFromStdin<Rows: Sequence>(_ sql: String, rows: Rows) throws(PostgresError) -> Int
     where Rows.Element == [String?] {
-        let conn = try liveHandle(operation: "copy")
-        guard let start = PQexec(conn, sql) else {
-            throw connectionError(operation: "copy", fallback: "could not start COPY")
-        }
-        guard PQresultStatus(start) == PGRES_COPY_IN else {
-            _ = try consume(start, statement: sql, operation: "copy")
-            throw PostgresError(.copy, "the statement did not start a COPY FROM STDIN", operation: "copy", statement: sql)
-        }
-        PQclear(start)
+        let conn = try beginCopy(sql)
 
         var buffer: [UInt8] = []
         buffer.reserveCapacity(70_000)
@@ -379,16 +371,7 @@ public final class PGConnection {
             if sendFailed { break }
         }
         flush()
-        let ended = PQputCopyEnd(conn, sendFailed ? "client failed to send COPY data" : nil)
-        guard ended == 1 else {
-            throw connectionError(operation: "copy", fallback: "could not finish COPY")
-        }
-        let result = try consume(PQgetResult(conn), statement: sql, operation: "copy")
-        while let extra = PQgetResult(conn) { PQclear(extra) }
-        if sendFailed {
-            throw connectionError(operation: "copy", fallback: "the connection failed while sending COPY data")
-        }
-        return result.affectedRows
+        return try endCopy(conn, sql, sendFailed: sendFailed)
     }
 
     /// Runs `COPY … FROM STDIN` and sends `data` as the COPY stream exactly as given (for
@@ -396,15 +379,7 @@ public final class PGConnection {
     /// number of rows the server loaded. On any error the COPY is aborted and nothing of it remains.
     @discardableResult
     public func copyFromStdin(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
-        let conn = try liveHandle(operation: "copy")
-        guard let start = PQexec(conn, sql) else {
-            throw connectionError(operation: "copy", fallback: "could not start COPY")
-        }
-        guard PQresultStatus(start) == PGRES_COPY_IN else {
-            _ = try consume(start, statement: sql, operation: "copy")
-            throw PostgresError(.copy, "the statement did not start a COPY FROM STDIN", operation: "copy", statement: sql)
-        }
-        PQclear(start)
+        let conn = try beginCopy(sql)
         var sendFailed = false
         data.withUnsafeBufferPointer { raw in
             raw.withMemoryRebound(to: CChar.self) { chars in
@@ -416,6 +391,25 @@ public final class PGConnection {
                 }
             }
         }
+        return try endCopy(conn, sql, sendFailed: sendFailed)
+    }
+
+    /// Starts `COPY … FROM STDIN`; the connection is then in COPY IN state.
+    private func beginCopy(_ sql: String) throws(PostgresError) -> OpaquePointer {
+        let conn = try liveHandle(operation: "copy")
+        guard let start = PQexec(conn, sql) else {
+            throw connectionError(operation: "copy", fallback: "could not start COPY")
+        }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            _ = try consume(start, statement: sql, operation: "copy")
+            throw PostgresError(.copy, "the statement did not start a COPY FROM STDIN", operation: "copy", statement: sql)
+        }
+        PQclear(start)
+        return conn
+    }
+
+    /// Ends the COPY (aborting it when sending failed, so nothing of it remains) and returns the rows loaded.
+    private func endCopy(_ conn: OpaquePointer, _ sql: String, sendFailed: Bool) throws(PostgresError) -> Int {
         let ended = PQputCopyEnd(conn, sendFailed ? "client failed to send COPY data" : nil)
         guard ended == 1 else {
             throw connectionError(operation: "copy", fallback: "could not finish COPY")
