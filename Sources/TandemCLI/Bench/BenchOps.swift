@@ -2,13 +2,13 @@ import ArgumentParser
 import Foundation
 import Logging
 import Metrics
-import Prometheus
 import Synchronization
 import TandemNode
 import TandemOps
 
 /// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (formatted and
-/// written to /dev/null through the same sink as a log file) and the metrics an order updates on the
+/// written to /dev/null through the same sink as a log file; beside it, the same swift-log call into a
+/// handler that formats nothing, `log_call_unformatted_ns`) and the metrics an order updates on the
 /// node (its intent and fill counted, the fill's slippage against the arrival mid, one journal append
 /// observed: `NodeMetricsBenchmark`, on the node's backend, ``TandemMetricsFactory``) — and `alert_latency_ms`, a
 /// takeover to its email through real Prometheus and Alertmanager with the shipped rules and routing
