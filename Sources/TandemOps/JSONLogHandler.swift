@@ -48,22 +48,34 @@ public struct JSONLogHandler: LogHandler {
     /// key given by more than one source appears once, with the value of the last (handler,
     /// provider, call).
     static func format(_ r: LogRecord, clock: inout LineClock, into out: inout [UInt8]) {
-        // Values other than strings are described once, here: the line is written into capacity
-        // reserved from their length, so a description must not change between measuring and writing.
+        // One pass over the call's fields measures them, finds a non-string value and a key the handler
+        // also has. Values other than strings are described once, before the capacity is reserved: a
+        // description must not change between measuring and writing.
         var r = r
-        r.call = textual(r.call)
-        r.provided = textual(r.provided)
         let handlerKeys = r.context.keys
-        let overridden = !handlerKeys.isEmpty
-            && (r.provided != nil || (r.call.map { call in call.keys.contains { handlerKeys.contains($0) } } ?? false))
-        var bound = 160 + r.context.encodedIdentity.count + 6 * (r.message.utf8.count + r.source.utf8.count)
+        var callBound = 0
+        var allStrings = true
+        var overridden = !handlerKeys.isEmpty && r.provided != nil
+        if let call = r.call {
+            for (k, v) in call {
+                guard case .string(let text) = v else { allStrings = false; break }
+                callBound += 6 + 6 * (k.utf8.count + text.utf8.count)
+                if !overridden && !handlerKeys.isEmpty && handlerKeys.contains(k) { overridden = true }
+            }
+        }
+        if !allStrings {
+            r.call = textual(r.call)
+            callBound = r.call.map { $0.reduce(0) { $0 + Self.bound($1.key, $1.value) } } ?? 0
+            overridden = !handlerKeys.isEmpty && (r.provided != nil || (r.call?.keys.contains { handlerKeys.contains($0) } ?? false))
+        }
+        r.provided = textual(r.provided)
+        var bound = 160 + r.context.encodedIdentity.count + 6 * (r.message.utf8.count + r.source.utf8.count) + callBound
         if overridden {
             for (k, v) in r.context.sortedMetadata { bound += Self.bound(k, v) }
         } else {
             bound += r.context.encodedMetadata.count
         }
         if let provided = r.provided { for (k, v) in provided { bound += Self.bound(k, v) } }
-        if let call = r.call { for (k, v) in call { bound += Self.bound(k, v) } }
         out.append(addingCapacity: bound) { (o: inout OutputSpan<UInt8>) in
             put(#"{"ts":""#, &o)
             clock.putTimestamps(r.ns, to: &o)

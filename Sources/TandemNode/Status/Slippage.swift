@@ -33,6 +33,9 @@ public enum Slippage {
 /// path that never ends an order cannot grow it).
 struct SlippageTracker: Sendable {
     private var mids: [InstrumentID: Int128] = [:]
+    /// The last instrument marked and its mid (also in `mids`): an intent for it, the usual case with
+    /// one instrument traded, skips the table's hashing.
+    private var recent: (instrument: InstrumentID, mid2: Int128)?
     private var arrivals: [ClOrdID: (side: Side, mid2: Int128)] = [:]
     let capacity: Int
 
@@ -42,7 +45,9 @@ struct SlippageTracker: Sendable {
 
     /// The instrument's two-sided book now (nil: one-sided or empty; the last mid is kept).
     mutating func mark(_ instrument: InstrumentID, bid: Price, ask: Price) {
-        mids[instrument] = Int128(bid.units) + Int128(ask.units)
+        let mid2 = Int128(bid.units) + Int128(ask.units)
+        mids[instrument] = mid2
+        recent = (instrument, mid2)
     }
 
     var marks: [InstrumentID: Price] {
@@ -71,7 +76,7 @@ struct SlippageTracker: Sendable {
 
     /// An accepted intent: its arrival mid is the instrument's mid now (none known: not tracked).
     mutating func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID) {
-        guard let mid2 = mids[instrument] else { return }
+        guard let mid2 = recent?.instrument == instrument ? recent?.mid2 : mids[instrument] else { return }
         if arrivals.count >= capacity { arrivals.removeAll(keepingCapacity: true) }
         arrivals[id] = (side, mid2)
     }
