@@ -7,8 +7,8 @@ import TandemFIX
 /// (durable, handed to the socket) to the venue's first ExecutionReport for its ClOrdID — the
 /// venue round trip as this node sees it, without the journal append in front of it.
 ///
-/// One new order in `every` is sampled, so the order path pays a counter per order and the parse
-/// of the ClOrdID, a table entry and a callback only for the sampled ones; an inbound report costs
+/// One new order in `every` is sampled, so the order path pays a counter per order, and a scan for
+/// the ClOrdID, a table entry and a callback only for the sampled ones; an inbound report costs
 /// one atomic load while nothing is awaited. An order answered never (rejected by the session,
 /// disconnected) is dropped when the table passes `capacity`.
 final class OrderRoundTrips: Sendable {
@@ -29,9 +29,25 @@ final class OrderRoundTrips: Sendable {
     /// The ClOrdID to time if this outbound message is a sampled new order (nil: not timed).
     func sample(_ message: FIXPersistedMessage) -> ClOrdID? {
         guard message.msgType == .newOrderSingle,
-              counter.wrappingAdd(1, ordering: .relaxed).oldValue % every == 0,
-              let parsed = try? FIXParser.parse(message.bytes), let id = parsed.string(11) else { return nil }
-        return ClOrdID(id)
+              counter.wrappingAdd(1, ordering: .relaxed).oldValue % every == 0 else { return nil }
+        return Self.clOrdID(in: message.bytes)
+    }
+
+    /// ClOrdID (11) read straight from an encoded message's bytes: the first `SOH 11=` up to the next
+    /// SOH (no full parse on the order path; the message was just encoded by our own session).
+    static func clOrdID(in bytes: [UInt8]) -> ClOrdID? {
+        let soh: UInt8 = 0x01, one = UInt8(ascii: "1"), equals = UInt8(ascii: "=")
+        var i = 0
+        while i + 4 <= bytes.count {
+            if bytes[i] == soh, bytes[i + 1] == one, bytes[i + 2] == one, bytes[i + 3] == equals {
+                let start = i + 4
+                var end = start
+                while end < bytes.count, bytes[end] != soh { end += 1 }
+                return end > start ? ClOrdID(String(decoding: bytes[start..<end], as: UTF8.self)) : nil
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// The sampled order left for the venue now.

@@ -95,6 +95,10 @@ import TandemCore
         rt.received(try report("C0"))
         rt.received(try report("C0"))  // a second report for it: already observed
         #expect(rt.awaitedCount == 1)
+        // The ClOrdID is found by its tag, not by a field that merely ends in 11 (e.g. 111=).
+        #expect(OrderRoundTrips.clOrdID(in: Array("8=FIX.4.4\u{01}111=X\u{01}11=ABC-1\u{01}".utf8)) == ClOrdID("ABC-1"))
+        #expect(OrderRoundTrips.clOrdID(in: Array("8=FIX.4.4\u{01}11=\u{01}".utf8)) == nil)
+        #expect(OrderRoundTrips.clOrdID(in: Array("8=FIX.4.4\u{01}55=X\u{01}".utf8)) == nil)
         // Never answered: dropped once the table is full, so it cannot grow.
         for i in 0..<20 { rt.released(ClOrdID("X\(i)")) }
         #expect(rt.awaitedCount <= 8)
