@@ -63,7 +63,7 @@ struct BenchOps: AsyncParsableCommand {
                                                      valueBuckets: NodeService.histogramBuckets.values))
         var fastest = Duration.seconds(3600)
         for _ in 0..<3 { fastest = min(fastest, try NodeMetricsBenchmark.run(iterations: iterations)) }
-        let metricsNs = (Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9) / Double(iterations)
+        let metricsNs = Self.nanoseconds(fastest) / Double(iterations)
 
         var figures: [(String, String)] = [
             ("log_line_ns", String(format: "%.0f", logNs)),
@@ -71,7 +71,7 @@ struct BenchOps: AsyncParsableCommand {
             ("log_call_unformatted_ns", String(format: "%.0f", callNs)),
         ]
         for (part, d) in try NodeMetricsBenchmark.parts(iterations: iterations) {
-            let ns = (Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9) / Double(iterations)
+            let ns = Self.nanoseconds(d) / Double(iterations)
             figures.append(("metrics_\(part)_ns", String(format: "%.0f", ns)))
         }
         figures.append(("iterations", "\(iterations)"))
@@ -104,7 +104,11 @@ struct BenchOps: AsyncParsableCommand {
             body()
             fastest = min(fastest, ContinuousClock.now - t0)
         }
-        return Double(fastest.components.seconds) * 1e9 + Double(fastest.components.attoseconds) / 1e9
+        return Self.nanoseconds(fastest)
+    }
+
+    private static func nanoseconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1e9 + Double(d.components.attoseconds) / 1e9
     }
 }
 

@@ -59,7 +59,7 @@ final class FIXMetricsHandler: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         metrics.messagesIn.increment()
-        metrics.roundTrips.received(unwrapInboundIn(data).typed)
+        if metrics.roundTrips.awaitedCount > 0 { metrics.roundTrips.received(unwrapInboundIn(data).typed) }
         context.fireChannelRead(data)
     }
 

@@ -61,21 +61,16 @@ final class OrderRoundTrips: Sendable {
 
     /// An inbound message; an ExecutionReport for an awaited ClOrdID is observed.
     func received(_ typed: FIXTypedMessage, at now: ContinuousClock.Instant = .now) {
-        guard awaited.load(ordering: .relaxed) > 0, case .executionReport(let report) = typed, let id = report.clOrdID else { return }
+        guard awaitedCount > 0, case .executionReport(let report) = typed, let id = report.clOrdID else { return }
         let start = sent.withLock { table in
             let s = table.removeValue(forKey: id)
             awaited.store(table.count, ordering: .relaxed)
             return s
         }
-        if let start { timer.recordInterval(since: start, now: now) }
+        if let start { timer.recordNanoseconds((now - start).nanoseconds) }
     }
 
+    /// Sampled orders still waiting for their first report (one atomic load: callers check it before
+    /// unwrapping an inbound message for ``received(_:at:)``).
     var awaitedCount: Int { awaited.load(ordering: .relaxed) }
-}
-
-extension Timer {
-    fileprivate func recordInterval(since start: ContinuousClock.Instant, now: ContinuousClock.Instant) {
-        let d = now - start
-        recordNanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
-    }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// The swift-metrics backend Tandem's processes bootstrap: swift-prometheus for counters, gauges and
 /// any histogram without configured buckets, and ``AtomicHistogram`` (no lock per observation) for
 /// the timers and recorders named in `durationBuckets` / `valueBuckets` — the ones on the order path.
-/// ``emit(into:)`` writes both as one Prometheus text exposition.
+/// `OpsHTTPServer` serves both (`registry:` and `histograms:`) as one Prometheus text exposition.
 public struct TandemMetricsFactory: MetricsFactory {
     public let registry: PrometheusCollectorRegistry
     public let histograms: AtomicHistograms
@@ -24,12 +24,6 @@ public struct TandemMetricsFactory: MetricsFactory {
         self.durationBuckets = durationBuckets
         self.valueBuckets = valueBuckets
         self.valueDecimals = valueDecimals
-    }
-
-    /// The registry's metrics, then the lock-free histograms.
-    public func emit(into out: inout [UInt8]) {
-        registry.emit(into: &out)
-        histograms.emit(into: &out)
     }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> CounterHandler {
