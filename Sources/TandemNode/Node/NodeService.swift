@@ -389,7 +389,8 @@ public final class NodeService: Service, Sendable {
                     if let risk, ContinuousClock.now - lastRiskCheck >= .milliseconds(250) {
                         lastRiskCheck = .now
                         let outputs = risk.evaluate(pipeline: pipeline, now: FIXClock.now().utc)  // journals mode changes
-                        metrics.riskDay.record(risk.dayFigures(), limits: risk.limits)
+                        let day = risk.dayFigures()
+                        metrics.riskDay.record(day.figures, limits: day.limits)
                         for o in outputs {
                             switch o {
                             case .breach(let rule, _, _), .modeChanged(_, _, let rule, _, _), .positionRestricted(_, let rule, _, _):

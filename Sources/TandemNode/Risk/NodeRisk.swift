@@ -103,13 +103,11 @@ public final class NodeRisk: PreTradeRisk {
         }
     }
 
-    /// The engine's day P&L and drawdown per currency at its last evaluation (for the metrics).
-    public func dayFigures() -> [(currency: Currency, pnl: Int128, drawdown: Int128)] {
-        state.withLock { $0.engine.dayFigures() }
+    /// The engine's day P&L and drawdown per currency at its last evaluation, and the limits they are
+    /// held to (for the metrics), under one lock.
+    public func dayFigures() -> (figures: [(currency: Currency, pnl: Int128, drawdown: Int128)], limits: RiskLimits) {
+        state.withLock { ($0.engine.dayFigures(), $0.engine.limits) }
     }
-
-    /// The limits the day figures are held to.
-    public var limits: RiskLimits { state.withLock { $0.engine.limits } }
 
     /// Something the engine counts (a message sent, a venue reject, a disconnect) for its rate rules
     /// and breakers; what it says comes out of the next `evaluate`.

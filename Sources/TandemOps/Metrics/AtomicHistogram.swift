@@ -98,14 +98,14 @@ public final class AtomicHistogram: TimerHandler, RecorderHandler, Sendable {
         let negative = units < 0
         let m = units.magnitude
         let whole = m / UInt64(scale)
-        var frac = m % UInt64(scale)
+        let frac = m % UInt64(scale)
         guard frac != 0 else { return (negative ? "-" : "") + "\(whole)" }
         var digits = 0
         var s = scale
         while s > 1 { s /= 10; digits += 1 }
         var text = String(frac)
         text = String(repeating: "0", count: digits - text.count) + text
-        while text.hasSuffix("0") { text.removeLast(); frac /= 10 }
+        while text.hasSuffix("0") { text.removeLast() }
         return (negative ? "-" : "") + "\(whole).\(text)"
     }
 
