@@ -104,44 +104,36 @@ struct NodeMetrics: Sendable {
 
     /// Counts what a batch of folded events says about orders and, in the same pass, feeds the
     /// term's slippage bookkeeping (arrival mids, fills).
-    /// The slippage table is locked once for the batch, not per event.
+    /// The slippage table is locked once for the batch, not per event, and fed each event
+    /// (``SlippageTracker/apply(_:_:)``) in the same pass as the counters.
     func count(_ events: [JournalEvent], slippage: FillSlippage? = nil) {
         guard let slippage else {
-            var untracked = SlippageTracker()  // empty tables: no allocation
-            count(events, tracker: &untracked, tracking: false, record: { _ in })
+            for event in events { count(event) }
             return
         }
-        slippage.withTracker { tracker, record in count(events, tracker: &tracker, tracking: true, record: record) }
+        slippage.withTracker { tracker, record in
+            for event in events {
+                count(event)
+                tracker.apply(event, record)
+            }
+        }
     }
 
-    private func count(_ events: [JournalEvent], tracker: inout SlippageTracker, tracking: Bool, record: (Int64) -> Void) {
-        for event in events {
-            switch event {
-            case .orderIntent(let i):
-                intents.increment()
-                switch i.decision {
-                case .accepted:
-                    if tracking { tracker.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument) }
-                case .rejected(let rule, _):
-                    riskRejects.increment()
-                    (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
-                }
-            case .orderRejected(let id, let reason, _):
-                venueRejects.increment()
-                venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
-                if tracking { tracker.ended(id) }
-            case .fill(let e):
-                fills.increment()
-                if tracking, let s = tracker.filled(e.clOrdID, price: e.price, final: true) { record(s) }
-            case .partialFill(let e):
-                fills.increment()
-                if tracking, let s = tracker.filled(e.clOrdID, price: e.price, final: false) { record(s) }
-            case .replaceRequested(let id, let replacement, _):
-                if tracking { tracker.replaced(id, by: replacement.newClOrdID) }
-            case .cancelAccepted(let id, _), .orderExpired(let id, _):
-                if tracking { tracker.ended(id) }
-            default: break
+    private func count(_ event: JournalEvent) {
+        switch event {
+        case .orderIntent(let i):
+            intents.increment()
+            if case .rejected(let rule, _) = i.decision {
+                riskRejects.increment()
+                (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
             }
+        case .orderRejected(_, let reason, _):
+            venueRejects.increment()
+            venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
+        case .fill, .partialFill:
+            fills.increment()
+        default:
+            break
         }
     }
 

@@ -56,21 +56,25 @@ struct SlippageTracker: Sendable {
 
     /// Calls `record` with the slippage (ten-thousandths of a bp) of each fill in these events, in order.
     mutating func observe(_ events: [JournalEvent], _ record: (Int64) -> Void) {
-        for event in events {
-            switch event {
-            case .orderIntent(let i):
-                if case .accepted = i.decision { arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument) }
-            case .partialFill(let e):
-                if let s = filled(e.clOrdID, price: e.price, final: false) { record(s) }
-            case .fill(let e):
-                if let s = filled(e.clOrdID, price: e.price, final: true) { record(s) }
-            case .replaceRequested(let id, let replacement, _):
-                replaced(id, by: replacement.newClOrdID)
-            case .cancelAccepted(let id, _), .orderRejected(let id, _, _), .orderExpired(let id, _):
-                ended(id)
-            default:
-                continue
-            }
+        for event in events { apply(event, record) }
+    }
+
+    /// One folded event: an accepted intent starts an order's entry, a fill reports its slippage (a
+    /// final one ends the entry), a replace carries the entry over, a cancel, reject or expiry ends it.
+    mutating func apply(_ event: JournalEvent, _ record: (Int64) -> Void) {
+        switch event {
+        case .orderIntent(let i):
+            if case .accepted = i.decision { arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument) }
+        case .partialFill(let e):
+            if let s = filled(e.clOrdID, price: e.price, final: false) { record(s) }
+        case .fill(let e):
+            if let s = filled(e.clOrdID, price: e.price, final: true) { record(s) }
+        case .replaceRequested(let id, let replacement, _):
+            replaced(id, by: replacement.newClOrdID)
+        case .cancelAccepted(let id, _), .orderRejected(let id, _, _), .orderExpired(let id, _):
+            ended(id)
+        default:
+            break
         }
     }
 
@@ -108,11 +112,6 @@ final class FillSlippage: Sendable {
 
     func mark(_ instrument: InstrumentID, bid: Price, ask: Price) {
         tracker.withLock { $0.mark(instrument, bid: bid, ask: ask) }
-    }
-
-    func observe(_ events: [JournalEvent]) {
-        let recorder = self.recorder
-        tracker.withLock { $0.observe(events) { recorder.record(Double($0) / 10_000) } }
     }
 
     /// The table, locked once for ``NodeMetrics/count(_:slippage:)``'s single pass over a batch, and
