@@ -30,8 +30,10 @@ struct NodeMetrics: Sendable {
     let leaseRenew = Timer(label: "tandem_lease_renew_seconds")
     /// Since the last successful renew was sent (0 when not leading).
     let leaseAge = Gauge(label: "tandem_lease_age_seconds")
-    /// Each fill's slippage against the arrival mid, basis points, adverse positive.
-    let slippage = Recorder(label: "tandem_fill_slippage_bps", aggregate: true)
+    /// Each fill's slippage against the arrival mid, basis points, adverse positive: the backend's
+    /// handler, made as `Recorder(label:aggregate:)` would (see ``FillSlippage/withTracker(_:)``).
+    let slippage: any RecorderHandler = MetricsSystem.factory.makeRecorder(
+        label: "tandem_fill_slippage_bps", dimensions: [], aggregate: true)
     /// Each step of the last takeover, seconds from the election.
     let takeoverSteps: [String: Gauge]
     /// Orders in this node's fold by state (non-final states: final ones are the counters).
@@ -103,35 +105,52 @@ struct NodeMetrics: Sendable {
     }
 
     /// Counts what a batch of folded events says about orders and, in the same pass, feeds the
-    /// term's slippage bookkeeping (arrival mids, fills).
-    /// The slippage table is locked once for the batch, not per event, and fed each event
-    /// (``SlippageTracker/apply(_:_:)``) in the same pass as the counters.
+    /// term's slippage bookkeeping (arrival mids, fills). The slippage table is locked once for the
+    /// batch, not per event.
     func count(_ events: [JournalEvent], slippage: FillSlippage? = nil) {
         guard let slippage else {
-            for event in events { count(event) }
+            var none = NoLifecycleSink()
+            for event in events { visit(event, counting: true, sink: &none) { _ in } }
             return
         }
         slippage.withTracker { tracker, record in
-            for event in events {
-                count(event)
-                tracker.apply(event, record)
-            }
+            for event in events { visit(event, counting: true, sink: &tracker, record: record) }
         }
     }
 
-    private func count(_ event: JournalEvent) {
+    /// The one reading of an event on the order path: its counters (unless `counting` is false) and
+    /// what it means to the order bookkeeping `sink`, from one switch, so the event's payload is
+    /// copied out once. `record` gets each fill's slippage.
+    @inline(__always)
+    func visit<Sink: OrderLifecycleSink>(_ event: JournalEvent, counting: Bool, sink: inout Sink, record: (Int64) -> Void) {
         switch event {
         case .orderIntent(let i):
-            intents.increment()
-            if case .rejected(let rule, _) = i.decision {
-                riskRejects.increment()
-                (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
+            if counting { intents.increment() }
+            switch i.decision {
+            case .accepted:
+                sink.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument)
+            case .rejected(let rule, _):
+                if counting {
+                    riskRejects.increment()
+                    (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
+                }
             }
-        case .orderRejected(_, let reason, _):
-            venueRejects.increment()
-            venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
-        case .fill, .partialFill:
-            fills.increment()
+        case .orderRejected(let id, let reason, _):
+            if counting {
+                venueRejects.increment()
+                venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
+            }
+            sink.ended(id)
+        case .partialFill(let e):
+            if counting { fills.increment() }
+            if let s = sink.filled(e.clOrdID, price: e.price, final: false) { record(s) }
+        case .fill(let e):
+            if counting { fills.increment() }
+            if let s = sink.filled(e.clOrdID, price: e.price, final: true) { record(s) }
+        case .replaceRequested(let id, let replacement, _):
+            sink.replaced(id, by: replacement.newClOrdID)
+        case .cancelAccepted(let id, _), .orderExpired(let id, _):
+            sink.ended(id)
         default:
             break
         }

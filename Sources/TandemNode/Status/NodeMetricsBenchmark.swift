@@ -55,8 +55,14 @@ public enum NodeMetricsBenchmark {
         }
         return [
             ("counters", time { for _ in 0..<iterations { f.metrics.count(f.intent); f.metrics.count(f.fill) } }),
-            ("slippage_tracking", time { for _ in 0..<iterations { f.slippage.trackOnly(f.intent); f.slippage.trackOnly(f.fill) } }),  // its own pass
-            ("slippage_observe", time { for _ in 0..<iterations { f.metrics.slippage.record(1.5) } }),
+            ("slippage_tracking", time {
+                for _ in 0..<iterations {
+                    for events in [f.intent, f.fill] {
+                        f.slippage.withTracker { t, _ in for e in events { f.metrics.visit(e, counting: false, sink: &t) { _ in } } }
+                    }
+                }
+            }),
+            ("slippage_observe", time { for i in 0..<iterations { f.metrics.slippage.record(Double(i & 0xff) / 10_000) } }),
             ("journal_append_observe", time { for i in 0..<iterations { f.metrics.journalAppend.recordNanoseconds(Int64(200_000 + i & 0xffff)) } }),
         ]
     }

@@ -39,20 +39,54 @@ import TandemCore
             Execution(clOrdID: ClOrdID(id), execID: "E\(id)\(px)", quantity: try Quantity("1"), price: try p(px), fee: .zero(.usd), at: at)
         }
         var seen: [Int64] = []
+        let metrics = NodeMetrics()
+        func observe(_ events: [JournalEvent], _ record: (Int64) -> Void) {
+            for e in events { metrics.visit(e, counting: false, sink: &t, record: record) }
+        }
         // No mid yet: nothing tracked.
-        t.observe([try intent("1-1", .buy)]) { seen.append($0) }
+        observe([try intent("1-1", .buy)]) { seen.append($0) }
         #expect(t.tracked == 0)
         t.mark(i, bid: try p("99.99"), ask: try p("100.01"))
-        t.observe([try intent("1-2", .buy), try intent("1-3", .sell), try intent("1-4", .buy, .rejected(rule: "max_position", reason: "x"))]) { seen.append($0) }
+        observe([try intent("1-2", .buy), try intent("1-3", .sell), try intent("1-4", .buy, .rejected(rule: "max_position", reason: "x"))]) { seen.append($0) }
         #expect(t.tracked == 2)
         // The mid moves after the intent: the arrival mid stays.
         t.mark(i, bid: try p("100.99"), ask: try p("101.01"))
-        t.observe([.partialFill(try exec("1-2", "100.01")), .fill(try exec("1-2", "100.02")), .fill(try exec("1-3", "100.00"))]) { seen.append($0) }
+        observe([.partialFill(try exec("1-2", "100.01")), .fill(try exec("1-2", "100.02")), .fill(try exec("1-3", "100.00"))]) { seen.append($0) }
         #expect(seen == [10_000, 20_000, 0])
         #expect(t.tracked == 0)
-        t.observe([try intent("1-5", .sell), .cancelAccepted(clOrdID: ClOrdID("1-5"), at: at)]) { seen.append($0) }
+        observe([try intent("1-5", .sell), .cancelAccepted(clOrdID: ClOrdID("1-5"), at: at)]) { seen.append($0) }
         #expect(t.tracked == 0)
         #expect(t.marks[i] == (try p("101.00")))
+    }
+
+    @Test("the arrival table agrees with a Dictionary through inserts, replaces and removes that wrap, collide and grow")
+    func arrivalTable() {
+        var table = ArrivalTable(minimumCapacity: 4)
+        var reference: [ClOrdID: Int128] = [:]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed }
+        for step in 0..<20_000 {
+            // Few distinct ids (so removes hit) in a table that starts at 16 slots (so probes wrap and it grows).
+            let id = ClOrdID("\(next() % 300)-\(step % 3)")
+            switch next() % 3 {
+            case 0, 1:
+                table.insert(id, ArrivalTable.Arrival(side: .buy, mid2: Int128(step)))
+                reference[id] = Int128(step)
+            default:
+                #expect(table.remove(id)?.mid2 == reference.removeValue(forKey: id))
+            }
+            if step % 997 == 0 {
+                #expect(table.count == reference.count)
+                for (k, v) in reference { #expect(table.find(k)?.mid2 == v) }
+            }
+        }
+        #expect(table.count == reference.count)
+        for (k, v) in reference { #expect(table.remove(k)?.mid2 == v) }
+        #expect(table.count == 0)
+        #expect(table.find(ClOrdID("0-0")) == nil)
+        table.insert(ClOrdID("x"), ArrivalTable.Arrival(side: .sell, mid2: 7))
+        table.removeAll()
+        #expect(table.count == 0 && table.find(ClOrdID("x")) == nil)
     }
 
     @Test("venue rejects fall into a fixed set of categories, never their text")
