@@ -34,10 +34,22 @@ struct BenchJournal: AsyncParsableCommand {
     @Option(help: "Workload seed.")
     var seed: UInt64 = 42
 
+    @Option(name: .customLong("server-setting"),
+            help: "An extra setting for the embedded PostgreSQL, NAME=VALUE (repeatable), for tuning experiments, e.g. autovacuum=off.")
+    var serverSettings: [String] = []
+
     func run() async throws {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .warning
-        let output = try await EmbeddedPostgres.withServer(.init(durability: .full), logger: logger) { server in
+        var config = EmbeddedPostgres.Configuration(durability: .full)
+        for setting in serverSettings {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw ValidationError("--server-setting \(setting): expected NAME=VALUE, e.g. wal_sync_method=open_datasync")
+            }
+            config.settings[parts[0]] = parts[1]
+        }
+        let output = try await EmbeddedPostgres.withServer(config, logger: logger) { server in
             try await measure(server: server, logger: logger)
         }
         print(output)
@@ -81,6 +93,7 @@ struct BenchJournal: AsyncParsableCommand {
         _ = try await JournalSchema.migrate(latencyConnection, logger: logger)
         let latencyEpoch = try await latencyConnection.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
         let latencyWriter = JournalWriter(connection: latencyConnection, epoch: latencyEpoch, logger: logger)
+        await latencyWriter.setRecordingCommits(true)
         // Phase 1 wrote hundreds of MB of WAL; checkpoint now so its flush does not land inside this
         // phase's window (a production writer has checkpoints too, but not this one's backlog).
         try await admin.execute("CHECKPOINT")
@@ -117,6 +130,16 @@ struct BenchJournal: AsyncParsableCommand {
             return all.sorted()
         }
         let commits = await latencyWriter.commits
+        // Where an append's latency goes: the commits themselves (statement → answer on the writer's
+        // thread) against the whole (scheduled time → the caller resumed).
+        let commitLog = await latencyWriter.commitLog
+        let commitMicros = commitLog.map { $0.duration.components.seconds * 1_000_000 + $0.duration.components.attoseconds / 1_000_000_000_000 }.sorted()
+        let batchSizes = commitLog.map(\.events).sorted()
+        func commitPercentile(_ p: Double) -> Int64 {
+            commitMicros.isEmpty ? 0 : commitMicros[min(commitMicros.count - 1, Int(Double(commitMicros.count) * p))]
+        }
+        FileHandle.standardError.write(Data(
+            "commits: p50 \(commitPercentile(0.5)) us, p99 \(commitPercentile(0.99)) us, max \(commitMicros.last ?? 0) us; events per commit p50 \(batchSizes.isEmpty ? 0 : batchSizes[batchSizes.count / 2]), max \(batchSizes.last ?? 0); over 2 ms: \(commitMicros.filter { $0 > 2000 }.count)\n".utf8))
         func percentile(_ p: Double) -> Int64 {
             latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
         }
@@ -210,6 +233,11 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_offered_events_per_s", "\(rate)"),
             ("latency_events", "\(latencies.count)"),
             ("latency_commits", "\(commits)"),
+            ("latency_commit_p50_us", "\(commitPercentile(0.50))"),
+            ("latency_commit_p99_us", "\(commitPercentile(0.99))"),
+            ("latency_commit_max_us", "\(commitMicros.last ?? 0)"),
+            ("latency_commits_over_2ms", "\(commitMicros.filter { $0 > 2000 }.count)"),
+            ("latency_events_per_commit_max", "\(batchSizes.last ?? 0)"),
             ("replay_events_per_s", "\(Int(replayBest))"),
             ("replay_events", "\(replayed)"),
             ("replay_pipelined_events_per_s", "\(Int(replayPipelinedBest))"),

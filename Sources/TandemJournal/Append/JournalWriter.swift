@@ -46,6 +46,14 @@ public actor JournalWriter {
     public private(set) var commits = 0
     public private(set) var committedEvents = 0
 
+    /// Each commit's duration on the writer's thread (statement sent → answer read, the database's
+    /// share of an append's latency) and its events, kept only when `recordingCommits` is set (the
+    /// benchmark's breakdown).
+    public private(set) var commitLog: [(duration: Duration, events: Int)] = []
+    public private(set) var recordingCommits = false
+
+    public func setRecordingCommits(_ on: Bool) { recordingCommits = on }
+
     /// The writer runs on its connection's thread (the connection actor's `DedicatedThreadExecutor`).
     ///
     /// Why: each commit used to cost two thread hops on top of the database round trip — writer
@@ -165,6 +173,7 @@ public actor JournalWriter {
         let knownHead = head
         let reconnect = needsReconnect
         let method = largeBatch.flatMap { events.count >= $0.minEvents ? $0.method : nil } ?? .function
+        let started = recordingCommits ? ContinuousClock.now : nil
         do {
             let newHead = try await connection.withConnection { conn in
                 if reconnect { try conn.reconnect() }
@@ -172,6 +181,7 @@ public actor JournalWriter {
                 return try FencedAppend.append(conn, epoch: epoch, head: start, events: events, method: method)
             }
             needsReconnect = false
+            if let started { commitLog.append((ContinuousClock.now - started, events.count)) }
             let firstSeq = newHead.seq - UInt64(events.count) + 1
             head = newHead
             commits += 1
