@@ -146,6 +146,16 @@ struct BenchJournal: AsyncParsableCommand {
 
         FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
 
+        // With --server-setting track_functions=pl, the server's own time in the append function.
+        if serverSettings.contains(where: { $0.hasPrefix("track_functions=") }) {
+            let stats = try await latencyConnection.withConnection { c in
+                try c.query("SELECT calls, round(total_time::numeric * 1000 / greatest(calls, 1))::text FROM pg_stat_user_functions WHERE funcname = 'append_events'")
+            }
+            if let row = stats.rows.first {
+                FileHandle.standardError.write(Data("server: append_events \(row.text(0) ?? "?") calls, mean \(row.text(1) ?? "?") us inside the function\n".utf8))
+            }
+        }
+
         // 3. Replay: read (binary) + verify the chain + decode + fold, everything appended in phase 1.
         let replayConnection = try await PostgresConnection.connect(dsn, logger: logger)
         //    The default (everything on the connection's thread) and, for comparison, pipelined (read +
