@@ -3,13 +3,14 @@ import Foundation
 import Synchronization
 
 /// A Prometheus histogram whose `record` takes no lock: it finds the observation's bucket and adds
-/// one to it, to the count and to the sum, each a relaxed atomic add. swift-prometheus's histogram
+/// one to it and the value to the sum, each a relaxed atomic add. swift-prometheus's histogram
 /// takes a lock and walks every bucket (they are kept cumulative) on each observation; this one
-/// keeps per-bucket counts and accumulates them when scraped, so the hot path pays ≈ 3 atomic adds.
+/// keeps per-bucket counts and accumulates them when scraped (the last cumulative bucket is the
+/// count), so the hot path pays 2 atomic adds.
 ///
 /// Values are kept as integers in a fixed unit (`scale` units per exported unit: 10⁹ for durations
 /// in nanoseconds exported as seconds, 10⁴ for basis points kept in ten-thousandths), so the sum
-/// is exact and lock-free; a scrape reads the buckets, the count and the sum without stopping
+/// is exact and lock-free; a scrape reads the buckets and the sum without stopping
 /// writers (each figure is a consistent value, the set of them may be one observation apart).
 public final class AtomicHistogram: TimerHandler, RecorderHandler, Sendable {
     public let name: String
@@ -19,7 +20,6 @@ public final class AtomicHistogram: TimerHandler, RecorderHandler, Sendable {
     private let scale: Int64
     /// One per bound, then +Inf.
     private let buckets: [Cell]
-    private let count = Atomic<Int>(0)
     private let sum = Atomic<Int64>(0)
     private let prerenderedLabels: String
 
@@ -59,7 +59,6 @@ public final class AtomicHistogram: TimerHandler, RecorderHandler, Sendable {
         let n = bounds.count
         while i < n, v > bounds[i] { i &+= 1 }
         buckets[i].value.add(1, ordering: .relaxed)
-        count.add(1, ordering: .relaxed)
         sum.wrappingAdd(v, ordering: .relaxed)
     }
 
