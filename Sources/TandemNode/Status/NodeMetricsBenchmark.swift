@@ -1,4 +1,5 @@
 import Metrics
+import Synchronization
 import TandemCore
 
 /// What the node's metrics cost per order, for `tandem bench ops`: the updates one order causes on
@@ -41,9 +42,11 @@ public enum NodeMetricsBenchmark {
     }
 
     /// The parts of ``run(iterations:)`` alone, for finding what costs: the two counters, the slippage
-    /// bookkeeping and observation, the journal-append observation.
+    /// bookkeeping and observation, the journal-append observation; and two anchors, one counter
+    /// increment and one uncontended lock and unlock.
     public static func parts(iterations: Int) throws -> [(String, Duration)] {
         let f = try Fixture(sessions: [])
+        let lock = Mutex(0)
         func time(_ body: () -> Void) -> Duration {
             var best = Duration.seconds(3600)
             for _ in 0..<3 {
@@ -63,6 +66,10 @@ public enum NodeMetricsBenchmark {
             }),
             ("slippage_observe", time { for i in 0..<iterations { f.metrics.slippage.record(Double(i & 0xff) / 10_000) } }),
             ("journal_append_observe", time { for i in 0..<iterations { f.metrics.journalAppend.recordNanoseconds(Int64(200_000 + i & 0xffff)) } }),
+            // Anchors: the unit costs an order's updates are made of, on this machine now (an order takes
+            // two counter increments, two histogram observations and two uncontended lock pairs).
+            ("anchor_counter_increment", time { for _ in 0..<iterations { f.metrics.intents.increment() } }),
+            ("anchor_lock_pair", time { for _ in 0..<iterations { lock.withLock { $0 &+= 1 } } }),
         ]
     }
 }
