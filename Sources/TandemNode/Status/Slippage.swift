@@ -111,9 +111,10 @@ struct NoLifecycleSink: OrderLifecycleSink {
 /// 64-bit FNV-1a fingerprint of the ClOrdID's bytes (the ClOrdID is kept too and compared, so a
 /// fingerprint collision only lengthens a probe).
 ///
-/// Why not `Dictionary`: its per-process seeded SipHash of a string, twice per order (insert at the
-/// intent, remove at the fill), was half of what the order path's metrics cost (docs/monitoring.md,
-/// "Metrics on the order path"); FNV over a ClOrdID's few bytes is a multiply per byte.
+/// Why not `Dictionary`: it hashes the string with seeded SipHash twice per order (insert at the
+/// intent, remove at the fill); measured standalone, its insert and remove took 75–110 ns against
+/// ≈ 42 ns for this table's (docs/monitoring.md, "Metrics on the order path"). FNV over a ClOrdID's
+/// few bytes is a multiply per byte.
 struct ArrivalTable {
     struct Arrival {
         var side: Side
