@@ -7,7 +7,9 @@ import TandemFIX
 ///
 /// Best of `--runs` per figure. The headline figures are the slower of ExecutionReport and
 /// NewOrderSingle. The round trip is NewOrderSingle → ExecutionReport between our initiator and
-/// acceptor over loopback TCP (``FIXRoundTrip``), one order outstanding at a time.
+/// acceptor over loopback TCP (``FIXRoundTrip``), one order outstanding at a time; beside it, in the
+/// same run, its anchors: a raw TCP ping-pong of the same sizes on one thread and on two
+/// (``RawLoopback``).
 struct BenchFIX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fix", abstract: "Measure FIX 4.4 parse and encode throughput.")
 
@@ -86,6 +88,9 @@ struct BenchFIX: AsyncParsableCommand {
         let encodeNOS = encodeRate(nos)
         let rt = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: false)
         let rtSame = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true)
+        // The anchors, same run, same sizes, no FIX work: the floors of the two figures above.
+        let rawSame = try RawLoopback.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameThread: true)
+        let rawTwo = try RawLoopback.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameThread: false)
         let figures: [(String, Double)] = [
             ("parse_msgs_per_s", min(parseER, parseNOS)),
             ("encode_msgs_per_s", min(encodeER, encodeNOS)),
@@ -99,6 +104,10 @@ struct BenchFIX: AsyncParsableCommand {
             ("roundtrip_p999_us", rt.p999Micros), ("roundtrip_max_us", rt.maxMicros),
             ("roundtrip_same_loop_p50_us", rtSame.p50Micros), ("roundtrip_same_loop_p99_us", rtSame.p99Micros),
             ("roundtrip_same_loop_p999_us", rtSame.p999Micros), ("roundtrip_same_loop_cpu_us", rtSame.loopCPUMicros ?? 0),
+            ("anchor_raw_same_thread_p50_us", rawSame.p50Micros), ("anchor_raw_same_thread_p99_us", rawSame.p99Micros),
+            ("anchor_raw_same_thread_cpu_us", rawSame.cpuMicros),
+            ("anchor_raw_two_threads_p50_us", rawTwo.p50Micros), ("anchor_raw_two_threads_p99_us", rawTwo.p99Micros),
+            ("anchor_raw_two_threads_cpu_us", rawTwo.cpuMicros),
         ]
         let us = { (v: Double) in String(format: "%.1f", v) }
         if json {
