@@ -25,7 +25,15 @@ struct BenchFIX: AsyncParsableCommand {
     @Option(name: .customLong("round-trips"), help: "Loopback NewOrderSingle → ExecutionReport round trips to time (after a warm-up of a tenth as many).")
     var roundTrips = 100_000
 
+    @Flag(name: .customLong("same-loop-only"), help: "Only the same-loop round trip (for profiling); prints its figures.")
+    var sameLoopOnly = false
+
     func run() async throws {
+        if sameLoopOnly {
+            let r = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true)
+            print("{\"roundtrip_same_loop_p50_us\": \(r.p50Micros), \"roundtrip_same_loop_p99_us\": \(r.p99Micros), \"roundtrip_same_loop_cpu_us\": \(r.loopCPUMicros ?? 0)}")
+            return
+        }
         guard messages > 0, runs > 0, roundTrips > 0 else { throw ValidationError("--messages, --runs and --round-trips must be positive") }
         let t = Timestamp(nanosecondsSinceEpoch: 1_700_000_000_123_000_000)
         let px = try Price("101.25")
