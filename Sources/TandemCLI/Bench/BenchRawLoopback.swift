@@ -39,6 +39,40 @@ enum RawLoopback {
                           : try twoThreadRun(client: client, server: server, roundTrips: roundTrips, warmup: warmup)
     }
 
+    /// The floor of the node's tick → order sample (`bench node`), whose last step is the
+    /// NewOrderSingle's `write`: a 150-byte `write` on loopback TCP timed around the system call
+    /// alone, its reader a thread asleep in a blocking `read` (as the venue's loop is between
+    /// orders), so the call includes the loopback delivery and that thread's wake-up. One write
+    /// every `gapMicros`, so the reader is asleep again at each.
+    static func writeWakingReader(samples: Int, warmup: Int, gapMicros: UInt32 = 500) throws -> Result {
+        let (client, server) = try connectedPair()
+        defer { close(client); close(server) }
+        let total = warmup + samples
+        let readerDone = DispatchSemaphore(value: 0)
+        let reader = Thread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = try? blockingReceive(server, total * requestSize, &buffer)
+            readerDone.signal()
+        }
+        reader.start()
+        let request = [UInt8](repeating: 0x41, count: requestSize)
+        var histogram = makeHistogram()
+        var cpu: UInt64 = 0
+        for i in 0..<total {
+            usleep(gapMicros)
+            let c0 = threadCPUNanos()
+            let start = monotonicNanos()
+            try send(client, request)
+            let elapsed = monotonicNanos() - start
+            if i >= warmup {
+                _ = histogram.record(elapsed)
+                cpu += threadCPUNanos() - c0
+            }
+        }
+        readerDone.wait()
+        return result(histogram, cpuNanos: cpu, roundTrips: samples)
+    }
+
     // MARK: - runs
 
     private static func sameThreadRun(client: Int32, server: Int32, roundTrips: Int, warmup: Int) throws -> Result {
