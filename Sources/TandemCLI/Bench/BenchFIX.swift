@@ -99,6 +99,9 @@ struct BenchFIX: AsyncParsableCommand {
         // The anchors, same run, same sizes, no FIX work: the floors of the two figures above.
         let rawSame = try RawLoopback.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameThread: true)
         let rawTwo = try RawLoopback.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameThread: false)
+        // And the FIX sessions on that raw loop, without NIO: splits the same-loop figure into
+        // kernel (the raw anchor), FIX work (this minus the anchor) and the NIO shell (the rest).
+        let sessionsRaw = try RawLoopback.sessionsSameThread(roundTrips: roundTrips, warmup: max(1, roundTrips / 10))
         let figures: [(String, Double)] = [
             ("parse_msgs_per_s", min(parseER, parseNOS)),
             ("encode_msgs_per_s", min(encodeER, encodeNOS)),
@@ -116,6 +119,8 @@ struct BenchFIX: AsyncParsableCommand {
             ("anchor_raw_same_thread_cpu_us", rawSame.cpuMicros),
             ("anchor_raw_two_threads_p50_us", rawTwo.p50Micros), ("anchor_raw_two_threads_p99_us", rawTwo.p99Micros),
             ("anchor_raw_two_threads_cpu_us", rawTwo.cpuMicros),
+            ("roundtrip_sessions_on_raw_loop_p50_us", sessionsRaw.p50Micros), ("roundtrip_sessions_on_raw_loop_p99_us", sessionsRaw.p99Micros),
+            ("roundtrip_sessions_on_raw_loop_cpu_us", sessionsRaw.cpuMicros),
         ]
         let us = { (v: Double) in String(format: "%.1f", v) }
         if json {

@@ -3,6 +3,8 @@ import CNIOLinux  // <sys/epoll.h> (Glibc does not export it); built with NIOPos
 import Glibc
 import Histogram
 import Synchronization
+import TandemCore
+import TandemFIX
 
 /// The floor under ``FIXRoundTrip``, measured in the same run: a raw loopback TCP ping-pong with the
 /// round trip's message sizes (a 150-byte "order" out, a 250-byte "report" back) and no FIX work.
@@ -71,6 +73,91 @@ enum RawLoopback {
         }
         readerDone.wait()
         return result(histogram, cpuNanos: cpu, roundTrips: samples)
+    }
+
+    /// Between the one-thread anchor and `roundtrip_same_loop`: the same two sockets and epoll loop
+    /// with the FIX work and no NIO. Two ``FIXSession``s (initiator and acceptor, in-memory stores,
+    /// as in the NIO round trip) are driven by this loop directly: logon, then NewOrderSingle →
+    /// ExecutionReport, each end building its message as the NIO bench's handlers do, each read copied
+    /// into a `[UInt8]` as the NIO shell does. What lies between this and `roundtrip_same_loop` is
+    /// the NIO shell and pipeline.
+    static func sessionsSameThread(roundTrips: Int, warmup: Int) throws -> Result {
+        let (client, server) = try connectedPair()
+        defer { close(client); close(server) }
+        for fd in [client, server] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        let ep = epoll_create1(0)
+        guard ep >= 0 else { throw Failure.sys("epoll_create1", errno) }
+        defer { close(ep) }
+        for fd in [client, server] {
+            var ev = epoll_event()
+            ev.events = EPOLLIN.rawValue
+            ev.data.fd = fd
+            guard epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 else { throw Failure.sys("epoll_ctl", errno) }
+        }
+        var initiator = FIXSession(config: FIXSessionConfig(role: .initiator, senderCompID: "NODE", targetCompID: "VENUE"),
+                                   store: InMemoryFIXStore())
+        var acceptor = FIXSession(config: FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE"),
+                                  store: InMemoryFIXStore())
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var events = [epoll_event](repeating: epoll_event(), count: 4)
+        var actions: [FIXSessionAction] = []
+        /// Hands `event` to a session, writes what it sends to `fd`; returns what it delivered and
+        /// whether it logged on.
+        func drive(_ session: inout FIXSession<InMemoryFIXStore>, _ event: FIXSessionEvent, _ fd: Int32) throws -> (FIXInbound?, Bool) {
+            actions.removeAll(keepingCapacity: true)
+            session.handle(event, into: &actions)
+            var delivered: FIXInbound?
+            var loggedOn = false
+            for action in actions {
+                switch action {
+                case .send(let bytes, _): try send(fd, bytes)
+                case .deliver(let inbound): delivered = inbound
+                case .event(.loggedOn): loggedOn = true
+                case .disconnect(let reason): throw Failure.sys("FIX session disconnected: \(reason)", 0)
+                case .event, .scheduleTimer: break
+                }
+            }
+            return (delivered, loggedOn)
+        }
+        /// Waits for bytes on `fd` and feeds them to the session until it delivers a message or logs on.
+        func receive(_ session: inout FIXSession<InMemoryFIXStore>, _ fd: Int32) throws -> FIXInbound? {
+            while true {
+                let n = events.withUnsafeMutableBufferPointer { epoll_wait(ep, $0.baseAddress, 4, -1) }
+                guard n >= 0 else { if errno == EINTR { continue }; throw Failure.sys("epoll_wait", errno) }
+                let r = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+                if r == 0 { throw Failure.sys("read (closed)", 0) }
+                if r < 0 { if errno == EAGAIN { continue }; throw Failure.sys("read", errno) }
+                let (delivered, loggedOn) = try drive(&session, .received(Array(buffer[0..<r]), FIXClock.now()), fd)
+                if delivered != nil || loggedOn { return delivered }
+            }
+        }
+        _ = try drive(&acceptor, .connected(FIXClock.now()), server)
+        _ = try drive(&initiator, .connected(FIXClock.now()), client)
+        _ = try receive(&acceptor, server)
+        _ = try receive(&initiator, client)
+        guard initiator.isLoggedOn, acceptor.isLoggedOn else { throw Failure.sys("FIX logon", 0) }
+        let price = Price(units: 10_125_000_000)
+        let quantity = Quantity(units: 100 * 100_000_000)
+        var histogram = makeHistogram()
+        var cpu0: UInt64 = 0
+        for i in 0..<(warmup + roundTrips) {
+            if i == warmup { cpu0 = threadCPUNanos() }
+            let start = monotonicNanos()
+            let order = NewOrderSingle(clOrdID: ClOrdID("C\(i + 1)"), account: nil, symbol: "AAPL", side: .buy,
+                                       transactTime: FIXClock.now().utc, orderQty: quantity, orderType: .limit(price), timeInForce: .day)
+            _ = try drive(&initiator, .sendApplication(order, FIXClock.now()), client)
+            guard case .newOrderSingle(let o)? = try receive(&acceptor, server)?.typed else { throw Failure.sys("no order delivered", 0) }
+            let px = o.orderType.limitPrice ?? price
+            let report = ExecutionReport(orderID: "O\(i + 1)", clOrdID: o.clOrdID, execID: "E\(i + 1)", execType: .trade,
+                                         ordStatus: .filled, account: o.account, symbol: o.symbol, side: o.side,
+                                         orderQty: o.orderQty, price: o.orderType.limitPrice, leavesQty: .zero,
+                                         cumQty: o.orderQty, avgPx: px, lastQty: o.orderQty, lastPx: px, transactTime: o.transactTime)
+            _ = try drive(&acceptor, .sendApplication(report, FIXClock.now()), server)
+            guard case .executionReport? = try receive(&initiator, client)?.typed else { throw Failure.sys("no report delivered", 0) }
+            if i >= warmup { _ = histogram.record(monotonicNanos() - start) }
+        }
+        let cpu = threadCPUNanos() - cpu0
+        return result(histogram, cpuNanos: cpu, roundTrips: roundTrips)
     }
 
     // MARK: - runs
