@@ -7,7 +7,9 @@ import TandemFIX
 ///
 /// Best of `--runs` per figure. The headline figures are the slower of ExecutionReport and
 /// NewOrderSingle. The round trip is NewOrderSingle → ExecutionReport between our initiator and
-/// acceptor over loopback TCP (``FIXRoundTrip``), one order outstanding at a time.
+/// acceptor over loopback TCP (``FIXRoundTrip``), one order outstanding at a time; beside it, in the
+/// same run, its anchors: a raw TCP ping-pong of the same sizes on one thread and on two
+/// (``RawLoopback``).
 struct BenchFIX: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fix", abstract: "Measure FIX 4.4 parse and encode throughput.")
 
@@ -23,7 +25,15 @@ struct BenchFIX: AsyncParsableCommand {
     @Option(name: .customLong("round-trips"), help: "Loopback NewOrderSingle → ExecutionReport round trips to time (after a warm-up of a tenth as many).")
     var roundTrips = 100_000
 
+    @Flag(name: .customLong("same-loop-only"), help: "Only the same-loop round trip (for profiling); prints its figures.")
+    var sameLoopOnly = false
+
     func run() async throws {
+        if sameLoopOnly {
+            let r = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true)
+            print("{\"roundtrip_same_loop_p50_us\": \(r.p50Micros), \"roundtrip_same_loop_p99_us\": \(r.p99Micros), \"roundtrip_same_loop_cpu_us\": \(r.loopCPUMicros ?? 0)}")
+            return
+        }
         guard messages > 0, runs > 0, roundTrips > 0 else { throw ValidationError("--messages, --runs and --round-trips must be positive") }
         let t = Timestamp(nanosecondsSinceEpoch: 1_700_000_000_123_000_000)
         let px = try Price("101.25")
@@ -86,6 +96,12 @@ struct BenchFIX: AsyncParsableCommand {
         let encodeNOS = encodeRate(nos)
         let rt = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: false)
         let rtSame = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true)
+        // The anchors, same run, same sizes, no FIX work: the floors of the two figures above.
+        let rawSame = try RawLoopback.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameThread: true)
+        let rawTwo = try RawLoopback.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameThread: false)
+        // And the FIX sessions on that raw loop, without NIO: splits the same-loop figure into
+        // kernel (the raw anchor), FIX work (this minus the anchor) and the NIO shell (the rest).
+        let sessionsRaw = try RawLoopback.sessionsSameThread(roundTrips: roundTrips, warmup: max(1, roundTrips / 10))
         let figures: [(String, Double)] = [
             ("parse_msgs_per_s", min(parseER, parseNOS)),
             ("encode_msgs_per_s", min(encodeER, encodeNOS)),
@@ -99,6 +115,12 @@ struct BenchFIX: AsyncParsableCommand {
             ("roundtrip_p999_us", rt.p999Micros), ("roundtrip_max_us", rt.maxMicros),
             ("roundtrip_same_loop_p50_us", rtSame.p50Micros), ("roundtrip_same_loop_p99_us", rtSame.p99Micros),
             ("roundtrip_same_loop_p999_us", rtSame.p999Micros), ("roundtrip_same_loop_cpu_us", rtSame.loopCPUMicros ?? 0),
+            ("anchor_raw_same_thread_p50_us", rawSame.p50Micros), ("anchor_raw_same_thread_p99_us", rawSame.p99Micros),
+            ("anchor_raw_same_thread_cpu_us", rawSame.cpuMicros),
+            ("anchor_raw_two_threads_p50_us", rawTwo.p50Micros), ("anchor_raw_two_threads_p99_us", rawTwo.p99Micros),
+            ("anchor_raw_two_threads_cpu_us", rawTwo.cpuMicros),
+            ("roundtrip_sessions_on_raw_loop_p50_us", sessionsRaw.p50Micros), ("roundtrip_sessions_on_raw_loop_p99_us", sessionsRaw.p99Micros),
+            ("roundtrip_sessions_on_raw_loop_cpu_us", sessionsRaw.cpuMicros),
         ]
         let us = { (v: Double) in String(format: "%.1f", v) }
         if json {

@@ -87,6 +87,14 @@ struct BenchNode: AsyncParsableCommand {
                 ("tick_to_order_no_journal_max_us", us(without.latency.max)),
                 ("node_loop_cpu_us_per_order_no_journal", String(format: "%.1f", without.loopCPUMicrosPerOrder)),
             ]
+            // The floor of the last step of each sample, same run: the order's `write` alone, waking
+            // a sleeping reader (the venue's loop), with no node work around it.
+            let write = try RawLoopback.writeWakingReader(samples: samples, warmup: warmup)
+            figures += [
+                ("anchor_raw_tcp_write_wakes_reader_p50_us", String(format: "%.1f", write.p50Micros)),
+                ("anchor_raw_tcp_write_wakes_reader_p99_us", String(format: "%.1f", write.p99Micros)),
+                ("anchor_raw_tcp_write_wakes_reader_cpu_us", String(format: "%.1f", write.cpuMicros)),
+            ]
             if !noJournalOnly {
                 let anchor = try await appendLatency(dsn: dsn, logger: logger)
                 figures += [

@@ -28,14 +28,19 @@ struct FIXText: Sendable, Hashable, CustomStringConvertible {
 
     /// Inline when ASCII and at most 15 bytes, so a given text has one representation.
     private static func storage(_ string: String) -> Storage {
-        let utf8 = string.utf8
-        guard utf8.count <= inlineCapacity else { return .string(string) }
-        var low: UInt64 = 0, high: UInt64 = 0
-        for (i, b) in utf8.enumerated() {
-            guard b < 0x80 else { return .string(string) }
+        // Through the UTF-8 `Span` (contiguous for native and small strings): the enumerated
+        // `UTF8View` iteration this replaces was ≈ 1.4 % of the FIX round trip's loop.
+        let utf8 = string.utf8.span
+        let count = utf8.count
+        guard count <= inlineCapacity else { return .string(string) }
+        var low: UInt64 = 0, high: UInt64 = 0, any: UInt8 = 0
+        for i in 0..<count {
+            let b = utf8[i]
+            any |= b
             if i < 8 { low |= UInt64(b) &<< UInt64(8 * i) } else { high |= UInt64(b) &<< UInt64(8 * (i - 8)) }
         }
-        return .inline(low: low, high: high | UInt64(utf8.count) &<< 56)
+        guard any < 0x80 else { return .string(string) }
+        return .inline(low: low, high: high | UInt64(count) &<< 56)
     }
 
     /// `bytes[range]` as UTF-8 (invalid sequences repaired, as `String(decoding:as:)` does).

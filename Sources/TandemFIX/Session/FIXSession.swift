@@ -70,6 +70,15 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
     @_specialize(where Store == InMemoryFIXStore)
     public mutating func handle(_ event: FIXSessionEvent) -> [FIXSessionAction] {
         var out: [FIXSessionAction] = []
+        handle(event, into: &out)
+        return out
+    }
+
+    /// ``handle(_:)`` appending the actions to `out`: a caller that keeps one array for this, emptied
+    /// with its capacity kept, makes no allocation for the actions of each message (the NIO shell
+    /// does).
+    @_specialize(where Store == InMemoryFIXStore)
+    public mutating func handle(_ event: FIXSessionEvent, into out: inout [FIXSessionAction]) {
         let now: FIXTime
         switch event {
         case .connected(let t):
@@ -119,7 +128,6 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
             reset()
         }
         scheduleTimer(now, &out)
-        return out
     }
 
     /// The initiator's wait before reconnect attempt `attempt` (0-based): 0, then 1 s doubling to `cap`.

@@ -173,6 +173,8 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     private var nextGatedID: UInt64 = 0
     /// See ``frameBuffer(_:context:)``.
     private var lastFrame: ByteBuffer?
+    /// Emptied actions arrays kept for the next events (see ``drive(_:promise:attachment:context:)``).
+    private var spareActions: [[FIXSessionAction]] = []
 
     /// An initiator connection: the session is known before connecting.
     init(session: FIXSession<Store>, faults: FIXFaultInjection, gate: (any FIXOutboundGate)? = nil, logger: Logger,
@@ -346,9 +348,15 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             promise?.fail(FIXTransportError(.notLoggedOn, "the FIX connection is closed"))
             return
         }
-        let actions = session.handle(event)
+        // Actions arrays are reused across messages: one is taken off the stack while in use, so an
+        // event driven while these actions are carried out (an application answering inline, queued
+        // until this batch is done) takes the next one; the stack is as deep as that nesting.
+        var actions = spareActions.popLast() ?? []
+        session.handle(event, into: &actions)
         self.session = consume session
         perform(actions, promise: promise, attachment: attachment, context: context)
+        actions.removeAll(keepingCapacity: true)
+        spareActions.append(actions)
     }
 
     @_specialize(where Store == InMemoryFIXStore)

@@ -62,6 +62,28 @@ func order(_ n: Int) -> NewOrderSingle {
 func msgType(_ b: [UInt8]) -> MsgType? { try? FIXParser.parse(b).msgType }
 
 @Suite struct SessionTests {
+    /// The shell reuses its actions arrays through `handle(_:into:)`: it must append exactly what
+    /// `handle(_:)` returns, after whatever the array already holds, and change the session the same way.
+    @Test func handleIntoAppendsWhatHandleReturns() {
+        var p = Pair()
+        p.connect()
+        #expect(p.initiator.isLoggedOn)
+        var returning = p.initiator
+        var appending = p.initiator
+        let event = FIXSessionEvent.sendApplication(order(1), p.now)
+        let returned = returning.handle(event)
+        var reused: [FIXSessionAction] = [.event(.testRequestSent)]
+        appending.handle(event, into: &reused)
+        func sent(_ actions: some Sequence<FIXSessionAction>) -> [[UInt8]] {
+            actions.compactMap { if case .send(let bytes, _) = $0 { bytes } else { nil } }
+        }
+        #expect(reused.count == returned.count + 1)
+        if case .event(.testRequestSent) = reused.first {} else { Issue.record("the array's first action was replaced") }
+        #expect(!sent(returned).isEmpty)
+        #expect(sent(reused.dropFirst()) == sent(returned))
+        #expect(returning.store == appending.store)
+    }
+
     @Test func logonHandshake() {
         var p = Pair(credentials: FIXCredentials(username: "u", password: "p"), acceptorCredentials: FIXCredentials(username: "u", password: "p"))
         p.connect()
