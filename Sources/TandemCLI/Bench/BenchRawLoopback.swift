@@ -84,16 +84,8 @@ enum RawLoopback {
     static func sessionsSameThread(roundTrips: Int, warmup: Int) throws -> Result {
         let (client, server) = try connectedPair()
         defer { close(client); close(server) }
-        for fd in [client, server] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        let ep = epoll_create1(0)
-        guard ep >= 0 else { throw Failure.sys("epoll_create1", errno) }
+        let ep = try nonBlockingEpoll(watching: [client, server])
         defer { close(ep) }
-        for fd in [client, server] {
-            var ev = epoll_event()
-            ev.events = EPOLLIN.rawValue
-            ev.data.fd = fd
-            guard epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 else { throw Failure.sys("epoll_ctl", errno) }
-        }
         var initiator = FIXSession(config: FIXSessionConfig(role: .initiator, senderCompID: "NODE", targetCompID: "VENUE"),
                                    store: InMemoryFIXStore())
         var acceptor = FIXSession(config: FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "NODE"),
@@ -160,19 +152,29 @@ enum RawLoopback {
         return result(histogram, cpuNanos: cpu, roundTrips: roundTrips)
     }
 
-    // MARK: - runs
-
-    private static func sameThreadRun(client: Int32, server: Int32, roundTrips: Int, warmup: Int) throws -> Result {
-        for fd in [client, server] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+    /// Makes `fds` non-blocking and returns a new epoll set watching each for input.
+    private static func nonBlockingEpoll(watching fds: [Int32]) throws -> Int32 {
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         let ep = epoll_create1(0)
         guard ep >= 0 else { throw Failure.sys("epoll_create1", errno) }
-        defer { close(ep) }
-        for fd in [client, server] {
+        for fd in fds {
             var ev = epoll_event()
             ev.events = EPOLLIN.rawValue
             ev.data.fd = fd
-            guard epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 else { throw Failure.sys("epoll_ctl", errno) }
+            guard epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0 else {
+                let e = errno
+                close(ep)
+                throw Failure.sys("epoll_ctl", e)
+            }
         }
+        return ep
+    }
+
+    // MARK: - runs
+
+    private static func sameThreadRun(client: Int32, server: Int32, roundTrips: Int, warmup: Int) throws -> Result {
+        let ep = try nonBlockingEpoll(watching: [client, server])
+        defer { close(ep) }
         let request = [UInt8](repeating: 0x41, count: requestSize)
         let reply = [UInt8](repeating: 0x42, count: replySize)
         var buffer = [UInt8](repeating: 0, count: 4096)
