@@ -128,6 +128,12 @@ public struct FIXSessionEnd<Store: FIXSessionStore>: Sendable {
 /// round-trip latency depends on. Writes the application makes while the handler is carrying out a
 /// batch of actions are queued until that batch is done: MsgSeqNums are assigned in the order
 /// messages reach the socket.
+///
+/// Flushing: everything written while handling one read, one timer, one activation or one outside
+/// write (with whatever the application answers inline meanwhile) goes out with one `flush` at the
+/// end of it; a `flush` from behind this handler is absorbed, since every write that reaches the
+/// socket passes through here and is flushed by the batch that made it. (An outside `write` is
+/// therefore sent when handled, with or without a flush after it.)
 final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = FIXInbound
@@ -159,6 +165,10 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     private var key: FIXAcceptorRegistry.SessionKey?
     private var timer: Scheduled<Void>?
     private var performing = false
+    /// Inside a batch (see the type's doc): writes are left unflushed until the batch ends.
+    private var batching = false
+    /// Bytes written to the context since the last flush.
+    private var unflushed = false
     private var pending: [(FIXOutbound, EventLoopPromise<Void>?)] = []
     private var applicationSent = 0
     private var context: ChannelHandlerContext?
@@ -211,7 +221,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
 
     @_specialize(where Store == InMemoryFIXStore)
     func channelActive(context: ChannelHandlerContext) {
-        if session != nil { drive(.connected(FIXClock.now()), context: context) }
+        if session != nil { batch(context: context) { drive(.connected(FIXClock.now()), context: context) } }
         context.fireChannelActive()
     }
 
@@ -237,11 +247,13 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
         liveness?.lastReadNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
-        if session != nil {
-            drive(.received(Array(buffer.readableBytesView), FIXClock.now()), context: context)
-        } else if var collected = firstBytes.take() {
-            collected.append(contentsOf: buffer.readableBytesView)
-            firstFrame(collected, context: context)
+        batch(context: context) {
+            if session != nil {
+                drive(.received(Array(buffer.readableBytesView), FIXClock.now()), context: context)
+            } else if var collected = firstBytes.take() {
+                collected.append(contentsOf: buffer.readableBytesView)
+                firstFrame(collected, context: context)
+            }
         }
     }
 
@@ -272,7 +284,32 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             pending.append((command, promise))
             return
         }
-        outbound(command, promise: promise, context: context)
+        batch(context: context) { outbound(command, promise: promise, context: context) }
+    }
+
+    /// Absorbed inside a batch (its end flushes) and when nothing is unflushed: an application's
+    /// `writeAndFlush` would otherwise cost a second, empty flush after the one its write made.
+    func flush(context: ChannelHandlerContext) {
+        if !batching { flushIfNeeded(context: context) }
+    }
+
+    // MARK: Batching writes
+
+    /// Runs `body` as one batch: its writes (and those it nests) are flushed once, at its end.
+    @inline(__always)
+    private func batch(context: ChannelHandlerContext, _ body: () -> Void) {
+        guard !batching else { return body() }
+        batching = true
+        body()
+        batching = false
+        flushIfNeeded(context: context)
+    }
+
+    @inline(__always)
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        guard unflushed else { return }
+        unflushed = false
+        context.flush()
     }
 
     // MARK: Driving the session
@@ -365,7 +402,6 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         let outer = !performing
         performing = true
         var promise = promise
-        var wrote = false
         var disconnect: String?
         for action in actions {
             switch action {
@@ -395,7 +431,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 } else {
                     context.write(wrapOutboundOut(frameBuffer(bytes, context: context)), promise: promise)
                     if let copy { context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: copy)), promise: nil) }
-                    wrote = true
+                    unflushed = true
                 }
                 promise = nil
             case .deliver(let inbound):
@@ -413,8 +449,9 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             }
         }
         promise?.succeed()
-        if wrote { context.flush() }
         if let disconnect {
+            // What this batch wrote (a Logout) goes out before the close.
+            flushIfNeeded(context: context)
             logger.info("FIX session closing the connection", metadata: ["reason": "\(disconnect)"])
             context.close(promise: nil)
         }
@@ -426,6 +463,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             performing = true
         }
         performing = false
+        if !batching { flushIfNeeded(context: context) }
     }
 
     /// Persists a new message through the gate (resends go straight into the queue) and writes the
@@ -473,8 +511,9 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
                 continue
             }
             context.write(wrapOutboundOut(frameBuffer(first.bytes, context: context)), promise: first.promise)
+            unflushed = true
         }
-        context.flush()
+        if !batching { flushIfNeeded(context: context) }
     }
 
     /// The frame's bytes in a `ByteBuffer` for the socket. The last frame's buffer is refilled when
@@ -570,7 +609,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: .uptimeNanoseconds(UInt64(nanos))) { [self] in
             timer = nil
             guard let context = self.context else { return }
-            drive(.timerFired(FIXClock.now()), context: context)
+            batch(context: context) { drive(.timerFired(FIXClock.now()), context: context) }
         }
     }
 
