@@ -171,14 +171,10 @@ public enum FencedAppend {
                 open = false
                 throw try headMovedOrFenced(conn, epoch: epoch, head: head, cause: nil)
             }
-            let leaseEpoch = try lease[0].decode(Int64.self, at: 0)
-            let halted = try lease[0].decode(Bool.self, at: 1)
-            if UInt64(bitPattern: leaseEpoch) != epoch || halted {
+            if let fenced = try fence(lease, epoch: epoch) {
                 try conn.execute("ROLLBACK")
                 open = false
-                throw FencedError(
-                    writerEpoch: epoch, leaseEpoch: UInt64(bitPattern: leaseEpoch), halted: halted,
-                    message: "writer epoch \(epoch) is fenced: lease epoch \(leaseEpoch), halted \(halted)")
+                throw fenced
             }
             open = false
             try conn.execute("COMMIT")
@@ -207,15 +203,20 @@ public enum FencedAppend {
     /// After a head mismatch (and the rollback): fenced if the lease moved on or is halted, else the
     /// head moved under a writer that still holds the lease — the server function's two answers.
     private static func headMovedOrFenced(_ conn: PGConnection, epoch: UInt64, head: ChainHead, cause: PostgresError?) throws -> any Error {
-        let lease = try conn.query("SELECT epoch, halted FROM tandem.lease WHERE id = 1")
-        let leaseEpoch = try lease[0].decode(Int64.self, at: 0)
-        let halted = try lease[0].decode(Bool.self, at: 1)
-        if UInt64(bitPattern: leaseEpoch) != epoch || halted {
-            return FencedError(
-                writerEpoch: epoch, leaseEpoch: UInt64(bitPattern: leaseEpoch), halted: halted,
-                message: "writer epoch \(epoch) is fenced: lease epoch \(leaseEpoch), halted \(halted)")
+        if let fenced = try fence(conn.query("SELECT epoch, halted FROM tandem.lease WHERE id = 1"), epoch: epoch) {
+            return fenced
         }
         return JournalError(.headMoved, "the journal head is not at seq \(head.seq) any more", seq: head.seq, epoch: epoch, cause: cause)
+    }
+
+    /// The lease row's `epoch, halted` as this writer's fence: the error if the lease moved to another
+    /// epoch or is halted, nil while it is still the writer's (the server function's check).
+    private static func fence(_ lease: QueryResult, epoch: UInt64) throws -> FencedError? {
+        let leaseEpoch = UInt64(bitPattern: try lease[0].decode(Int64.self, at: 0))
+        let halted = try lease[0].decode(Bool.self, at: 1)
+        guard leaseEpoch != epoch || halted else { return nil }
+        return FencedError(writerEpoch: epoch, leaseEpoch: leaseEpoch, halted: halted,
+                           message: "writer epoch \(epoch) is fenced: lease epoch \(leaseEpoch), halted \(halted)")
     }
 
     /// The rows in PostgreSQL's binary COPY format: signature, flags, header extension length, then per
