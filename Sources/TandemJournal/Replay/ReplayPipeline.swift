@@ -62,18 +62,12 @@ final class RowChunkQueue: @unchecked Sendable {
 
     /// Hands a filled chunk to the folder.
     func publish(_ chunk: RowChunk) {
-        condition.lock()
-        full.append(chunk)
-        condition.broadcast()
-        condition.unlock()
+        signal { full.append(chunk) }
     }
 
     /// No more chunks will be published.
     func finish() {
-        condition.lock()
-        finished = true
-        condition.broadcast()
-        condition.unlock()
+        signal { finished = true }
     }
 
     /// Blocks until the folder has stopped (drained everything, or failed); returns its failure.
@@ -103,24 +97,23 @@ final class RowChunkQueue: @unchecked Sendable {
 
     /// Gives a consumed chunk back to the reader.
     func recycle(_ chunk: RowChunk) {
-        condition.lock()
-        free.append(chunk)
-        condition.broadcast()
-        condition.unlock()
+        signal { free.append(chunk) }
     }
 
     /// The folder stopped on `error`; the reader's next `takeFree()` throws it.
     func fail(_ error: JournalError) {
-        condition.lock()
-        failure = error
-        condition.broadcast()
-        condition.unlock()
+        signal { failure = error }
     }
 
     /// The folder has stopped and will touch nothing more.
     func folderDone() {
+        signal { done = true }
+    }
+
+    /// Changes the shared state under the lock and wakes every waiter (each re-checks its condition).
+    private func signal(_ change: () -> Void) {
         condition.lock()
-        done = true
+        change()
         condition.broadcast()
         condition.unlock()
     }
