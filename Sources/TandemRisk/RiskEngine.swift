@@ -177,11 +177,8 @@ public struct RiskEngine: Sendable {
         }
         for t in book.totals where t.positions > 0 {  // ascending by currency; every total fits Int64 (checked above)
             let currency = t.currency
-            let total = t.pnl
-            let day = total - Int128(dayStart?[currency] ?? 0)
-            let previousPeak = dayPeak[currency]
-            let peak = Swift.max(Int128(previousPeak ?? 0), day)
-            if previousPeak.map({ Int128($0) != peak }) ?? true { dayPeak[currency] = Int64(clamping: peak) }
+            let (day, peak) = dayAndPeak(t)
+            if dayPeak[currency].map({ Int128($0) != peak }) ?? true { dayPeak[currency] = Int64(clamping: peak) }
             if -day > Int128(limits.maxDailyLoss.units) {
                 escalate(.halted, rule: "max_daily_loss",
                          reason: "day P&L \(text(day, currency)) is a loss beyond the limit \(limits.maxDailyLoss) \(currency)",
@@ -201,12 +198,18 @@ public struct RiskEngine: Sendable {
     /// the last ``evaluate(state:marks:now:)`` — what the daily-loss and drawdown limits are checked
     /// against. Ascending by currency; empty before the first evaluation.
     public func dayFigures() -> [(currency: Currency, pnl: Int128, drawdown: Int128)] {
-        guard let dayStart else { return [] }
+        guard dayStart != nil else { return [] }
         return book.totals.filter { $0.positions > 0 }.map { t in
-            let day = t.pnl - Int128(dayStart[t.currency] ?? 0)
-            let peak = Swift.max(Int128(dayPeak[t.currency] ?? 0), day)
+            let (day, peak) = dayAndPeak(t)
             return (t.currency, day, peak - day)
         }
+    }
+
+    /// A currency's day P&L (against the day's start) and the day's peak counting it: what the
+    /// daily-loss and drawdown checks use, and what ``dayFigures()`` reports.
+    private func dayAndPeak(_ t: BookFigures.Totals) -> (day: Int128, peak: Int128) {
+        let day = t.pnl - Int128(dayStart?[t.currency] ?? 0)
+        return (day, Swift.max(Int128(dayPeak[t.currency] ?? 0), day))
     }
 
     /// The first instrument (by id) whose mark is older than the limit halts; no sorting, no allocation.
