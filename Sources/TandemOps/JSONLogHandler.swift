@@ -254,15 +254,15 @@ public struct JSONLogHandler: LogHandler {
         digits(secOfDay % 60, 2); out.append(UInt8(ascii: "."))
     }
 
-    /// Nine digits (`nanos` < 10⁹), then `Z` with `zulu`.
-    static func appendNanos(_ nanos: Int64, to out: inout [UInt8], zulu: Bool = true) {
+    /// Nine digits (`nanos` < 10⁹), then `Z`.
+    static func appendNanos(_ nanos: Int64, to out: inout [UInt8]) {
         var buf = InlineArray<10, UInt8>(repeating: UInt8(ascii: "Z"))
         var x = UInt32(truncatingIfNeeded: nanos)
         for i in stride(from: 8, through: 0, by: -1) {
             buf[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: x % 10)
             x /= 10
         }
-        for i in 0..<(zulu ? 10 : 9) { out.append(buf[i]) }
+        for i in 0..<10 { out.append(buf[i]) }
     }
 }
 
