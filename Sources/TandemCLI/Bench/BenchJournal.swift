@@ -117,8 +117,7 @@ struct BenchJournal: AsyncParsableCommand {
                     let event = pool[next]
                     group.addTask {
                         _ = try await latencyWriter.append(event)
-                        let d = clock.now - scheduled
-                        return d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000
+                        return (clock.now - scheduled).wholeMicroseconds
                     }
                     next += 1
                 }
@@ -133,16 +132,12 @@ struct BenchJournal: AsyncParsableCommand {
         // Where an append's latency goes: the commits themselves (statement → answer on the writer's
         // thread) against the whole (scheduled time → the caller resumed).
         let commitLog = await latencyWriter.commitLog
-        let commitMicros = commitLog.map { $0.duration.components.seconds * 1_000_000 + $0.duration.components.attoseconds / 1_000_000_000_000 }.sorted()
+        let commitMicros = commitLog.map(\.duration.wholeMicroseconds).sorted()
         let batchSizes = commitLog.map(\.events).sorted()
-        func commitPercentile(_ p: Double) -> Int64 {
-            commitMicros.isEmpty ? 0 : commitMicros[min(commitMicros.count - 1, Int(Double(commitMicros.count) * p))]
-        }
+        func commitPercentile(_ p: Double) -> Int64 { percentileValue(p, in: commitMicros) }
         FileHandle.standardError.write(Data(
             "commits: p50 \(commitPercentile(0.5)) us, p99 \(commitPercentile(0.99)) us, max \(commitMicros.last ?? 0) us; events per commit p50 \(batchSizes.isEmpty ? 0 : batchSizes[batchSizes.count / 2]), max \(batchSizes.last ?? 0); over 2 ms: \(commitMicros.filter { $0 > 2000 }.count)\n".utf8))
-        func percentile(_ p: Double) -> Int64 {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-        }
+        func percentile(_ p: Double) -> Int64 { percentileValue(p, in: latencies) }
 
         FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
 
@@ -348,7 +343,7 @@ enum FsyncAnchor {
             try handle.write(contentsOf: block)
             guard fdatasync(handle.fileDescriptor) == 0 else { throw BenchError("fdatasync failed: errno \(errno)") }
             let d = clock.now - start
-            samples.append(d.components.seconds * 1_000_000 + d.components.attoseconds / 1_000_000_000_000)
+            samples.append(d.wholeMicroseconds)
         }
         return figures(samples)
     }
@@ -364,14 +359,14 @@ enum FsyncAnchor {
             let start = clock.now
             Thread.sleep(forTimeInterval: 0.0002)
             let late = clock.now - start - .microseconds(200)
-            samples.append(max(0, late.components.seconds * 1_000_000 + late.components.attoseconds / 1_000_000_000_000))
+            samples.append(max(0, late.wholeMicroseconds))
         }
         return figures(samples)
     }
 
     private static func figures(_ samples: [Int64]) -> Figures {
         let samples = samples.sorted()
-        func at(_ p: Double) -> Int64 { samples.isEmpty ? 0 : samples[min(samples.count - 1, Int(Double(samples.count) * p))] }
-        return Figures(p50: at(0.5), p99: at(0.99), max: samples.last ?? 0, count: samples.count)
+        return Figures(p50: percentileValue(0.5, in: samples), p99: percentileValue(0.99, in: samples), max: samples.last ?? 0,
+                       count: samples.count)
     }
 }

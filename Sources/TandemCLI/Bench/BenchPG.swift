@@ -158,4 +158,13 @@ extension Duration {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
     }
+
+    /// Whole microseconds (truncated), for latency samples in benchmark reports.
+    var wholeMicroseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+}
+
+/// The value at percentile `p` (0…1) of ascending `sorted` samples (nearest rank, rounding down); 0
+/// when there are none.
+func percentileValue(_ p: Double, in sorted: [Int64]) -> Int64 {
+    sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
 }
