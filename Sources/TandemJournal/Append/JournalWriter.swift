@@ -65,12 +65,33 @@ public actor JournalWriter {
     /// turn, so they still form the next batch.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { connection.unownedExecutor }
 
+    /// Which `FencedAppend.Method` commits a batch of at least `minEvents` events; smaller batches
+    /// use the server function (one round trip, the cheapest for small batches).
+    public struct LargeBatchPolicy: Sendable, Hashable {
+        public var method: FencedAppend.Method
+        public var minEvents: Int
+
+        public init(method: FencedAppend.Method, minEvents: Int) {
+            self.method = method
+            self.minEvents = minEvents
+        }
+
+        /// The measured choice (docs/journal.md, "Append alternatives").
+        public static let measured: LargeBatchPolicy? = nil
+    }
+
+    private let largeBatch: LargeBatchPolicy?
+
     /// `connection` must be dedicated to this writer. `epoch` is the lease epoch the node holds.
-    public init(connection: PostgresConnection, epoch: UInt64, maxBatchEvents: Int = 4096, logger: Logger) {
+    public init(
+        connection: PostgresConnection, epoch: UInt64, maxBatchEvents: Int = 4096, logger: Logger,
+        largeBatch: LargeBatchPolicy? = LargeBatchPolicy.measured
+    ) {
         self.connection = connection
         self.epoch = epoch
         self.planner = GroupCommitPlanner(maxEvents: maxBatchEvents)
         self.logger = logger
+        self.largeBatch = largeBatch
     }
 
     /// Appends one event; returns its seq once it is durable.
@@ -151,12 +172,13 @@ public actor JournalWriter {
         let epoch = self.epoch
         let knownHead = head
         let reconnect = needsReconnect
+        let method = largeBatch.flatMap { events.count >= $0.minEvents ? $0.method : nil } ?? .function
         let started = recordingCommits ? ContinuousClock.now : nil
         do {
             let newHead = try await connection.withConnection { conn in
                 if reconnect { try conn.reconnect() }
                 let start = try knownHead ?? FencedAppend.readHead(conn)
-                return try FencedAppend.append(conn, epoch: epoch, head: start, events: events)
+                return try FencedAppend.append(conn, epoch: epoch, head: start, events: events, method: method)
             }
             needsReconnect = false
             if let started { commitLog.append((ContinuousClock.now - started, events.count)) }
