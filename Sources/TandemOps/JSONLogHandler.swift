@@ -11,9 +11,11 @@ import Synchronization
 /// (dotted keys such as `order.clOrdID` kept as they are), so a log line can be joined with the
 /// journal (`journal.seq`) in a post-mortem. Lines go to stderr or to a file rotated by size.
 ///
-/// The line is formatted into the sink's buffer and written by the sink's flusher (``JSONLogSink``):
-/// the order path pays for the formatting and one lock, not for a system call. Warnings and worse
-/// are written before the call returns.
+/// A log call only copies the event's text (message, source, metadata keys and values, each value
+/// described once, at the call) into the sink's buffer as a compact record; the sink's flusher
+/// (``JSONLogSink``) turns records into JSON lines and writes them. The order path pays for the
+/// copy and one lock, not for the JSON formatting or a system call. Warnings and worse are
+/// formatted and written before the call returns.
 ///
 /// Executables bootstrap it (`LoggingSystem.bootstrap`); libraries only take a `Logger`.
 public struct JSONLogHandler: LogHandler {
@@ -38,65 +40,20 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         let now = JSONLogHandler.now()
-        sink.append(LogRecord(ns: now, level: event.level, message: event.message.description, source: event.source,
-                               call: event.metadata, provided: metadataProvider?.get(), context: context),
-                     now: event.level >= .warning)
+        sink.append(ns: now, level: event.level, message: event.message.description, source: event.source,
+                    call: event.metadata, provided: metadataProvider?.get(), context: context, now: event.level >= .warning)
     }
 
-    /// One line, newline-terminated, appended to `out`: the fixed fields, then the handler's
-    /// (sorted by key), then the metadata provider's and the call's, in their dictionary's order; a
-    /// key given by more than one source appears once, with the value of the last (handler,
-    /// provider, call).
-    static func format(_ r: LogRecord, clock: inout LineClock, into out: inout [UInt8]) {
-        // One pass over the call's fields measures them, finds a non-string value and a key the handler
-        // also has. Values other than strings are described once, before the capacity is reserved: a
-        // description must not change between measuring and writing.
-        var r = r
-        let handlerKeys = r.context.keys
-        var callBound = 0
-        var allStrings = true
-        var overridden = !handlerKeys.isEmpty && r.provided != nil
-        if let call = r.call {
-            for (k, v) in call {
-                guard case .string(let text) = v else { allStrings = false; break }
-                callBound += 6 + 6 * (k.utf8.count + text.utf8.count)
-                if !overridden && !handlerKeys.isEmpty && handlerKeys.contains(k) { overridden = true }
-            }
-        }
-        if !allStrings {
-            r.call = textual(r.call)
-            callBound = r.call.map { $0.reduce(0) { $0 + Self.bound($1.key, $1.value) } } ?? 0
-            overridden = !handlerKeys.isEmpty && (r.provided != nil || (r.call?.keys.contains { handlerKeys.contains($0) } ?? false))
-        }
-        r.provided = textual(r.provided)
-        var bound = 160 + r.context.encodedIdentity.count + 6 * (r.message.utf8.count + r.source.utf8.count) + callBound
-        if overridden {
-            for (k, v) in r.context.sortedMetadata { bound += Self.bound(k, v) }
-        } else {
-            bound += r.context.encodedMetadata.count
-        }
-        if let provided = r.provided { for (k, v) in provided { bound += Self.bound(k, v) } }
-        out.append(addingCapacity: bound) { (o: inout OutputSpan<UInt8>) in
-            put(#"{"ts":""#, &o)
-            clock.putTimestamps(r.ns, to: &o)
-            put(#","level":""#, &o)
-            put(r.level.rawValue, &o)
-            o.append(UInt8(ascii: "\""))
-            putBytes(r.context.encodedIdentity, &o)
-            put(#","msg":"#, &o)
-            putString(r.message, &o)
-            put(#","source":"#, &o)
-            putString(r.source, &o)
-            if !overridden {
-                putBytes(r.context.encodedMetadata, &o)
-            } else {
-                for (k, v) in r.context.sortedMetadata where r.call?[k] == nil && r.provided?[k] == nil { putField(k, v, &o) }
-            }
-            if let provided = r.provided { for (k, v) in provided where r.call?[k] == nil { putField(k, v, &o) } }
-            if let call = r.call { for (k, v) in call { putField(k, v, &o) } }
-            o.append(UInt8(ascii: "}"))
-            o.append(UInt8(ascii: "\n"))
-        }
+    /// One line, newline-terminated, appended to `out`, for a caller without a handler (tests, tools).
+    public static func format(level: Logger.Level, message: String, metadata: Logger.Metadata, source: String,
+                              label: String, process: String, now: Int64, into out: inout [UInt8]) {
+        var records: [UInt8] = []
+        LogRecords.append(ns: now, level: level, message: message, source: source, call: metadata, provided: nil,
+                          context: 0, into: &records)
+        var clock = LineClock()
+        var ends: [Int] = []
+        LogRecords.format(records, contexts: [LogContext(process: process, label: label, metadata: [:])], clock: &clock,
+                          into: &out, ends: &ends)
     }
 
     /// `metadata` with every value a `.string` (unchanged, and not copied, when all already are).
@@ -105,7 +62,7 @@ public struct JSONLogHandler: LogHandler {
         return metadata.mapValues { if case .string = $0 { $0 } else { .string($0.description) } }
     }
 
-    private static func bound(_ key: String, _ value: Logger.MetadataValue) -> Int {
+    static func bound(_ key: String, _ value: Logger.MetadataValue) -> Int {
         let v: Int
         switch value {
         case .string(let s): v = s.utf8.count
@@ -150,24 +107,27 @@ public struct JSONLogHandler: LogHandler {
     static func putString(_ s: String, _ o: inout OutputSpan<UInt8>) {
         o.append(UInt8(ascii: "\""))
         let span = s.utf8.span
-        for i in span.indices {
-            let b = span[i]
-            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
-                o.append(b)
-                continue
-            }
-            o.append(UInt8(ascii: "\\"))
-            switch b {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): o.append(b)
-            case 0x0A: o.append(UInt8(ascii: "n"))
-            case 0x0D: o.append(UInt8(ascii: "r"))
-            case 0x09: o.append(UInt8(ascii: "t"))
-            default:
-                o.append(UInt8(ascii: "u")); o.append(UInt8(ascii: "0")); o.append(UInt8(ascii: "0"))
-                o.append(hexDigit(b >> 4)); o.append(hexDigit(b & 0xF))
-            }
-        }
+        for i in span.indices { putEscaped(span[i], &o) }
         o.append(UInt8(ascii: "\""))
+    }
+
+    /// One byte of a JSON string: as it is, or escaped (quote, backslash, control characters).
+    @inline(__always)
+    static func putEscaped(_ b: UInt8, _ o: inout OutputSpan<UInt8>) {
+        if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") {
+            o.append(b)
+            return
+        }
+        o.append(UInt8(ascii: "\\"))
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): o.append(b)
+        case 0x0A: o.append(UInt8(ascii: "n"))
+        case 0x0D: o.append(UInt8(ascii: "r"))
+        case 0x09: o.append(UInt8(ascii: "t"))
+        default:
+            o.append(UInt8(ascii: "u")); o.append(UInt8(ascii: "0")); o.append(UInt8(ascii: "0"))
+            o.append(hexDigit(b >> 4)); o.append(hexDigit(b & 0xF))
+        }
     }
 
     private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") &+ v : UInt8(ascii: "a") &+ (v &- 10) }
@@ -177,15 +137,6 @@ public struct JSONLogHandler: LogHandler {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    /// One line, newline-terminated, appended to `out`, for a caller without a handler (tests, tools).
-    public static func format(level: Logger.Level, message: String, metadata: Logger.Metadata, source: String,
-                              label: String, process: String, now: Int64, into out: inout [UInt8]) {
-        var clock = LineClock()
-        format(LogRecord(ns: now, level: level, message: message, source: source, call: metadata, provided: nil,
-                         context: LogContext(process: process, label: label, metadata: [:])),
-               clock: &clock, into: &out)
     }
 
     /// The fixed fields' names: a metadata key equal to one is left out (the fixed field wins).
@@ -288,15 +239,229 @@ final class LogContext: Sendable {
     }
 }
 
-/// A log event as the formatter takes it: what the line needs, taken at the call.
-struct LogRecord: Sendable {
-    var ns: Int64
-    var level: Logger.Level
-    var message: String
-    var source: String
-    var call: Logger.Metadata?
-    var provided: Logger.Metadata?
-    var context: LogContext
+/// Log events as the sink queues them, and their formatting into JSON lines.
+///
+/// A record is the event's text copied as it is: `0`, UTC nanoseconds (8 bytes, little-endian), the
+/// level (1), the handler context's index (4), the message and the source, then the metadata
+/// provider's fields and the call's (a count, then key and value), each string a 4-byte length and
+/// its UTF-8 bytes. A raw line (``JSONLogSink/write(_:now:)``) is `1` and one string. Values are
+/// described at the call, once, so a line shows the value as it was then.
+enum LogRecords {
+    /// Appends one event's record to `out`.
+    static func append(ns: Int64, level: Logger.Level, message: String, source: String, call: Logger.Metadata?,
+                       provided: Logger.Metadata?, context: Int, into out: inout [UInt8]) {
+        out.append(addingCapacity: 14) { o in
+            o.append(0)
+            putInteger(UInt64(bitPattern: ns), bytes: 8, &o)
+            o.append(levelCode(level))
+            putInteger(UInt64(context), bytes: 4, &o)
+        }
+        appendString(message, &out)
+        appendString(source, &out)
+        appendFields(provided, &out)
+        appendFields(call, &out)
+    }
+
+    /// Appends a finished line (newline-terminated) to be written as it is.
+    static func appendRaw(_ line: [UInt8], into out: inout [UInt8]) {
+        out.append(addingCapacity: 5) { o in
+            o.append(1)
+            putInteger(UInt64(line.count), bytes: 4, &o)
+        }
+        out.append(contentsOf: line)
+    }
+
+    private static func appendFields(_ fields: Logger.Metadata?, _ out: inout [UInt8]) {
+        out.append(addingCapacity: 4) { putInteger(UInt64(fields?.count ?? 0), bytes: 4, &$0) }
+        guard let fields else { return }
+        for (key, value) in fields {
+            appendString(key, &out)
+            switch value {
+            case .string(let s): appendString(s, &out)
+            case .stringConvertible(let c): appendString(c.description, &out)
+            default: appendString(value.description, &out)
+            }
+        }
+    }
+
+    private static func appendString(_ s: String, _ out: inout [UInt8]) {
+        let span = s.utf8.span
+        out.append(addingCapacity: 4 + span.count) { o in
+            putInteger(UInt64(span.count), bytes: 4, &o)
+            for i in span.indices { o.append(span[i]) }
+        }
+    }
+
+    @inline(__always)
+    private static func putInteger(_ v: UInt64, bytes: Int, _ o: inout OutputSpan<UInt8>) {
+        var v = v
+        for _ in 0..<bytes {
+            o.append(UInt8(truncatingIfNeeded: v))
+            v >>= 8
+        }
+    }
+
+    private static func levelCode(_ level: Logger.Level) -> UInt8 {
+        switch level {
+        case .trace: 0
+        case .debug: 1
+        case .info: 2
+        case .notice: 3
+        case .warning: 4
+        case .error: 5
+        case .critical: 6
+        }
+    }
+
+    private static func level(_ code: UInt64) -> Logger.Level {
+        switch code {
+        case 0: .trace
+        case 1: .debug
+        case 3: .notice
+        case 4: .warning
+        case 5: .error
+        case 6: .critical
+        default: .info
+        }
+    }
+
+    /// A string in a record: where its bytes are.
+    private struct Text {
+        var start: Int
+        var count: Int
+        var range: Range<Int> { start..<(start + count) }
+    }
+
+    private static func integer(_ span: Span<UInt8>, _ at: inout Int, _ n: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<n { v |= UInt64(span[at + i]) << (8 * UInt64(i)) }
+        at += n
+        return v
+    }
+
+    private static func text(_ span: Span<UInt8>, _ at: inout Int) -> Text {
+        let count = Int(integer(span, &at, 4))
+        defer { at += count }
+        return Text(start: at, count: count)
+    }
+
+    /// Formats every record in `records` as one JSON line appended to `out`, each line's end offset
+    /// in `out` appended to `ends` (so rotation can split between lines). `contexts` are the handler
+    /// contexts the records name by index.
+    ///
+    /// A line has the fixed fields, then the handler's (sorted by key), then the metadata provider's
+    /// and the call's, in their dictionary's order; a key given by more than one source appears once,
+    /// with the value of the last (handler, provider, call); a key naming a fixed field is left out.
+    static func format(_ records: [UInt8], contexts: [LogContext], clock: inout LineClock, into out: inout [UInt8],
+                       ends: inout [Int]) {
+        let span = records.span
+        var at = 0
+        func integer(_ n: Int) -> UInt64 { Self.integer(span, &at, n) }
+        func text() -> Text { Self.text(span, &at) }
+        // Reused across records: where the provider's and the call's keys and values are.
+        var provided: [(Text, Text)] = []
+        var call: [(Text, Text)] = []
+        while at < span.count {
+            if integer(1) == 1 {
+                let line = text()
+                for i in line.range { out.append(span[i]) }
+                ends.append(out.count)
+                continue
+            }
+            let ns = Int64(bitPattern: integer(8))
+            let level = Self.level(integer(1))
+            let context = contexts[Int(integer(4))]
+            let message = text()
+            let source = text()
+            provided.removeAll(keepingCapacity: true)
+            call.removeAll(keepingCapacity: true)
+            for _ in 0..<integer(4) { provided.append((text(), text())) }
+            for _ in 0..<integer(4) { call.append((text(), text())) }
+
+            func named(_ key: String, in fields: [(Text, Text)]) -> Bool {
+                let k = key.utf8.span
+                return fields.contains { f in
+                    guard f.0.count == k.count else { return false }
+                    for i in 0..<k.count where k[i] != span[f.0.start + i] { return false }
+                    return true
+                }
+            }
+            func same(_ a: Text, _ b: Text) -> Bool {
+                guard a.count == b.count else { return false }
+                for i in 0..<a.count where span[a.start + i] != span[b.start + i] { return false }
+                return true
+            }
+            let overridden = !context.keys.isEmpty && (!provided.isEmpty || context.keys.contains { named($0, in: call) })
+            var bound = 160 + context.encodedIdentity.count + 6 * (message.count + source.count)
+            for f in provided { bound += 6 + 6 * (f.0.count + f.1.count) }
+            for f in call { bound += 6 + 6 * (f.0.count + f.1.count) }
+            if overridden {
+                for (k, v) in context.sortedMetadata { bound += JSONLogHandler.bound(k, v) }
+            } else {
+                bound += context.encodedMetadata.count
+            }
+            out.append(addingCapacity: bound) { (o: inout OutputSpan<UInt8>) in
+                JSONLogHandler.put(#"{"ts":""#, &o)
+                clock.putTimestamps(ns, to: &o)
+                JSONLogHandler.put(#","level":""#, &o)
+                JSONLogHandler.put(level.rawValue, &o)
+                o.append(UInt8(ascii: "\""))
+                JSONLogHandler.putBytes(context.encodedIdentity, &o)
+                JSONLogHandler.put(#","msg":"#, &o)
+                putString(span, message, &o)
+                JSONLogHandler.put(#","source":"#, &o)
+                putString(span, source, &o)
+                if !overridden {
+                    JSONLogHandler.putBytes(context.encodedMetadata, &o)
+                } else {
+                    for (k, v) in context.sortedMetadata where !named(k, in: call) && !named(k, in: provided) {
+                        JSONLogHandler.putField(k, v, &o)
+                    }
+                }
+                for f in provided where !call.contains(where: { same($0.0, f.0) }) { putField(span, f, &o) }
+                for f in call { putField(span, f, &o) }
+                o.append(UInt8(ascii: "}"))
+                o.append(UInt8(ascii: "\n"))
+            }
+            ends.append(out.count)
+        }
+    }
+
+    /// `,"key":"value"`; nothing for a key naming a fixed field (the fixed field wins).
+    private static func putField(_ span: Span<UInt8>, _ field: (Text, Text), _ o: inout OutputSpan<UInt8>) {
+        guard !isReserved(span, field.0) else { return }
+        o.append(UInt8(ascii: ","))
+        putString(span, field.0, &o)
+        o.append(UInt8(ascii: ":"))
+        putString(span, field.1, &o)
+    }
+
+    private static func putString(_ span: Span<UInt8>, _ text: Text, _ o: inout OutputSpan<UInt8>) {
+        o.append(UInt8(ascii: "\""))
+        for i in text.range { JSONLogHandler.putEscaped(span[i], &o) }
+        o.append(UInt8(ascii: "\""))
+    }
+
+    /// The fixed fields' names (`ts`, `msg`, `ts_ns`, `level`, `label`, `source`, `process`).
+    private static func isReserved(_ span: Span<UInt8>, _ key: Text) -> Bool {
+        func equals(_ name: String) -> Bool {
+            guard name.utf8.count == key.count else { return false }
+            var i = key.start
+            for b in name.utf8 {
+                if b != span[i] { return false }
+                i += 1
+            }
+            return true
+        }
+        switch key.count {
+        case 2: return equals("ts")
+        case 3: return equals("msg")
+        case 5: return equals("ts_ns") || equals("level") || equals("label")
+        case 6: return equals("source")
+        case 7: return equals("process")
+        default: return false
+        }
+    }
 }
 
 /// The second of the last line, formatted once per second both ways (RFC 3339 up to the second, and
@@ -345,22 +510,25 @@ public struct LineClock: Sendable {
 /// Where JSON lines go: standard error, or a file rotated when it passes `maxBytes` (renamed to
 /// `<path>.1`, the previous `.1` dropped).
 ///
-/// A log call formats its line straight into the sink's pending buffer, under that buffer's lock
-/// only; the sink's own flusher thread swaps the buffer out every `flushInterval` (10 ms) or when
-/// 64 KiB are pending, and writes it under a separate output lock, so callers never wait behind the
-/// `write` system call or a rotation. Warnings and worse are written at once, before `log` returns.
-/// A process killed with SIGKILL loses at most the last `flushInterval` of info and debug lines; a
-/// process that ends normally calls ``flushAll()``.
+/// A log call copies its event into the sink's pending buffer as a record (``LogRecords``), under
+/// that buffer's lock only; the sink's own flusher thread swaps the buffer out every `flushInterval`
+/// (10 ms) or, woken, when 64 KiB are pending, formats the records into JSON lines and writes them under a
+/// separate output lock, so callers never wait behind the formatting, the `write` system call or a
+/// rotation. Warnings and worse are written at once, before `log` returns (the caller formats
+/// everything pending, in order, then its own line). A process killed with SIGKILL loses at most the
+/// last `flushInterval` of info and debug lines; a process that ends normally calls ``flushAll()``.
 ///
-/// (Formatting on the flusher thread instead, with the call only queueing the event, was measured
-/// and was slower per call on two cores: the caller's allocations were freed on the other thread.)
+/// (Queueing the event itself, its metadata dictionary and strings, was measured earlier and was
+/// slower per call on two cores: the caller's allocations were freed on the other thread. A record
+/// is bytes in a buffer that is reused, so nothing crosses threads but the buffer.)
 public final class JSONLogSink: Sendable {
     /// What callers append to: the only lock a log call takes.
     private struct Pending {
         var bytes: [UInt8] = []
-        /// End offset in `bytes` of each line, so rotation splits between lines.
-        var ends: [Int] = []
-        var clock = LineClock()
+        /// The handler contexts the records name by index (consecutive records of one handler share one).
+        var contexts: [LogContext] = []
+        /// The flusher was woken for these records (at 64 KiB) and has not swapped them out yet.
+        var wokeFlusher = false
     }
     /// The file side, used by `flush` alone; held while writing, so flushes keep line order, and
     /// never while a caller appends.
@@ -369,9 +537,18 @@ public final class JSONLogSink: Sendable {
         var written: Int
         /// The previous flush's buffers, emptied, swapped in for the callers' (no allocation per flush).
         var spare = Pending()
+        var clock = LineClock()
+        /// The formatted lines of one flush, and the end offset of each, so rotation splits between lines.
+        var lines: [UInt8] = []
+        var ends: [Int] = []
     }
     private let pending = Mutex(Pending())
     private let output: Mutex<Output>
+    /// Wakes the flusher before its interval when 64 KiB are pending.
+    private let wake = DispatchSemaphore(value: 0)
+    /// Pending bytes at which a caller formats and writes them itself: the flusher has fallen this far
+    /// behind, and memory stays bounded.
+    private static let callerFlushBytes = 4 << 20
     private let path: String?
     private let maxBytes: Int
     private let flushInterval: Duration
@@ -430,7 +607,7 @@ public final class JSONLogSink: Sendable {
             let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
             while let sink = self {
                 sink.flush()
-                Thread.sleep(forTimeInterval: seconds)
+                _ = sink.wake.wait(timeout: .now() + seconds)
             }
         }
         thread.name = "tandem-log-flush"
@@ -439,40 +616,66 @@ public final class JSONLogSink: Sendable {
 
     /// Queues one line (newline-terminated); with `now`, writes it and everything before it before returning.
     public func write(_ line: [UInt8], now: Bool = false) {
-        append(now: now) { out, _ in out.append(contentsOf: line) }
-    }
-
-    /// Formats one event into the pending buffer; with `now`, writes it and everything before it
-    /// before returning.
-    func append(_ record: LogRecord, now: Bool) {
-        append(now: now) { out, clock in JSONLogHandler.format(record, clock: &clock, into: &out) }
-    }
-
-    private func append(now: Bool, _ format: (inout [UInt8], inout LineClock) -> Void) {
-        let full = pending.withLock { p in
-            format(&p.bytes, &p.clock)
-            p.ends.append(p.bytes.count)
-            return p.bytes.count >= 64 << 10
+        let fill = pending.withLock { p in
+            LogRecords.appendRaw(line, into: &p.bytes)
+            return Self.fill(&p)
         }
-        if now || full { flush() }
+        afterAppend(fill, now: now)
     }
 
-    /// Writes every queued line, in as few writes as rotation allows (a file passing `maxBytes` is
-    /// rotated between two lines). The callers' buffer is swapped out under their lock; the writing
-    /// happens under the output lock only.
+    /// Queues one event; with `now`, writes it and everything before it before returning.
+    func append(ns: Int64, level: Logger.Level, message: String, source: String, call: Logger.Metadata?,
+                provided: Logger.Metadata?, context: LogContext, now: Bool) {
+        let fill = pending.withLock { p in
+            var index = p.contexts.count - 1
+            if index < 0 || p.contexts[index] !== context {
+                p.contexts.append(context)
+                index += 1
+            }
+            LogRecords.append(ns: ns, level: level, message: message, source: source, call: call, provided: provided,
+                              context: index, into: &p.bytes)
+            return Self.fill(&p)
+        }
+        afterAppend(fill, now: now)
+    }
+
+    private enum Fill { case low, wakeFlusher, flushHere }
+
+    private static func fill(_ p: inout Pending) -> Fill {
+        if p.bytes.count >= callerFlushBytes { return .flushHere }
+        if p.bytes.count >= 64 << 10 && !p.wokeFlusher {
+            p.wokeFlusher = true
+            return .wakeFlusher
+        }
+        return .low
+    }
+
+    private func afterAppend(_ fill: Fill, now: Bool) {
+        if now || fill == .flushHere {
+            flush()
+        } else if fill == .wakeFlusher {
+            wake.signal()
+        }
+    }
+
+    /// Formats and writes every queued line, in as few writes as rotation allows (a file passing
+    /// `maxBytes` is rotated between two lines). The callers' buffer is swapped out under their lock;
+    /// the formatting and writing happen under the output lock only.
     public func flush() {
         output.withLock { out in
             pending.withLock { p in
                 swap(&p.bytes, &out.spare.bytes)
-                swap(&p.ends, &out.spare.ends)
+                swap(&p.contexts, &out.spare.contexts)
+                p.wokeFlusher = false
             }
             guard !out.spare.bytes.isEmpty else { return }
+            LogRecords.format(out.spare.bytes, contexts: out.spare.contexts, clock: &out.clock, into: &out.lines, ends: &out.ends)
             var chunkStart = 0
             var lineStart = 0
-            for end in out.spare.ends {
+            for end in out.ends {
                 let length = end - lineStart
                 if let path, out.written + length > maxBytes, out.written > 0 {
-                    if lineStart > chunkStart { try? out.handle.write(contentsOf: out.spare.bytes[chunkStart..<lineStart]) }
+                    if lineStart > chunkStart { try? out.handle.write(contentsOf: out.lines[chunkStart..<lineStart]) }
                     chunkStart = lineStart
                     try? out.handle.close()
                     try? FileManager.default.removeItem(atPath: path + ".1")
@@ -483,9 +686,11 @@ public final class JSONLogSink: Sendable {
                 out.written += length
                 lineStart = end
             }
-            if lineStart > chunkStart { try? out.handle.write(contentsOf: out.spare.bytes[chunkStart..<lineStart]) }
+            if lineStart > chunkStart { try? out.handle.write(contentsOf: out.lines[chunkStart..<lineStart]) }
             out.spare.bytes.removeAll(keepingCapacity: true)
-            out.spare.ends.removeAll(keepingCapacity: true)
+            out.spare.contexts.removeAll(keepingCapacity: true)
+            out.lines.removeAll(keepingCapacity: true)
+            out.ends.removeAll(keepingCapacity: true)
         }
     }
 

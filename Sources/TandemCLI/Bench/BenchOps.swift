@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import Metrics
@@ -6,9 +9,11 @@ import Synchronization
 import TandemNode
 import TandemOps
 
-/// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (formatted and
-/// written to /dev/null through the same sink as a log file; beside it, the same swift-log call into a
-/// handler that formats nothing, `log_call_unformatted_ns`) and the metrics an order updates on the
+/// `tandem bench ops`: what instrumentation costs on the order path — a JSON log line (what the
+/// logging call costs its caller with the node's handler and a file sink on /dev/null; the sink's
+/// flusher thread formats and writes the lines, and `log_line_process_cpu_ns` is the whole process's
+/// CPU per line, flusher included; beside them, the same swift-log call into a handler that formats
+/// nothing, `log_call_unformatted_ns`) and the metrics an order updates on the
 /// node (its intent and fill counted, the fill's slippage against the arrival mid, one journal append
 /// observed: `NodeMetricsBenchmark`, on the node's backend, ``TandemMetricsFactory``) — and `alert_latency_ms`, a
 /// takeover to its email through real Prometheus and Alertmanager with the shipped rules and routing
@@ -43,11 +48,17 @@ struct BenchOps: AsyncParsableCommand {
         var handler = JSONLogHandler(label: "tandem.node", process: "node", sink: sink)
         handler[metadataKey: "node.id"] = "node-a"
         let logger = Logger(label: "tandem.node", factory: { _ in handler })
+        // Each run ends with the sink flushed, so its lines are all formatted and written inside it.
+        var processCPU = Duration.seconds(3600)
         let logNs = best {
+            let cpu0 = Self.processCPUTime()
             for i in 0..<iterations {
                 logger.info("order sent", metadata: ["order.clOrdID": "3-\(i)", "journal.seq": "\(i)", "fix.msgSeqNum": "\(i)"])
             }
+            sink.flush()
+            processCPU = min(processCPU, Self.processCPUTime() - cpu0)
         } / Double(iterations)
+        let logCPUNs = Self.nanoseconds(processCPU) / Double(iterations)
         // The same call into a handler that drops it: what swift-log and the call's metadata cost before
         // any formatting (the anchor for log_line_ns).
         let noop = Logger(label: "tandem.node", factory: { _ in CountingLogHandler() })
@@ -67,6 +78,7 @@ struct BenchOps: AsyncParsableCommand {
 
         var figures: [(String, String)] = [
             ("log_line_ns", String(format: "%.0f", logNs)),
+            ("log_line_process_cpu_ns", String(format: "%.0f", logCPUNs)),
             ("metrics_overhead_ns_per_order", String(format: "%.0f", metricsNs)),
             ("log_call_unformatted_ns", String(format: "%.0f", callNs)),
         ]
@@ -105,6 +117,13 @@ struct BenchOps: AsyncParsableCommand {
             fastest = min(fastest, ContinuousClock.now - t0)
         }
         return Self.nanoseconds(fastest)
+    }
+
+    /// CPU time of every thread of this process so far.
+    private static func processCPUTime() -> Duration {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
     }
 
     private static func nanoseconds(_ d: Duration) -> Double {
