@@ -23,10 +23,10 @@ public protocol FIXSessionStore: Sendable {
 /// Sent messages are copied back to back into slabs (``slabBytes`` of capacity each) and found by
 /// seq in a contiguous slot array, instead of keeping each frame's own `[UInt8]` in a `Dictionary`.
 /// Keeping the frames made every stored message fresh memory from the top of malloc's heap (array
-/// header and rounding included, plus the dictionary's entries and rehashes): in `bench fix` 0.15
+/// header and rounding included, plus the dictionary's entries and rehashes): in `bench fix` 0.17
 /// page faults per round trip, 13 % of round trips carrying one at ≈ +14 µs each on this VM. Now
 /// the frames' arrays are freed and reused, and only the stored bytes themselves take new pages:
-/// ≈ 0.09 faults per round trip, each cheaper (no heap growth around it). (Zero-filling each slab
+/// ≈ 0.10 faults per round trip, each cheaper (no heap growth around it). (Zero-filling each slab
 /// when it is made was tried: it took the faults off the common path but as one ≈ 270 µs stall per
 /// 256 KB slab, which put p99.9 up; dropped.) The slots cost 12 bytes per seq between the lowest and
 /// the highest stored (a day's seqs are dense).
