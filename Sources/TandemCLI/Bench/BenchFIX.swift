@@ -28,10 +28,16 @@ struct BenchFIX: AsyncParsableCommand {
     @Flag(name: .customLong("same-loop-only"), help: "Only the same-loop round trip (for profiling); prints its figures.")
     var sameLoopOnly = false
 
+    @Option(help: "With --same-loop-only: write one line per timed round trip (wall and CPU ns, page faults, context switches) to this file.")
+    var trace: String?
+
     func run() async throws {
         if sameLoopOnly {
-            let r = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true)
-            print("{\"roundtrip_same_loop_p50_us\": \(r.p50Micros), \"roundtrip_same_loop_p99_us\": \(r.p99Micros), \"roundtrip_same_loop_cpu_us\": \(r.loopCPUMicros ?? 0)}")
+            let r = try await FIXRoundTrip.measure(roundTrips: roundTrips, warmup: max(1, roundTrips / 10), sameLoop: true, trace: trace)
+            print("{\"roundtrip_same_loop_p50_us\": \(r.p50Micros), \"roundtrip_same_loop_p90_us\": \(r.p90Micros), "
+                  + "\"roundtrip_same_loop_p95_us\": \(r.p95Micros), \"roundtrip_same_loop_p99_us\": \(r.p99Micros), "
+                  + "\"roundtrip_same_loop_p999_us\": \(r.p999Micros), \"roundtrip_same_loop_max_us\": \(r.maxMicros), "
+                  + "\"roundtrip_same_loop_cpu_us\": \(r.loopCPUMicros ?? 0)}")
             return
         }
         guard messages > 0, runs > 0, roundTrips > 0 else { throw ValidationError("--messages, --runs and --round-trips must be positive") }

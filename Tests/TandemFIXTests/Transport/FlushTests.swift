@@ -58,6 +58,17 @@ private final class WireCounter: ChannelOutboundHandler, Sendable {
     }
 }
 
+/// Calls `onActive` when `channelActive` reaches it (last in the pipeline: every handler before it has seen it).
+private final class ActiveSignal: ChannelInboundHandler, Sendable {
+    typealias InboundIn = FIXInbound
+    let onActive: @Sendable () -> Void
+    init(_ onActive: @escaping @Sendable () -> Void) { self.onActive = onActive }
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        onActive()
+    }
+}
+
 /// An acceptor connection (VENUE, answering orders with fills) over real loopback TCP, whose
 /// inbound bytes the test fires into its pipeline itself, so a read's contents are exact.
 private func withAcceptorChannel(_ body: (any Channel, WireCounter) async throws -> Void) async throws {
@@ -75,7 +86,9 @@ private func withAcceptorChannel(_ body: (any Channel, WireCounter) async throws
                 try sync.addHandler(counter)
                 try sync.addHandler(handler)
                 try sync.addHandler(FillingExecutor())
-                accepted.succeed((channel, counter))
+                // Handed to the test once active: a read fired before `channelActive` reached the FIX
+                // handler would be undone by it (the session restarts awaiting a Logon): a flaky test.
+                try sync.addHandler(ActiveSignal { accepted.succeed((channel, counter)) })
             }
         }
         .bind(host: "127.0.0.1", port: 0).get()
