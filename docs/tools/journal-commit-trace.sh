@@ -11,6 +11,7 @@ bp=$!
 while ! grep -q "writer backend pid" $out/stderr.txt 2>/dev/null; do sleep 0.05; kill -0 $bp 2>/dev/null || exit 1; done
 pid=$(grep -o "writer backend pid [0-9]*" $out/stderr.txt | awk '{print $4}')
 echo $pid > $out/backend.pid; ps -eLo pid,tid,comm,args | grep -E "postgres|tandem" > $out/ps.txt
+grep '^cpu ' /proc/stat > $out/stat-before.txt  # steal is the 8th number
 perf record -q -a -k monotonic -o /dev/shm/journal-trace.data \
   -e sched:sched_switch -e sched:sched_wakeup -e sched:sched_waking \
   -e syscalls:sys_enter_fdatasync -e syscalls:sys_exit_fdatasync \
@@ -23,6 +24,7 @@ perf record -q -a -k monotonic -o /dev/shm/journal-trace.data \
   -e syscalls:sys_enter_fallocate -e syscalls:sys_exit_fallocate \
   -e block:block_rq_issue -e block:block_rq_complete \
   -- sleep 10 2> $out/perf.err
+grep '^cpu ' /proc/stat > $out/stat-after.txt
 wait $bp
 perf script -i /dev/shm/journal-trace.data --ns -F comm,pid,tid,cpu,time,event,trace > $out/perf-script.txt 2>/dev/null
 echo done
