@@ -38,6 +38,15 @@ struct BenchJournal: AsyncParsableCommand {
             help: "An extra setting for the embedded PostgreSQL, NAME=VALUE (repeatable), for tuning experiments, e.g. autovacuum=off.")
     var serverSettings: [String] = []
 
+    @Option(name: .customLong("commit-log"), help: "Write the latency phase's commits to this file, one per line: start (CLOCK_MONOTONIC ns, as perf -k monotonic), duration ns, events.")
+    var commitLogPath: String?
+
+    @Flag(help: "Stop after the latency phase (for experiments on it): no replay, alternatives or pgbench, whose figures print as 0.")
+    var throughLatency = false
+
+    @Option(help: "Copy the embedded server's log to this file at the end (e.g. with --server-setting log_min_duration_statement=2).")
+    var serverLog: String?
+
     func run() async throws {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .warning
@@ -50,7 +59,12 @@ struct BenchJournal: AsyncParsableCommand {
             config.settings[parts[0]] = parts[1]
         }
         let output = try await EmbeddedPostgres.withServer(config, logger: logger) { server in
-            try await measure(server: server, logger: logger)
+            let output = try await measure(server: server, logger: logger)
+            if let serverLog {
+                try? FileManager.default.removeItem(atPath: serverLog)
+                try FileManager.default.copyItem(atPath: server.logFile, toPath: serverLog)
+            }
+            return output
         }
         print(output)
     }
@@ -94,6 +108,9 @@ struct BenchJournal: AsyncParsableCommand {
         let latencyEpoch = try await latencyConnection.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
         let latencyWriter = JournalWriter(connection: latencyConnection, epoch: latencyEpoch, logger: logger)
         await latencyWriter.setRecordingCommits(true)
+        // For tracing the phase from outside (perf, strace): the writer's server process.
+        let backendPID = try await latencyConnection.query("SELECT pg_backend_pid()")[0].text(0) ?? "?"
+        FileHandle.standardError.write(Data("latency phase: writer backend pid \(backendPID)\n".utf8))
         // Phase 1 wrote hundreds of MB of WAL; checkpoint now so its flush does not land inside this
         // phase's window (a production writer has checkpoints too, but not this one's backlog).
         try await admin.execute("CHECKPOINT")
@@ -104,6 +121,8 @@ struct BenchJournal: AsyncParsableCommand {
         let wakeup = FsyncAnchor.wakeupLateness(seconds: 1)
         FileHandle.standardError.write(Data(
             "fsync: p50 \(fsync.p50) us, p99 \(fsync.p99) us over \(fsync.count); wake-up lateness p50 \(wakeup.p50) us, p99 \(wakeup.p99) us\n".utf8))
+        // The WAL the phase writes and flushes (server-wide, pg_stat_wal + the insert position).
+        let walBefore = try await WALFigures.read(admin)
         let total = Int(Double(rate) * latencySeconds)
         let pool = SyntheticJournal.events(count: total, seed: seed &+ 1, instrumentCount: 100)
         let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
@@ -129,6 +148,11 @@ struct BenchJournal: AsyncParsableCommand {
             return all.sorted()
         }
         let commits = await latencyWriter.commits
+        // Backends flush their WAL statistics at most once a second, when idle: wait, then one statement.
+        try await Task.sleep(for: .milliseconds(1200))
+        _ = try await latencyConnection.query("SELECT 1")
+        let wal = try await WALFigures.read(admin).since(walBefore, admin)
+        FileHandle.standardError.write(Data("wal: \(wal.description(commits: commits))\n".utf8))
         // Where an append's latency goes: the commits themselves (statement → answer on the writer's
         // thread) against the whole (scheduled time → the caller resumed).
         let commitLog = await latencyWriter.commitLog
@@ -138,6 +162,16 @@ struct BenchJournal: AsyncParsableCommand {
         FileHandle.standardError.write(Data(
             "commits: p50 \(commitPercentile(0.5)) us, p99 \(commitPercentile(0.99)) us, max \(commitMicros.last ?? 0) us; events per commit p50 \(batchSizes.isEmpty ? 0 : batchSizes[batchSizes.count / 2]), max \(batchSizes.last ?? 0); over 2 ms: \(commitMicros.filter { $0 > 2000 }.count)\n".utf8))
         func percentile(_ p: Double) -> Int64 { percentileValue(p, in: latencies) }
+        if let commitLogPath {
+            var bootNow = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &bootNow)
+            let reference = clock.now
+            let bootNanos = Int64(bootNow.tv_sec) * 1_000_000_000 + Int64(bootNow.tv_nsec)
+            let lines = commitLog.map { c in
+                "\(bootNanos + (c.started - reference).wholeNanoseconds) \(c.duration.wholeNanoseconds) \(c.events)"
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: commitLogPath, atomically: true, encoding: .utf8)
+        }
 
         FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
 
@@ -158,7 +192,7 @@ struct BenchJournal: AsyncParsableCommand {
         var replayBest = 0.0
         var replayPipelinedBest = 0.0
         var replayed: UInt64 = 0
-        for _ in 0..<3 {
+        for _ in 0..<(throughLatency ? 0 : 3) {
             for pipelined in [true, false] {
                 let start = clock.now
                 let result = try await Replayer.replay(replayConnection, options: .init(pipelined: pipelined), logger: logger)
@@ -174,7 +208,7 @@ struct BenchJournal: AsyncParsableCommand {
         // 3b. Replay by stage, so the next reader sees where the time goes: the same chunked read with
         //     progressively more of the work (each the best of two runs, over the same rows).
         var stages: [ReplayStage: Int] = [:]
-        for stage in ReplayStage.allCases {
+        for stage in ReplayStage.allCases where !throughLatency {
             var best = 0.0
             for _ in 0..<2 {
                 let start = clock.now
@@ -190,7 +224,7 @@ struct BenchJournal: AsyncParsableCommand {
         //     alternate so that load drifting over the run hits them alike).
         var alternatives: [FencedAppend.Method: [Int: Int]] = [:]
         var altConnections: [FencedAppend.Method: (PostgresConnection, UInt64)] = [:]
-        for method in FencedAppend.Method.allCases {
+        for method in FencedAppend.Method.allCases where !throughLatency {
             try await admin.execute("CREATE DATABASE bench_alt_\(method.rawValue.lowercased())")
             let c = try await PostgresConnection.connect(server.dsn(database: "bench_alt_\(method.rawValue.lowercased())"), logger: logger)
             _ = try await JournalSchema.migrate(c, logger: logger)
@@ -198,7 +232,7 @@ struct BenchJournal: AsyncParsableCommand {
             altConnections[method] = (c, e)
         }
         var altGenerator = SyntheticJournal(seed: seed &+ 2, instrumentCount: 100)
-        for round in 0..<2 {
+        for round in 0..<(throughLatency ? 0 : 2) {
             for batchSize in [100, 1000] {
                 for method in FencedAppend.Method.allCases {
                     guard let (c, e) = altConnections[method] else { continue }
@@ -225,8 +259,11 @@ struct BenchJournal: AsyncParsableCommand {
         FileHandle.standardError.write(Data("append alternatives: \(alternatives)\n".utf8))
 
         // 4. The anchor: pgbench, one client, one-row INSERT per transaction, same server.
-        try await PGBenchAnchor.prepare(admin)
-        let tps = try await PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
+        var tps = 0.0
+        if !throughLatency {
+            try await PGBenchAnchor.prepare(admin)
+            tps = try await PGBenchAnchor.singleInsertTPS(server: server, seconds: pgbenchSeconds)
+        }
 
         for c in [admin, writerConnection, latencyConnection, replayConnection] { await c.close() }
 
@@ -243,6 +280,10 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_commit_max_us", "\(commitMicros.last ?? 0)"),
             ("latency_commits_over_2ms", "\(commitMicros.filter { $0 > 2000 }.count)"),
             ("latency_events_per_commit_max", "\(batchSizes.last ?? 0)"),
+            ("latency_wal_bytes_per_commit", "\(commits > 0 ? wal.bytes / Int64(commits) : 0)"),
+            ("latency_wal_fpi", "\(wal.fullPageImages)"),
+            ("latency_wal_writes", "\(wal.writes)"),
+            ("latency_wal_syncs", "\(wal.syncs)"),
             ("replay_events_per_s", "\(Int(replayBest))"),
             ("replay_events", "\(replayed)"),
             ("replay_pipelined_events_per_s", "\(Int(replayPipelinedBest))"),
@@ -270,6 +311,46 @@ struct BenchJournal: AsyncParsableCommand {
 }
 
 
+
+/// Server-wide WAL counters (`pg_stat_wal`) and the insert position, to difference around a phase.
+struct WALFigures: Sendable {
+    var lsn: String
+    var bytes: Int64
+    var records: Int64
+    var fullPageImages: Int64
+    var buffersFull: Int64
+    var writes: Int64
+    var syncs: Int64
+    /// Milliseconds; zero unless `track_wal_io_timing` is on.
+    var writeMillis: Double
+    var syncMillis: Double
+
+    static func read(_ c: PostgresConnection) async throws -> WALFigures {
+        let r = try await c.query(
+            "SELECT pg_current_wal_insert_lsn()::text, wal_records, wal_fpi, wal_buffers_full, wal_write, wal_sync, "
+                + "wal_write_time, wal_sync_time FROM pg_stat_wal")[0]
+        func int(_ i: Int) -> Int64 { Int64(r.text(i) ?? "") ?? 0 }
+        return WALFigures(
+            lsn: r.text(0) ?? "0/0", bytes: 0, records: int(1), fullPageImages: int(2), buffersFull: int(3),
+            writes: int(4), syncs: int(5), writeMillis: Double(r.text(6) ?? "") ?? 0, syncMillis: Double(r.text(7) ?? "") ?? 0)
+    }
+
+    /// The difference from `before`; `bytes` from the insert positions.
+    func since(_ before: WALFigures, _ c: PostgresConnection) async throws -> WALFigures {
+        let bytes = try await c.query("SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::bigint", [lsn, before.lsn])[0].text(0)
+        return WALFigures(
+            lsn: lsn, bytes: Int64(bytes ?? "") ?? 0, records: records - before.records,
+            fullPageImages: fullPageImages - before.fullPageImages, buffersFull: buffersFull - before.buffersFull,
+            writes: writes - before.writes, syncs: syncs - before.syncs,
+            writeMillis: writeMillis - before.writeMillis, syncMillis: syncMillis - before.syncMillis)
+    }
+
+    func description(commits: Int) -> String {
+        let perCommit = commits > 0 ? bytes / Int64(commits) : 0
+        return "\(bytes) bytes (\(perCommit) per commit), \(records) records, \(fullPageImages) full-page images, "
+            + "\(writes) writes, \(syncs) syncs, buffers full \(buffersFull), write \(Int(writeMillis)) ms, sync \(Int(syncMillis)) ms"
+    }
+}
 
 /// The replay's stages, cumulatively: each reads every row (streamed, binary) and does the work of the
 /// stages before it plus its own. The full replay (with the fold) is `Replayer.replay` itself.

@@ -161,6 +161,9 @@ extension Duration {
 
     /// Whole microseconds (truncated), for latency samples in benchmark reports.
     var wholeMicroseconds: Int64 { components.seconds * 1_000_000 + components.attoseconds / 1_000_000_000_000 }
+
+    /// Whole nanoseconds (truncated), for timelines to line up with kernel traces.
+    var wholeNanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
 }
 
 /// The value at percentile `p` (0…1) of ascending `sorted` samples (nearest rank, rounding down); 0

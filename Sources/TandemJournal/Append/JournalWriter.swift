@@ -46,10 +46,10 @@ public actor JournalWriter {
     public private(set) var commits = 0
     public private(set) var committedEvents = 0
 
-    /// Each commit's duration on the writer's thread (statement sent → answer read, the database's
-    /// share of an append's latency) and its events, kept only when `recordingCommits` is set (the
-    /// benchmark's breakdown).
-    public private(set) var commitLog: [(duration: Duration, events: Int)] = []
+    /// Each commit's start and duration on the writer's thread (statement sent → answer read, the
+    /// database's share of an append's latency) and its events, kept only when `recordingCommits` is
+    /// set (the benchmark's breakdown).
+    public private(set) var commitLog: [(started: ContinuousClock.Instant, duration: Duration, events: Int)] = []
     public private(set) var recordingCommits = false
 
     public func setRecordingCommits(_ on: Bool) { recordingCommits = on }
@@ -181,7 +181,7 @@ public actor JournalWriter {
                 return try FencedAppend.append(conn, epoch: epoch, head: start, events: events, method: method)
             }
             needsReconnect = false
-            if let started { commitLog.append((ContinuousClock.now - started, events.count)) }
+            if let started { commitLog.append((started, ContinuousClock.now - started, events.count)) }
             let firstSeq = newHead.seq - UInt64(events.count) + 1
             head = newHead
             commits += 1
