@@ -140,16 +140,9 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// The fixed fields' names: a metadata key equal to one is left out (the fixed field wins).
-    private static func isReserved(_ key: String) -> Bool {
-        switch key.utf8.count {
-        case 2: return key == "ts"
-        case 3: return key == "msg"
-        case 5: return key == "ts_ns" || key == "level" || key == "label"
-        case 6: return key == "source"
-        case 7: return key == "process"
-        default: return false
-        }
-    }
+    static let reservedKeys = ["ts", "msg", "ts_ns", "level", "label", "source", "process"]
+
+    private static func isReserved(_ key: String) -> Bool { reservedKeys.contains(key) }
 
     static func appendInteger(_ v: Int64, _ out: inout [UInt8]) {
         if v < 0 { out.append(UInt8(ascii: "-")) }
@@ -378,19 +371,7 @@ enum LogRecords {
             for _ in 0..<integer(4) { provided.append((text(), text())) }
             for _ in 0..<integer(4) { call.append((text(), text())) }
 
-            func named(_ key: String, in fields: [(Text, Text)]) -> Bool {
-                let k = key.utf8.span
-                return fields.contains { f in
-                    guard f.0.count == k.count else { return false }
-                    for i in 0..<k.count where k[i] != span[f.0.start + i] { return false }
-                    return true
-                }
-            }
-            func same(_ a: Text, _ b: Text) -> Bool {
-                guard a.count == b.count else { return false }
-                for i in 0..<a.count where span[a.start + i] != span[b.start + i] { return false }
-                return true
-            }
+            func named(_ key: String, in fields: [(Text, Text)]) -> Bool { fields.contains { equal(span, $0.0, key) } }
             let overridden = !context.keys.isEmpty && (!provided.isEmpty || context.keys.contains { named($0, in: call) })
             var bound = 160 + context.encodedIdentity.count + 6 * (message.count + source.count)
             for f in provided { bound += 6 + 6 * (f.0.count + f.1.count) }
@@ -418,7 +399,7 @@ enum LogRecords {
                         JSONLogHandler.putField(k, v, &o)
                     }
                 }
-                for f in provided where !call.contains(where: { same($0.0, f.0) }) { putField(span, f, &o) }
+                for f in provided where !call.contains(where: { equal(span, $0.0, f.0) }) { putField(span, f, &o) }
                 for f in call { putField(span, f, &o) }
                 o.append(UInt8(ascii: "}"))
                 o.append(UInt8(ascii: "\n"))
@@ -442,25 +423,27 @@ enum LogRecords {
         o.append(UInt8(ascii: "\""))
     }
 
-    /// The fixed fields' names (`ts`, `msg`, `ts_ns`, `level`, `label`, `source`, `process`).
+    /// A key naming a fixed field (``JSONLogHandler/reservedKeys``).
     private static func isReserved(_ span: Span<UInt8>, _ key: Text) -> Bool {
-        func equals(_ name: String) -> Bool {
-            guard name.utf8.count == key.count else { return false }
-            var i = key.start
-            for b in name.utf8 {
-                if b != span[i] { return false }
-                i += 1
-            }
-            return true
+        key.count <= 7 && JSONLogHandler.reservedKeys.contains { equal(span, key, $0) }
+    }
+
+    /// Whether the record's text has `string`'s UTF-8 bytes.
+    private static func equal(_ span: Span<UInt8>, _ text: Text, _ string: String) -> Bool {
+        guard string.utf8.count == text.count else { return false }
+        var i = text.start
+        for b in string.utf8 {
+            if b != span[i] { return false }
+            i += 1
         }
-        switch key.count {
-        case 2: return equals("ts")
-        case 3: return equals("msg")
-        case 5: return equals("ts_ns") || equals("level") || equals("label")
-        case 6: return equals("source")
-        case 7: return equals("process")
-        default: return false
-        }
+        return true
+    }
+
+    /// Whether two of the record's texts have the same bytes.
+    private static func equal(_ span: Span<UInt8>, _ a: Text, _ b: Text) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where span[a.start + i] != span[b.start + i] { return false }
+        return true
     }
 }
 

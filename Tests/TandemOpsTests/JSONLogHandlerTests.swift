@@ -14,6 +14,13 @@ struct JSONLogHandlerTests {
         return (try? JSONSerialization.jsonObject(with: Data(out.dropLast())) as? [String: Any]) ?? [:]
     }
 
+    /// Each line of the file at `path`, parsed as a JSON object.
+    func objects(inFile path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
     @Test("one JSON object per line with UTC time to the nanosecond, level, process, message, and dotted metadata keys as fields")
     func fields() {
         let j = line("order sent", ["order.clOrdID": "3-1042", "journal.seq": "1042"])
@@ -70,9 +77,7 @@ struct JSONLogHandlerTests {
         logger.info("order sent", metadata: ["order.clOrdID": "3-1042", "journal.seq": "1042"])
         logger.info("epoch moved", metadata: ["lease.epoch": "8", "level": "bogus", "msg": "bogus"])
         sink.flush()
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
-            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+        let lines = try objects(inFile: path)
         try #require(lines.count == 2)
         #expect(lines[0]["node.id"] as? String == "node-a")
         #expect(lines[0]["lease.epoch"] as? String == "7")
@@ -148,9 +153,7 @@ struct JSONLogHandlerTests {
         sink.write(Array(#"{"msg":"3"}"#.utf8) + [UInt8(ascii: "\n")])
         la.info("4", metadata: ["node.id": "override"])
         sink.flush()
-        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
-            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
+        let lines = try objects(inFile: path)
         try #require(lines.count == 4)
         #expect(lines.map { $0["msg"] as? String } == ["1", "2", "3", "4"])
         #expect(lines[0]["node.id"] as? String == "node-a" && lines[0]["label"] as? String == "a")

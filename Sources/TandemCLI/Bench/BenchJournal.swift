@@ -158,9 +158,10 @@ struct BenchJournal: AsyncParsableCommand {
         let commitLog = await latencyWriter.commitLog
         let commitMicros = commitLog.map(\.duration.wholeMicroseconds).sorted()
         let batchSizes = commitLog.map(\.events).sorted()
+        let slowCommits = commitMicros.filter { $0 > 2000 }.count
         func commitPercentile(_ p: Double) -> Int64 { percentileValue(p, in: commitMicros) }
         FileHandle.standardError.write(Data(
-            "commits: p50 \(commitPercentile(0.5)) us, p99 \(commitPercentile(0.99)) us, max \(commitMicros.last ?? 0) us; events per commit p50 \(batchSizes.isEmpty ? 0 : batchSizes[batchSizes.count / 2]), max \(batchSizes.last ?? 0); over 2 ms: \(commitMicros.filter { $0 > 2000 }.count)\n".utf8))
+            "commits: p50 \(commitPercentile(0.5)) us, p99 \(commitPercentile(0.99)) us, max \(commitMicros.last ?? 0) us; events per commit p50 \(batchSizes.isEmpty ? 0 : batchSizes[batchSizes.count / 2]), max \(batchSizes.last ?? 0); over 2 ms: \(slowCommits)\n".utf8))
         func percentile(_ p: Double) -> Int64 { percentileValue(p, in: latencies) }
         if let commitLogPath {
             var bootNow = timespec()
@@ -278,9 +279,9 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_commit_p50_us", "\(commitPercentile(0.50))"),
             ("latency_commit_p99_us", "\(commitPercentile(0.99))"),
             ("latency_commit_max_us", "\(commitMicros.last ?? 0)"),
-            ("latency_commits_over_2ms", "\(commitMicros.filter { $0 > 2000 }.count)"),
+            ("latency_commits_over_2ms", "\(slowCommits)"),
             ("latency_events_per_commit_max", "\(batchSizes.last ?? 0)"),
-            ("latency_wal_bytes_per_commit", "\(commits > 0 ? wal.bytes / Int64(commits) : 0)"),
+            ("latency_wal_bytes_per_commit", "\(wal.bytesPerCommit(commits))"),
             ("latency_wal_fpi", "\(wal.fullPageImages)"),
             ("latency_wal_writes", "\(wal.writes)"),
             ("latency_wal_syncs", "\(wal.syncs)"),
@@ -345,9 +346,10 @@ struct WALFigures: Sendable {
             writeMillis: writeMillis - before.writeMillis, syncMillis: syncMillis - before.syncMillis)
     }
 
+    func bytesPerCommit(_ commits: Int) -> Int64 { commits > 0 ? bytes / Int64(commits) : 0 }
+
     func description(commits: Int) -> String {
-        let perCommit = commits > 0 ? bytes / Int64(commits) : 0
-        return "\(bytes) bytes (\(perCommit) per commit), \(records) records, \(fullPageImages) full-page images, "
+        "\(bytes) bytes (\(bytesPerCommit(commits)) per commit), \(records) records, \(fullPageImages) full-page images, "
             + "\(writes) writes, \(syncs) syncs, buffers full \(buffersFull), write \(Int(writeMillis)) ms, sync \(Int(syncMillis)) ms"
     }
 }

@@ -33,10 +33,9 @@ public protocol FIXSessionStore: Sendable {
 public struct InMemoryFIXStore: FIXSessionStore, Hashable {
     public var nextSenderSeq: Int
     public var nextTargetSeq: Int
-    /// Message bytes, back to back; `used` is the last slab's count. A message longer than a slab
-    /// gets a slab of its own.
+    /// Message bytes, back to back, new ones at the end of the last slab. A message longer than a
+    /// slab gets a slab of its own.
     private var slabs: [[UInt8]] = []
-    private var used = 0
     /// Where message `firstSeq + i` is (``Slot/empty`` when none is stored for it).
     private var slots: [Slot] = []
     private var firstSeq = 0
@@ -92,7 +91,6 @@ public struct InMemoryFIXStore: FIXSessionStore, Hashable {
         nextSenderSeq = 1
         nextTargetSeq = 1
         slabs = []
-        used = 0
         slots = []
         firstSeq = 0
         storedCount = 0
@@ -103,16 +101,14 @@ public struct InMemoryFIXStore: FIXSessionStore, Hashable {
     }
 
     private mutating func append(_ bytes: [UInt8]) -> Slot {
-        if slabs.isEmpty || used + bytes.count > slabs[slabs.count - 1].capacity {
+        if slabs.isEmpty || slabs[slabs.count - 1].count + bytes.count > slabs[slabs.count - 1].capacity {
             var slab: [UInt8] = []
             slab.reserveCapacity(max(Self.slabBytes, bytes.count))
             slabs.append(slab)
-            used = 0
         }
         let last = slabs.count - 1
-        let offset = used
+        let offset = slabs[last].count
         slabs[last].append(contentsOf: bytes)
-        used += bytes.count
         return Slot(slab: Int32(last), offset: Int32(offset), count: Int32(bytes.count))
     }
 

@@ -290,7 +290,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
     /// Absorbed inside a batch (its end flushes) and when nothing is unflushed: an application's
     /// `writeAndFlush` would otherwise cost a second, empty flush after the one its write made.
     func flush(context: ChannelHandlerContext) {
-        if !batching { flushIfNeeded(context: context) }
+        flushUnlessBatching(context: context)
     }
 
     // MARK: Batching writes
@@ -303,6 +303,12 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
         body()
         batching = false
         flushIfNeeded(context: context)
+    }
+
+    /// Outside a batch, what is unflushed goes now; inside one, its end flushes.
+    @inline(__always)
+    private func flushUnlessBatching(context: ChannelHandlerContext) {
+        if !batching { flushIfNeeded(context: context) }
     }
 
     @inline(__always)
@@ -463,7 +469,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             performing = true
         }
         performing = false
-        if !batching { flushIfNeeded(context: context) }
+        flushUnlessBatching(context: context)
     }
 
     /// Persists a new message through the gate (resends go straight into the queue) and writes the
@@ -513,7 +519,7 @@ final class FIXChannelHandler<Store: FIXSessionStore>: ChannelDuplexHandler {
             context.write(wrapOutboundOut(frameBuffer(first.bytes, context: context)), promise: first.promise)
             unflushed = true
         }
-        if !batching { flushIfNeeded(context: context) }
+        flushUnlessBatching(context: context)
     }
 
     /// The frame's bytes in a `ByteBuffer` for the socket. The last frame's buffer is refilled when
