@@ -178,7 +178,9 @@ struct FIXInitiatorCommand: AsyncParsableCommand {
         let px = try Price(price)
         let qty = try Quantity(quantity)
         let ids = (1...orders).map { $0 == gapOrder ? "GAP\($0)" : "T\($0)" }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: initiator)],
+        // The initiator ends on its own when its session does (no reconnect): a normal end, not a failure;
+        // the outcome comes from the events.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: initiator, successTerminationBehavior: .gracefullyShutdownGroup)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: peer.logger))
         let outcome = try await withThrowingTaskGroup(of: Outcome?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
@@ -270,7 +272,9 @@ struct FIXAcceptorCommand: AsyncParsableCommand {
             configuration: .init(host: host, port: port, sessions: [session],
                                  faults: FIXFaultInjection(dropApplicationMessages: Set(peer.dropOutbound))),
             makeStore: { _ in InMemoryFIXStore() }, logger: peer.logger, application: { [FillingExecutor()] })
-        let group = ServiceGroup(configuration: .init(services: [.init(service: acceptor)],
+        // The acceptor ends on its own when its session does (no reconnect): a normal end, not a failure;
+        // the outcome comes from the events.
+        let group = ServiceGroup(configuration: .init(services: [.init(service: acceptor, successTerminationBehavior: .gracefullyShutdownGroup)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: peer.logger))
         let exitAfterLogout = self.exitAfterLogout
         let outcome = try await withThrowingTaskGroup(of: Outcome?.self) { tasks in
