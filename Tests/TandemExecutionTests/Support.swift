@@ -63,11 +63,12 @@ struct Stack {
 
     static func start(dsn: String, fixPort: Int, ledger: ExecutionLedger, holder: String = "node-a",
                       sessionRate: (Int, Int) = (1000, 1000), mayWrite: @escaping @Sendable () -> Bool = { true },
-                      faults: FIXFaultInjection = .none, wakeLoop: Bool = false) async throws -> Stack {
+                      faults: FIXFaultInjection = .none, wakeLoop: Bool = false,
+                      onOrderEffect: (@Sendable (OrderEffect, borrowing JournalEvent) -> Void)? = nil) async throws -> Stack {
         let conn = try await PostgresConnection.connect(dsn)
         let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: holder, duration: .seconds(30)) }
         let writer = JournalWriter(connection: conn, epoch: epoch, logger: quiet)
-        let pipeline = JournalPipeline(writer: writer, ledger: ledger, logger: quiet)
+        let pipeline = JournalPipeline(writer: writer, ledger: ledger, logger: quiet, onOrderEffect: onOrderEffect)
         let sessionID = FIXSessionID.make(sender: "TANDEM", target: "VENUE")
         let manager = OrderManager(configuration: .init(
             account: AccountID("ACC1"), epoch: epoch,

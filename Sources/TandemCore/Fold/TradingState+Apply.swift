@@ -1,21 +1,24 @@
 extension TradingState {
-    /// Folds one journal event into the state. On a thrown ``FoldError`` nothing has changed.
+    /// Folds one journal event into the state, and sets ``lastOrderEffect`` to what it did to an
+    /// order. On a thrown ``FoldError`` nothing has changed.
     public mutating func apply(_ event: consuming JournalEvent) throws(FoldError) {
+        var effect = OrderEffect.none
         switch consume event {  // payloads move into the cases' bindings instead of being copied out
         case .instrumentDefined(let instrument, _):
             try define(instrument)
         case .orderIntent(let intent):
-            try accept(intent)
+            effect = try accept(intent)
         case .orderAcknowledged(let id, let venueOrderID, _):
             try updateOrder(id, .acknowledged, .orderAcknowledged) { $0.venueOrderID = venueOrderID }
         case .partialFill(let e):
-            try execute(e, completes: false)
+            effect = try execute(e, completes: false)
         case .fill(let e):
-            try execute(e, completes: true)
+            effect = try execute(e, completes: true)
         case .cancelRequested(let id, _):
             try updateOrder(id, .cancelRequested, .cancelRequested)
         case .cancelAccepted(let id, _):
-            try updateOrder(id, .canceled, .cancelAccepted)
+            let handle = try updateOrder(id, .canceled, .cancelAccepted)
+            effect = self.effect(.ended, handle)
         case .cancelRejected(let id, _, _):
             try updateOrder(id, .cancelRejected, .cancelRejected)
         case .replaceRequested(let id, let replacement, _):
@@ -24,13 +27,17 @@ extension TradingState {
             }
             try updateOrder(id, .replaceRequested(replacement), .replaceRequested)
         case .replaceAccepted(let id, _):
-            try acceptReplace(id)
+            let (order, replacement) = try acceptReplace(id)
+            effect = self.effect(.replaced, order)
+            effect.replacement = replacement
         case .replaceRejected(let id, _, _):
             try updateOrder(id, .replaceRejected, .replaceRejected)
         case .orderRejected(let id, _, _):
-            try updateOrder(id, .rejected, .orderRejected)
+            let handle = try updateOrder(id, .rejected, .orderRejected)
+            effect = self.effect(.venueRejected, handle)
         case .orderExpired(let id, _):
-            try updateOrder(id, .expired, .orderExpired)
+            let handle = try updateOrder(id, .expired, .orderExpired)
+            effect = self.effect(.ended, handle)
         case .orderSuspended(let id, _):
             try updateOrder(id, .suspended, .orderSuspended)
         case .orderResumed(let id, _):
@@ -73,7 +80,16 @@ extension TradingState {
         case .corporateAction(let e):
             try applyCorporateAction(e)
         }
+        lastOrderEffect = effect
         eventCount &+= 1
+    }
+
+    /// The effect on the order at `handle`. Take the handle first, then call this: as an argument of
+    /// this call, a mutation of `self` would run while the call holds a copy of `self` (copying the
+    /// order store on write, every event).
+    @inline(__always)
+    private func effect(_ kind: OrderEffect.Kind, _ handle: Int) -> OrderEffect {
+        OrderEffect(kind: kind, order: handle, side: orderStore[handle].request.side, instrument: orderStore[handle].request.instrument)
     }
 
     private mutating func define(_ instrument: Instrument) throws(FoldError) {
@@ -90,7 +106,7 @@ extension TradingState {
         instruments[instrument.id] = instrument
     }
 
-    private mutating func accept(_ intent: OrderIntent) throws(FoldError) {
+    private mutating func accept(_ intent: OrderIntent) throws(FoldError) -> OrderEffect {
         let request = intent.request
         let hash = ClOrdIDHash.of(request.clOrdID)
         guard handle(of: request.clOrdID, hash: hash) == nil else {
@@ -102,15 +118,17 @@ extension TradingState {
         guard request.quantity.units > 0 else {
             throw FoldError(.invalidOrder, .orderIntent, "order \(request.clOrdID) quantity \(request.quantity) is not positive", clOrdID: request.clOrdID)
         }
+        let effect = OrderEffect(kind: .accepted, order: orderStore.count, side: request.side, instrument: request.instrument)
         guard case .rejected = intent.decision else {
             insert(Order(request: request), hash: hash)  // built in place: no local copy to destroy
-            return
+            return effect
         }
         var order = Order(request: request)
         do throws(OrderError) { try order.apply(.rejected) } catch {
             throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
         }
         insert(order, hash: hash)
+        return OrderEffect(kind: .riskRejected, order: effect.order, side: effect.side, instrument: effect.instrument)
     }
 
     /// The handle of the order `id` names, and its hash: open orders from the small open table;
@@ -129,18 +147,22 @@ extension TradingState {
         if orderStore[handle].status.isFinal { openIndex.remove(hash: hash, handle: handle) }
     }
 
+    /// Returns the order's handle.
+    @discardableResult
     private mutating func updateOrder(
         _ id: ClOrdID, _ event: OrderEvent, _ kind: JournalEventKind, then update: (inout Order) -> Void = { _ in }
-    ) throws(FoldError) {
+    ) throws(FoldError) -> Int {
         let (index, hash) = try locate(id, kind)
         do throws(OrderError) { try orderStore[index].apply(event) } catch {  // atomic: unchanged on throw
             throw FoldError(.orderTransition, kind, error.description, clOrdID: id, orderError: error)
         }
         update(&orderStore[index])
         closeIfFinal(index, hash: hash)
+        return index
     }
 
-    private mutating func acceptReplace(_ id: ClOrdID) throws(FoldError) {
+    /// Returns the order's handle and its replacement's.
+    private mutating func acceptReplace(_ id: ClOrdID) throws(FoldError) -> (Int, Int) {
         let (index, hash) = try locate(id, .replaceAccepted)
         var order = orderStore[index]
         do throws(OrderError) { try order.apply(.replaceAccepted) } catch {
@@ -155,10 +177,12 @@ extension TradingState {
         }
         orderStore[index] = order
         closeIfFinal(index, hash: hash)
+        let replacement = orderStore.count
         insert(next, hash: nextHash)
+        return (index, replacement)
     }
 
-    private mutating func execute(_ e: Execution, completes: Bool) throws(FoldError) {
+    private mutating func execute(_ e: Execution, completes: Bool) throws(FoldError) -> OrderEffect {
         let kind: JournalEventKind = completes ? .fill : .partialFill
         let (index, hash) = try locate(e.clOrdID, kind)
         let undo = orderStore[index].fillUndo
@@ -190,6 +214,8 @@ extension TradingState {
             throw error
         }
         closeIfFinal(index, hash: hash)
+        return OrderEffect(kind: completes ? .filled : .partiallyFilled, order: index, side: orderStore[index].request.side,
+                           instrument: orderStore[index].request.instrument, price: e.price)
     }
 
     @inline(__always)

@@ -67,6 +67,9 @@ public struct TradingState: Sendable, Equatable {
     public internal(set) var lastSnapshotSequence: UInt64?
     /// Number of events applied successfully.
     public internal(set) var eventCount: UInt64 = 0
+    /// What the last successfully applied event did to an order (``OrderEffect/none`` when it was
+    /// not about one). Not part of the state's content: `==` and the snapshot ignore it.
+    public internal(set) var lastOrderEffect = OrderEffect.none
     /// Identifies the positions' content: a new value, drawn from a process-wide counter, whenever
     /// any position changes or is added. Two states (copies or not) with the same revision have the
     /// same positions in the same slots; copies of one state that then change differently never

@@ -51,17 +51,25 @@ public final class JournalPipeline: Service, Sendable {
     fileprivate let logger: Logger
     fileprivate let maxBatchEvents: Int
     fileprivate let onCommit: (@Sendable (Duration, Int) -> Void)?
+    fileprivate let onOrderEffect: (@Sendable (OrderEffect, borrowing JournalEvent) -> Void)?
 
     /// - Parameter onCommit: called after each durable commit (one fenced append of a batch) with how
     ///   long the append took and how many events it carried, on the commit loop, before the batch's
     ///   completions; it must not block (a metrics observation).
+    /// - Parameter onOrderEffect: called for each submitted event the fold accepted that changed an
+    ///   order's life (``TradingState/lastOrderEffect`` is not `.none`), with that effect and the
+    ///   event, in fold order, under the pipeline's lock: it must not block or call back into the
+    ///   pipeline (the node's metrics, whose own lock is a leaf). It reads the effect's plain values;
+    ///   binding the event's payload copies it, so the event is for rare cases (a reject's reason).
     public init(writer: JournalWriter, ledger: ExecutionLedger, maxBatchEvents: Int = 4096, logger: Logger,
-                onCommit: (@Sendable (Duration, Int) -> Void)? = nil) {
+                onCommit: (@Sendable (Duration, Int) -> Void)? = nil,
+                onOrderEffect: (@Sendable (OrderEffect, borrowing JournalEvent) -> Void)? = nil) {
         self.writer = writer
         self.state = Mutex(State(ledger: ledger))
         self.maxBatchEvents = maxBatchEvents
         self.logger = logger
         self.onCommit = onCommit
+        self.onOrderEffect = onOrderEffect
     }
 
     public var epoch: UInt64 { writer.epoch }
@@ -103,6 +111,9 @@ public final class JournalPipeline: Service, Sendable {
             for event in events {
                 do throws(FoldError) {
                     try st.ledger.apply(event)
+                    if let onOrderEffect, st.ledger.state.lastOrderEffect.kind != .none {
+                        onOrderEffect(st.ledger.state.lastOrderEffect, event)
+                    }
                     result.accepted.append(event)
                 } catch {
                     result.refused.append((event, error))

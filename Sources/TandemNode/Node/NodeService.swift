@@ -223,8 +223,13 @@ public final class NodeService: Service, Sendable {
         let writerConnection = try await PostgresConnection.connect(dsn, logger: logger)
         let writer = JournalWriter(connection: writerConnection, epoch: epoch, logger: logger)
         let appendTimer = metrics.journalAppend
+        // The order metrics (counters, slippage) read each folded order event's effect as the pipeline
+        // folds it: plain values, without copying the event (docs/monitoring.md, "Metrics on the order path").
+        let metrics = self.metrics
+        let slippage = FillSlippage(recorder: metrics.slippage)
         let pipeline = JournalPipeline(writer: writer, ledger: ledger, logger: logger,
-                                       onCommit: { duration, _ in appendTimer.recordNanoseconds(duration.nanoseconds) })
+                                       onCommit: { duration, _ in appendTimer.recordNanoseconds(duration.nanoseconds) },
+                                       onOrderEffect: { effect, event in metrics.observe(effect, event, slippage: slippage) })
         let lease = self.lease
         let leadership: @Sendable () -> Bool = { lease.gate.mayAct() == epoch }
 
@@ -247,14 +252,11 @@ public final class NodeService: Service, Sendable {
             risk: risk.map { $0 as any PreTradeRisk } ?? AcceptAllRisk(),
             statusRequestTimeout: x.statusRequestTimeout, retryInitial: x.retryInitial, retryMax: x.retryMax, retryAttempts: x.retryAttempts))
         let runnerBox = Mutex<StrategyRunner?>(nil)
-        let metrics = self.metrics
-        let slippage = FillSlippage(recorder: metrics.slippage)
         // One event loop for the feed, the strategy, the order manager and the FIX sessions: a market
         // update becomes an order on the wire without a thread hop. The engine's wake-ups (pacing,
         // status checks) are scheduled on it too, not polled.
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let engine = ExecutionEngine(manager: manager, pipeline: pipeline, logger: logger, wakeLoop: loop) { events in
-            metrics.count(events, slippage: slippage)
             if let risk {
                 for case .orderRejected(let id, let reason, let at) in events { risk.record(.venueRejected(clOrdID: id, reason: reason, at: at)) }
             }

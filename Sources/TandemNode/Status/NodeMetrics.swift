@@ -104,56 +104,32 @@ struct NodeMetrics: Sendable {
         })
     }
 
-    /// Counts what a batch of folded events says about orders and, in the same pass, feeds the
-    /// term's slippage bookkeeping (arrival mids, fills). The slippage table is locked once for the
-    /// batch, not per event.
-    func count(_ events: [JournalEvent], slippage: FillSlippage? = nil) {
-        guard let slippage else {
-            var none = NoLifecycleSink()
-            for event in events { visit(event, counting: true, sink: &none) { _ in } }
-            return
-        }
-        slippage.withTracker { tracker, record in
-            for event in events { visit(event, counting: true, sink: &tracker, record: record) }
-        }
-    }
-
-    /// The one reading of an event on the order path: its counters (unless `counting` is false) and
-    /// what it means to the order bookkeeping `sink`, from one switch, so the event's payload is
-    /// copied out once. `record` gets each fill's slippage.
+    /// Counts what one folded event did to an order and feeds the term's slippage bookkeeping: the
+    /// journal pipeline's `onOrderEffect`, under its lock, for every order event the leader folds.
+    /// Reads the effect's plain values; the event's payload only for a reject's rule or reason (rare),
+    /// since binding the payload copies it (its strings), which cost more than all the rest.
     @inline(__always)
-    func visit<Sink: OrderLifecycleSink>(_ event: JournalEvent, counting: Bool, sink: inout Sink, record: (Int64) -> Void) {
-        switch event {
-        case .orderIntent(let i):
-            if counting { intents.increment() }
-            switch i.decision {
-            case .accepted:
-                sink.arrived(i.request.clOrdID, side: i.request.side, instrument: i.request.instrument)
-            case .rejected(let rule, _):
-                if counting {
-                    riskRejects.increment()
-                    (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
-                }
+    func observe(_ effect: OrderEffect, _ event: borrowing JournalEvent, slippage: FillSlippage?) {
+        switch effect.kind {
+        case .accepted:
+            intents.increment()
+        case .riskRejected:
+            intents.increment()
+            riskRejects.increment()
+            if case .orderIntent(let i) = copy event, case .rejected(let rule, _) = i.decision {
+                (riskRejectsByRule[rule] ?? riskRejectsByRule["other"])?.increment()
             }
-        case .orderRejected(let id, let reason, _):
-            if counting {
-                venueRejects.increment()
+        case .venueRejected:
+            venueRejects.increment()
+            if case .orderRejected(_, let reason, _) = copy event {
                 venueRejectsByReason[VenueRejectCategory(reason: reason)]?.increment()
             }
-            sink.ended(id)
-        case .partialFill(let e):
-            if counting { fills.increment() }
-            if let s = sink.filled(e.clOrdID, price: e.price, final: false) { record(s) }
-        case .fill(let e):
-            if counting { fills.increment() }
-            if let s = sink.filled(e.clOrdID, price: e.price, final: true) { record(s) }
-        case .replaceRequested(let id, let replacement, _):
-            sink.replaced(id, by: replacement.newClOrdID)
-        case .cancelAccepted(let id, _), .orderExpired(let id, _):
-            sink.ended(id)
-        default:
+        case .partiallyFilled, .filled:
+            fills.increment()
+        case .replaced, .ended, .none:
             break
         }
+        slippage?.observe(effect)
     }
 
     /// A breach or mode change the risk engine reported, by its rule.

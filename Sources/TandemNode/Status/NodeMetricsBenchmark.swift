@@ -3,30 +3,57 @@ import Synchronization
 import TandemCore
 
 /// What the node's metrics cost per order, for `tandem bench ops`: the updates one order causes on
-/// the order path, against the bootstrapped backend — the intent counted (and its arrival mid kept),
-/// a fill counted with its slippage observed (and the arrival dropped), one journal append observed
-/// (at most one commit per order; batching makes it less).
+/// the order path, against the bootstrapped backend — its intent counted (and its arrival mid kept),
+/// its fill counted with its slippage observed (and the arrival dropped), each through the journal
+/// pipeline's `onOrderEffect` hook as the node installs it, and one journal append observed (at most
+/// one commit per order; batching makes it less).
+///
+/// The effects are the ones a real fold gives for the two events (``TradingState/lastOrderEffect``).
+/// Not included: the fold's own cost of setting that effect (a few stores in each `apply`, which
+/// the fold pays whether anyone observes or not) and the pipeline's check that it is not `.none`.
 public enum NodeMetricsBenchmark {
     /// One order's events against a marked instrument: an accepted intent and its fill 1 cent above the mid.
     private struct Fixture {
         let metrics: NodeMetrics
         let slippage: FillSlippage
-        let intent: [JournalEvent]
-        let fill: [JournalEvent]
+        let intent: JournalEvent
+        let intentEffect: OrderEffect
+        let fill: JournalEvent
+        let fillEffect: OrderEffect
+        /// The node's hook (NodeService.lead): the same closure type the pipeline calls.
+        let hook: @Sendable (OrderEffect, borrowing JournalEvent) -> Void
 
         init(sessions: [String]) throws {
-            metrics = NodeMetrics(sessions: sessions, positions: [])
-            slippage = FillSlippage(recorder: metrics.slippage)
+            let metrics = NodeMetrics(sessions: sessions, positions: [])
+            let slippage = FillSlippage(recorder: metrics.slippage)
+            self.metrics = metrics
+            self.slippage = slippage
+            hook = { effect, event in metrics.observe(effect, event, slippage: slippage) }
             let instrument = InstrumentID(1)
             let id = ClOrdID("3-1042")
             let request = OrderRequest(clOrdID: id, account: AccountID("ACC1"), instrument: instrument, side: .buy,
                                        type: .limit(try Price("100.01")), timeInForce: .day, quantity: try Quantity("10"))
             let at = Timestamp(nanosecondsSinceEpoch: 0)
-            intent = [.orderIntent(OrderIntent(request: request, decision: .accepted, at: at))]
-            fill = [.fill(Execution(clOrdID: id, execID: "E1", quantity: try Quantity("10"), price: try Price("100.02"),
-                                    fee: .zero(.usd), at: at))]
+            intent = .orderIntent(OrderIntent(request: request, decision: .accepted, at: at))
+            fill = .fill(Execution(clOrdID: id, execID: "E1", quantity: try Quantity("10"), price: try Price("100.02"),
+                                   fee: .zero(.usd), at: at))
+            var state = TradingState()
+            try state.apply(.instrumentDefined(Instrument(id: instrument, symbol: "BENCH", venue: "V", tickSize: try Price("0.01"),
+                                                          lotSize: try Quantity("1"), currency: .usd), at: at))
+            try state.apply(intent)
+            intentEffect = state.lastOrderEffect
+            try state.apply(fill)
+            fillEffect = state.lastOrderEffect
+            guard intentEffect.kind == .accepted, fillEffect.kind == .filled else {
+                throw BenchmarkFixtureError(message: "the fold gave \(intentEffect.kind), \(fillEffect.kind) for an accepted intent and its fill")
+            }
             slippage.mark(instrument, bid: try Price("100.00"), ask: try Price("100.02"))
         }
+    }
+
+    struct BenchmarkFixtureError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
     }
 
     /// Runs `iterations` orders' metric updates; returns how long they took.
@@ -34,8 +61,8 @@ public enum NodeMetricsBenchmark {
         let f = try Fixture(sessions: ["TANDEM->VENUE"])
         let t0 = ContinuousClock.now
         for i in 0..<iterations {
-            f.metrics.count(f.intent, slippage: f.slippage)
-            f.metrics.count(f.fill, slippage: f.slippage)
+            f.hook(f.intentEffect, f.intent)
+            f.hook(f.fillEffect, f.fill)
             f.metrics.journalAppend.recordNanoseconds(Int64(200_000 + i & 0xffff))
         }
         return ContinuousClock.now - t0
@@ -57,13 +84,13 @@ public enum NodeMetricsBenchmark {
             return best
         }
         return [
-            ("counters", time { for _ in 0..<iterations { f.metrics.count(f.intent); f.metrics.count(f.fill) } }),
-            ("slippage_tracking", time {
+            ("counters", time {
                 for _ in 0..<iterations {
-                    f.slippage.withTracker { t, _ in for e in f.intent { f.metrics.visit(e, counting: false, sink: &t) { _ in } } }
-                    f.slippage.withTracker { t, _ in for e in f.fill { f.metrics.visit(e, counting: false, sink: &t) { _ in } } }
+                    f.metrics.observe(f.intentEffect, f.intent, slippage: nil)
+                    f.metrics.observe(f.fillEffect, f.fill, slippage: nil)
                 }
             }),
+            ("slippage_tracking", time { for _ in 0..<iterations { f.slippage.observe(f.intentEffect); f.slippage.observe(f.fillEffect) } }),
             ("slippage_observe", time { for i in 0..<iterations { f.metrics.slippage.record(Double(i & 0xff) / 10_000) } }),
             ("journal_append_observe", time { for i in 0..<iterations { f.metrics.journalAppend.recordNanoseconds(Int64(200_000 + i & 0xffff)) } }),
             // Anchors: the unit costs an order's updates are made of, on this machine now (an order takes

@@ -34,12 +34,13 @@ public enum Slippage {
 
 /// Which orders wait for fills and the mid they arrived at: the node's sans-I/O bookkeeping behind
 /// `tandem_fill_slippage_bps`. Fed the latest two-sided mid of each instrument (market data) and, by
-/// ``NodeMetrics/count(_:slippage:)``, the folded journal events' order lifecycle; gives the
-/// slippage of each fill of an order whose intent saw a mid.
-/// An order leaves the table when it ends (filled, canceled, rejected, expired); its size is bounded
-/// by the open orders (and capped: past `capacity` the oldest bookkeeping is dropped wholesale, so a
-/// path that never ends an order cannot grow it).
-struct SlippageTracker: OrderLifecycleSink {
+/// ``FillSlippage/observe(_:)``, what each folded event did to an order (``OrderEffect``: plain values,
+/// the order named by its handle in the fold); gives the slippage of each fill of an order whose
+/// intent saw a mid. An order leaves the table when it ends (filled, canceled, rejected, expired, or
+/// replaced: its replacement takes its arrival); its size is bounded by the open orders (and capped:
+/// past `capacity` the oldest bookkeeping is dropped wholesale, so a path that never ends an order
+/// cannot grow it).
+struct SlippageTracker {
     private var mids: [InstrumentID: Int128] = [:]
     /// The last instrument marked and its mid (also in `mids`): an intent for it, the usual case with
     /// one instrument traded, skips the table's hashing.
@@ -62,70 +63,44 @@ struct SlippageTracker: OrderLifecycleSink {
         mids.compactMapValues { Int64(exactly: $0 >> 1).map(Price.init(units:)) }
     }
 
-    /// An accepted intent: its arrival mid is the instrument's mid now (none known: not tracked).
-    mutating func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID) {
-        guard let mid2 = recent?.instrument == instrument ? recent?.mid2 : mids[instrument] else { return }
-        if arrivals.count >= capacity { arrivals.removeAll() }
-        arrivals.insert(id, ArrivalTable.Arrival(side: side, mid2: mid2))
-    }
-
-    /// A fill's slippage against its order's arrival mid; a final fill ends the order.
-    mutating func filled(_ id: ClOrdID, price: Price, final: Bool) -> Int64? {
-        guard let a = final ? arrivals.remove(id) : arrivals.find(id) else { return nil }
-        return Slippage.tenThousandthsOfBps(side: a.side, fill: price, arrivalMidTimesTwo: a.mid2)
-    }
-
-    /// Fills after a replace come under the replacement's ClOrdID: same arrival.
-    mutating func replaced(_ id: ClOrdID, by new: ClOrdID) {
-        if let a = arrivals.find(id) { arrivals.insert(new, a) }
-    }
-
-    mutating func ended(_ id: ClOrdID) {
-        _ = arrivals.remove(id)
+    /// Takes one folded event's effect; returns a fill's slippage (ten-thousandths of a bp) when its
+    /// order is tracked.
+    mutating func apply(_ effect: OrderEffect) -> Int64? {
+        switch effect.kind {
+        case .accepted:
+            // Its arrival mid is the instrument's mid now (none known: not tracked).
+            let i = effect.instrument
+            guard let mid2 = recent?.instrument == i ? recent?.mid2 : mids[i] else { return nil }
+            if arrivals.count >= capacity { arrivals.removeAll() }
+            arrivals.insert(effect.order, mid2: mid2)
+        case .partiallyFilled, .filled:
+            guard let mid2 = effect.kind == .filled ? arrivals.remove(effect.order) : arrivals.find(effect.order) else { return nil }
+            return Slippage.tenThousandthsOfBps(side: effect.side, fill: effect.price, arrivalMidTimesTwo: mid2)
+        case .replaced:
+            // Fills after a replace come under the replacement: same arrival.
+            if let mid2 = arrivals.remove(effect.order) { arrivals.insert(effect.replacement, mid2: mid2) }
+        case .venueRejected, .ended:
+            _ = arrivals.remove(effect.order)
+        case .riskRejected, .none:
+            break
+        }
+        return nil
     }
 }
 
-/// What an order's lifecycle in the folded events means to a bookkeeper (``SlippageTracker``, or
-/// nothing): ``NodeMetrics`` reads each event once and tells its sink, so one switch (one copy of the
-/// event's payload) serves the counters and the slippage table.
-protocol OrderLifecycleSink {
-    /// An accepted intent.
-    mutating func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID)
-    /// A fill; the slippage (ten-thousandths of a bp) if the order is tracked.
-    mutating func filled(_ id: ClOrdID, price: Price, final: Bool) -> Int64?
-    /// A replace requested: fills may come under the new ClOrdID.
-    mutating func replaced(_ id: ClOrdID, by new: ClOrdID)
-    /// Canceled, rejected by the venue, or expired.
-    mutating func ended(_ id: ClOrdID)
-}
-
-/// The sink of a node without slippage bookkeeping (a standby, tests).
-struct NoLifecycleSink: OrderLifecycleSink {
-    mutating func arrived(_ id: ClOrdID, side: Side, instrument: InstrumentID) {}
-    mutating func filled(_ id: ClOrdID, price: Price, final: Bool) -> Int64? { nil }
-    mutating func replaced(_ id: ClOrdID, by new: ClOrdID) {}
-    mutating func ended(_ id: ClOrdID) {}
-}
-
-/// The open orders' arrival mids by ClOrdID: linear probing over a power-of-two table, keyed by a
-/// 64-bit FNV-1a fingerprint of the ClOrdID's bytes (the ClOrdID is kept too and compared, so a
-/// fingerprint collision only lengthens a probe).
+/// The open orders' arrival mids (doubled) by order handle: linear probing over a power-of-two table,
+/// each handle's home slot the handle itself masked. Handles are the fold's order-store positions,
+/// given in sequence, so the open orders are mostly a run of recent handles that lands in
+/// consecutive slots without collisions, and a key is an `Int` compared exactly.
 ///
-/// Why not `Dictionary`: it hashes the string with seeded SipHash twice per order (insert at the
-/// intent, remove at the fill); measured standalone, its insert and remove took 75–110 ns against
-/// ≈ 42 ns for this table's (docs/monitoring.md, "Metrics on the order path"). FNV over a ClOrdID's
-/// few bytes is a multiply per byte.
+/// Why not `Dictionary`: it hashes with seeded SipHash at the intent and again at the fill; measured
+/// standalone, its insert and remove took 75–110 ns when keyed by ClOrdID (docs/monitoring.md,
+/// "Metrics on the order path").
 struct ArrivalTable {
-    struct Arrival {
-        var side: Side
-        var mid2: Int128
-    }
-
     private struct Slot {
-        /// 0: empty (a real fingerprint is never 0).
-        var fingerprint: UInt64
-        var id: ClOrdID
-        var arrival: Arrival
+        /// -1: empty (handles are never negative).
+        var order: Int
+        var mid2: Int128
     }
 
     private var slots: [Slot]
@@ -140,55 +115,44 @@ struct ArrivalTable {
     }
 
     private static func empty(_ size: Int) -> [Slot] {
-        Array(repeating: Slot(fingerprint: 0, id: ClOrdID(""), arrival: Arrival(side: .buy, mid2: 0)), count: size)
+        Array(repeating: Slot(order: -1, mid2: 0), count: size)
     }
 
-    static func fingerprint(_ id: ClOrdID) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let bytes = id.rawValue.utf8.span
-        for i in bytes.indices { h = (h ^ UInt64(bytes[i])) &* 0x0000_0100_0000_01b3 }
-        // FNV's low bits mix poorly and they pick the slot: finish with murmur3's fmix64.
-        h ^= h >> 33
-        h &*= 0xff51_afd7_ed55_8ccd
-        h ^= h >> 33
-        return h == 0 ? 1 : h
-    }
-
-    /// The slot holding `id`, or the empty slot where its probe ends.
-    private func probe(_ id: ClOrdID, _ f: UInt64) -> Int {
-        var i = Int(truncatingIfNeeded: f) & mask
-        while slots[i].fingerprint != 0 {
-            if slots[i].fingerprint == f && slots[i].id == id { return i }
+    /// The slot holding `order`, or the empty slot where its probe ends.
+    private func probe(_ order: Int) -> Int {
+        var i = order & mask
+        while slots[i].order >= 0 {
+            if slots[i].order == order { return i }
             i = (i &+ 1) & mask
         }
         return i
     }
 
-    func find(_ id: ClOrdID) -> Arrival? {
-        let i = probe(id, Self.fingerprint(id))
-        return slots[i].fingerprint == 0 ? nil : slots[i].arrival
+    func find(_ order: Int) -> Int128? {
+        let i = probe(order)
+        return slots[i].order < 0 ? nil : slots[i].mid2
     }
 
-    mutating func insert(_ id: ClOrdID, _ arrival: Arrival) {
+    mutating func insert(_ order: Int, mid2: Int128) {
+        precondition(order >= 0, "an order handle is never negative")
         if (count + 1) * 4 > slots.count * 3 { grow() }
-        let f = Self.fingerprint(id)
-        let i = probe(id, f)
-        if slots[i].fingerprint == 0 { count += 1 }
-        slots[i] = Slot(fingerprint: f, id: id, arrival: arrival)
+        let i = probe(order)
+        if slots[i].order < 0 { count += 1 }
+        slots[i] = Slot(order: order, mid2: mid2)
     }
 
-    /// Removes `id` and closes the gap (backward shift: no tombstones, so probes stay short).
-    mutating func remove(_ id: ClOrdID) -> Arrival? {
-        var hole = probe(id, Self.fingerprint(id))
-        guard slots[hole].fingerprint != 0 else { return nil }
-        let removed = slots[hole].arrival
+    /// Removes `order` and closes the gap (backward shift: no tombstones, so probes stay short).
+    mutating func remove(_ order: Int) -> Int128? {
+        var hole = probe(order)
+        guard slots[hole].order >= 0 else { return nil }
+        let removed = slots[hole].mid2
         count -= 1
         var j = hole
         while true {
             j = (j &+ 1) & mask
-            let f = slots[j].fingerprint
-            if f == 0 { break }
-            let home = Int(truncatingIfNeeded: f) & mask
+            let o = slots[j].order
+            if o < 0 { break }
+            let home = o & mask
             // Move slot j back into the hole unless its home lies cyclically in (hole, j].
             let stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j)
             if !stays {
@@ -196,8 +160,7 @@ struct ArrivalTable {
                 hole = j
             }
         }
-        slots[hole].fingerprint = 0
-        slots[hole].id = ClOrdID("")
+        slots[hole].order = -1
         return removed
     }
 
@@ -210,19 +173,22 @@ struct ArrivalTable {
         let old = slots
         slots = Self.empty(old.count * 2)
         mask = slots.count - 1
-        for s in old where s.fingerprint != 0 {
-            var i = Int(truncatingIfNeeded: s.fingerprint) & mask
-            while slots[i].fingerprint != 0 { i = (i &+ 1) & mask }
+        for s in old where s.order >= 0 {
+            var i = s.order & mask
+            while slots[i].order >= 0 { i = (i &+ 1) & mask }
             slots[i] = s
         }
     }
 }
 
 /// A leader term's ``SlippageTracker`` behind a lock, feeding `tandem_fill_slippage_bps`: marked from
-/// the market bridge, fed the folded events by the engine's observer (both on the term's event loop, so
-/// the lock is uncontended). No allocation per order beyond the tracker's table entry.
+/// the market bridge, fed each folded order effect by the journal pipeline (both on the term's event
+/// loop, so the lock is uncontended; the pipeline calls under its own lock, and this one is a leaf).
+/// No allocation per order beyond the tracker's table entry.
 final class FillSlippage: Sendable {
     private let tracker = Mutex(SlippageTracker())
+    /// The backend's handler itself: swift-metrics' `Recorder.record` is a generic method of a
+    /// non-final class, so it runs unspecialized (≈ 50 ns a call here, against ≈ 20 for the handler's).
     private let recorder: any RecorderHandler
 
     init(recorder: any RecorderHandler) { self.recorder = recorder }
@@ -231,13 +197,9 @@ final class FillSlippage: Sendable {
         tracker.withLock { $0.mark(instrument, bid: bid, ask: ask) }
     }
 
-    /// The table, locked once for ``NodeMetrics/count(_:slippage:)``'s single pass over a batch, and
-    /// what records a slippage (ten-thousandths of a bp) in the histogram. The recorder is the
-    /// backend's handler itself: swift-metrics' `Recorder.record` is a generic method of a non-final
-    /// class, so it runs unspecialized (≈ 50 ns a call here, against ≈ 20 for the handler's).
-    func withTracker(_ body: (inout SlippageTracker, (Int64) -> Void) -> Void) {
-        let recorder = self.recorder
-        tracker.withLock { body(&$0) { recorder.record(Double($0) / 10_000) } }
+    /// One folded event's effect on an order; a fill's slippage is recorded (basis points).
+    func observe(_ effect: OrderEffect) {
+        if let s = tracker.withLock({ $0.apply(effect) }) { recorder.record(Double(s) / 10_000) }
     }
 
     /// The last mid of each instrument, rounded down to a price unit (marks for unrealized P&L).

@@ -36,6 +36,45 @@ import TandemCore
         #expect(s.eventCount == 8 && s.openOrders.isEmpty)
     }
 
+    @Test("each applied event's effect on an order names it by handle, with its side, instrument and fill price; other events and refused ones leave none or the last")
+    func orderEffects() throws {
+        var s = try Self.started()
+        #expect(s.lastOrderEffect == .none)
+        func effect(_ event: JournalEvent) throws -> OrderEffect {
+            try s.apply(event)
+            return s.lastOrderEffect
+        }
+        let i = F.aapl.id
+        #expect(try effect(.orderIntent(OrderIntent(request: F.request("B1", side: .buy), decision: .accepted, at: Self.t)))
+                == OrderEffect(kind: .accepted, order: 0, side: .buy, instrument: i))
+        #expect(try effect(.orderAcknowledged(clOrdID: ClOrdID("B1"), venueOrderID: "V1", at: Self.t)) == .none)
+        #expect(try effect(.partialFill(Self.exec("B1", "4", "100.5")))
+                == OrderEffect(kind: .partiallyFilled, order: 0, side: .buy, instrument: i, price: F.px("100.5")))
+        #expect(try effect(.fill(Self.exec("B1", "6", "101"))) == OrderEffect(kind: .filled, order: 0, side: .buy, instrument: i, price: F.px("101")))
+        #expect(try effect(.orderIntent(OrderIntent(request: F.request("R1", side: .sell), decision: .rejected(rule: "max_qty", reason: "x"), at: Self.t)))
+                == OrderEffect(kind: .riskRejected, order: 1, side: .sell, instrument: i))
+        _ = try effect(.orderIntent(OrderIntent(request: F.request("V1", side: .sell), decision: .accepted, at: Self.t)))
+        #expect(try effect(.orderRejected(clOrdID: ClOrdID("V1"), reason: "unknown symbol", at: Self.t))
+                == OrderEffect(kind: .venueRejected, order: 2, side: .sell, instrument: i))
+        _ = try effect(.orderIntent(OrderIntent(request: F.request("C1"), decision: .accepted, at: Self.t)))
+        #expect(try effect(.cancelRequested(clOrdID: ClOrdID("C1"), at: Self.t)) == .none)
+        #expect(try effect(.cancelAccepted(clOrdID: ClOrdID("C1"), at: Self.t)) == OrderEffect(kind: .ended, order: 3, side: .buy, instrument: i))
+        _ = try effect(.orderIntent(OrderIntent(request: F.request("X1"), decision: .accepted, at: Self.t)))
+        _ = try effect(.orderAcknowledged(clOrdID: ClOrdID("X1"), venueOrderID: "V4", at: Self.t))
+        #expect(try effect(.orderExpired(clOrdID: ClOrdID("X1"), at: Self.t)) == OrderEffect(kind: .ended, order: 4, side: .buy, instrument: i))
+        _ = try effect(.orderIntent(OrderIntent(request: F.request("P1"), decision: .accepted, at: Self.t)))
+        _ = try effect(.orderAcknowledged(clOrdID: ClOrdID("P1"), venueOrderID: "V5", at: Self.t))
+        #expect(try effect(.replaceRequested(clOrdID: ClOrdID("P1"), replacement: ReplaceRequest(newClOrdID: ClOrdID("P2"), quantity: F.qty("5")), at: Self.t)) == .none)
+        #expect(try effect(.replaceAccepted(clOrdID: ClOrdID("P1"), at: Self.t))
+                == OrderEffect(kind: .replaced, order: 5, replacement: 6, side: .buy, instrument: i))
+        #expect(s.order(ClOrdID("P2")) == s.allOrders[6])
+        // A refused event changes nothing, its effect included.
+        let before = s.lastOrderEffect
+        #expect(throws: FoldError.self) { try s.apply(.fill(Self.exec("nope", "1", "1"))) }
+        #expect(s.lastOrderEffect == before)
+        #expect(try effect(.riskCommand(RiskCommand(action: .halt, scope: .global, issuedBy: "test", signature: [], at: Self.t))) == .none)
+    }
+
     @Test func misfitEventsThrowTypedErrorsAndLeaveStateUnchanged() throws {
         var s = try Self.started()
         try s.apply(.orderIntent(OrderIntent(request: F.request("A"), decision: .accepted, at: Self.t)))

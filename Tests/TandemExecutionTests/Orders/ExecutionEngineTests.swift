@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import TandemCore
 import TandemExecution
 import TandemFIX
@@ -35,7 +36,10 @@ struct ExecutionEngineTests {
         let dsn = try await freshJournal()
         let (venue, venueTask, port) = try await startVenue()
         defer { venueTask.cancel() }
-        let stack = try await Stack.start(dsn: dsn, fixPort: port, ledger: ExecutionLedger())
+        // What the pipeline reports of each folded order event (the node's metrics read these).
+        let effects = Mutex<[(OrderEffect, JournalEventKind)]>([])
+        let stack = try await Stack.start(dsn: dsn, fixPort: port, ledger: ExecutionLedger(),
+                                          onOrderEffect: { effect, event in effects.withLock { $0.append((effect, event.kind)) } })
         stack.pipeline.submit([.instrumentDefined(try acmeDefinition(), at: FIXClock.now().utc)])
         try await until("the venue quotes") { venue.topOfBook(acme)?.ask != nil }
         try await until("logged on") { stack.engine.sessionsUp > 0 }
@@ -66,6 +70,17 @@ struct ExecutionEngineTests {
             }?.seq)
             #expect(intentSeq < sentSeq)
         }
+        // The pipeline reported exactly the journal's order events, in order, with the effects a replay's fold gives.
+        var fold = TradingState()
+        var expected: [(OrderEffect, JournalEventKind)] = []
+        for (_, event) in events {
+            try fold.apply(event)
+            if fold.lastOrderEffect.kind != .none { expected.append((fold.lastOrderEffect, event.kind)) }
+        }
+        let reported = effects.withLock { $0 }
+        #expect(reported.map(\.0) == expected.map(\.0))
+        #expect(reported.map(\.1) == expected.map(\.1))
+        #expect(reported.map(\.0.kind).filter { $0 != .partiallyFilled } == [.accepted, .accepted, .filled, .ended])
     }
 
     /// `wakeLoop`: the engine's wake-ups scheduled on the session's event loop (the node's way), or polled.

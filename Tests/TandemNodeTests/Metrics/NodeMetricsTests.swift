@@ -25,7 +25,7 @@ import TandemCore
         #expect(wide == Int64(exactly: expected))
     }
 
-    @Test("the tracker keeps an order's arrival mid from intent to its end, and forgets it then")
+    @Test("the tracker keeps an order's arrival mid from intent to its end, and forgets it then; a replacement inherits it")
     func tracker() throws {
         var t = SlippageTracker()
         let i = InstrumentID(1)
@@ -35,26 +35,44 @@ import TandemCore
                                                            type: .limit(try p("100")), timeInForce: .day, quantity: try Quantity("2")),
                                      decision: decision, at: at))
         }
-        func exec(_ id: String, _ px: String) throws -> Execution {
-            Execution(clOrdID: ClOrdID(id), execID: "E\(id)\(px)", quantity: try Quantity("1"), price: try p(px), fee: .zero(.usd), at: at)
+        func exec(_ id: String, _ px: String, quantity: String = "1") throws -> Execution {
+            Execution(clOrdID: ClOrdID(id), execID: "E\(id)\(px)", quantity: try Quantity(quantity), price: try p(px), fee: .zero(.usd), at: at)
         }
+        // The effects come from the real fold, as the journal pipeline hands them over.
+        var state = TradingState()
+        try state.apply(.instrumentDefined(Instrument(id: i, symbol: "X", venue: "V", tickSize: try p("0.01"), lotSize: try Quantity("1"),
+                                                      currency: .usd), at: at))
         var seen: [Int64] = []
-        let metrics = NodeMetrics()
-        func observe(_ events: [JournalEvent], _ record: (Int64) -> Void) {
-            for e in events { metrics.visit(e, counting: false, sink: &t, record: record) }
+        func observe(_ events: [JournalEvent]) throws {
+            for e in events {
+                try state.apply(e)
+                if let s = t.apply(state.lastOrderEffect) { seen.append(s) }
+            }
         }
         // No mid yet: nothing tracked.
-        observe([try intent("1-1", .buy)]) { seen.append($0) }
+        try observe([try intent("1-1", .buy)])
         #expect(t.tracked == 0)
         t.mark(i, bid: try p("99.99"), ask: try p("100.01"))
-        observe([try intent("1-2", .buy), try intent("1-3", .sell), try intent("1-4", .buy, .rejected(rule: "max_position", reason: "x"))]) { seen.append($0) }
+        try observe([try intent("1-2", .buy), try intent("1-3", .sell), try intent("1-4", .buy, .rejected(rule: "max_position", reason: "x"))])
         #expect(t.tracked == 2)
         // The mid moves after the intent: the arrival mid stays.
         t.mark(i, bid: try p("100.99"), ask: try p("101.01"))
-        observe([.partialFill(try exec("1-2", "100.01")), .fill(try exec("1-2", "100.02")), .fill(try exec("1-3", "100.00"))]) { seen.append($0) }
+        try observe([.partialFill(try exec("1-2", "100.01")), .fill(try exec("1-2", "100.02")), .fill(try exec("1-3", "100.00", quantity: "2"))])
         #expect(seen == [10_000, 20_000, 0])
         #expect(t.tracked == 0)
-        observe([try intent("1-5", .sell), .cancelAccepted(clOrdID: ClOrdID("1-5"), at: at)]) { seen.append($0) }
+        try observe([try intent("1-5", .sell), .cancelAccepted(clOrdID: ClOrdID("1-5"), at: at)])
+        #expect(t.tracked == 0)
+        try observe([try intent("1-6", .buy), .orderRejected(clOrdID: ClOrdID("1-6"), reason: "unknown symbol", at: at)])
+        #expect(t.tracked == 0)
+        // A replaced order's fills come under its replacement, against the original arrival (mid 101.00 now, 100.00 then).
+        t.mark(i, bid: try p("99.99"), ask: try p("100.01"))
+        try observe([try intent("1-7", .buy), .orderAcknowledged(clOrdID: ClOrdID("1-7"), venueOrderID: "V7", at: at)])
+        t.mark(i, bid: try p("100.99"), ask: try p("101.01"))
+        try observe([.replaceRequested(clOrdID: ClOrdID("1-7"), replacement: ReplaceRequest(newClOrdID: ClOrdID("1-8"), quantity: try Quantity("1"), type: nil), at: at),
+                     .replaceAccepted(clOrdID: ClOrdID("1-7"), at: at)])
+        #expect(t.tracked == 1)
+        try observe([.fill(try exec("1-8", "100.03"))])
+        #expect(seen == [10_000, 20_000, 0, 30_000])
         #expect(t.tracked == 0)
         #expect(t.marks[i] == (try p("101.00")))
     }
@@ -62,31 +80,32 @@ import TandemCore
     @Test("the arrival table agrees with a Dictionary through inserts, replaces and removes that wrap, collide and grow")
     func arrivalTable() {
         var table = ArrivalTable(minimumCapacity: 4)
-        var reference: [ClOrdID: Int128] = [:]
+        var reference: [Int: Int128] = [:]
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 { seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17; return seed }
         for step in 0..<20_000 {
-            // Few distinct ids (so removes hit) in a table that starts at 16 slots (so probes wrap and it grows).
-            let id = ClOrdID("\(next() % 300)-\(step % 3)")
+            // Few distinct handles (so removes hit), half of them a run (as a fold gives them), half
+            // scattered (so homes collide), in a table that starts at 16 slots (so probes wrap and it grows).
+            let order = step % 2 == 0 ? Int(next() % 300) : Int(next() % 300) * 64
             switch next() % 3 {
             case 0, 1:
-                table.insert(id, ArrivalTable.Arrival(side: .buy, mid2: Int128(step)))
-                reference[id] = Int128(step)
+                table.insert(order, mid2: Int128(step))
+                reference[order] = Int128(step)
             default:
-                #expect(table.remove(id)?.mid2 == reference.removeValue(forKey: id))
+                #expect(table.remove(order) == reference.removeValue(forKey: order))
             }
             if step % 997 == 0 {
                 #expect(table.count == reference.count)
-                for (k, v) in reference { #expect(table.find(k)?.mid2 == v) }
+                for (k, v) in reference { #expect(table.find(k) == v) }
             }
         }
         #expect(table.count == reference.count)
-        for (k, v) in reference { #expect(table.remove(k)?.mid2 == v) }
+        for (k, v) in reference { #expect(table.remove(k) == v) }
         #expect(table.count == 0)
-        #expect(table.find(ClOrdID("0-0")) == nil)
-        table.insert(ClOrdID("x"), ArrivalTable.Arrival(side: .sell, mid2: 7))
+        #expect(table.find(0) == nil)
+        table.insert(7, mid2: 7)
         table.removeAll()
-        #expect(table.count == 0 && table.find(ClOrdID("x")) == nil)
+        #expect(table.count == 0 && table.find(7) == nil)
     }
 
     @Test("venue rejects fall into a fixed set of categories, never their text")
