@@ -225,14 +225,20 @@ public final class FIXInitiator<Store: FIXSessionStore>: Service, Sendable {
                     try sync.addHandler(handler)
                     try sync.addHandlers(application())
                     if config.publishesEvents { try sync.addHandler(FIXEventBridge(continuation: continuation, key: key)) }
+                    // Known before the connection is active: the Logon exchange runs on the loop and
+                    // its events can reach a reader before `connect().get()` resumes this task, and a
+                    // `send` right after "logged on" must find the channel.
+                    state.withLock { $0.channel = channel }
                 }
             }
-        let channel = try await bootstrap.connect(host: config.host, port: config.port).get()
-        state.withLock {
-            $0.channel = channel
-            $0.connections += 1
+        do {
+            let channel = try await bootstrap.connect(host: config.host, port: config.port).get()
+            state.withLock { $0.connections += 1 }
+            return channel
+        } catch {
+            state.withLock { $0.channel = nil }
+            throw error
         }
-        return channel
     }
 }
 
