@@ -126,6 +126,9 @@ struct BenchJournal: AsyncParsableCommand {
         let total = Int(Double(rate) * latencySeconds)
         let pool = SyntheticJournal.events(count: total, seed: seed &+ 1, instrumentCount: 100)
         let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
+        // The process's CPU during the phase (all its threads: generator, timers, pool, the writer's
+        // thread), per append: what the client takes from the CPUs the server's backends also need.
+        let cpuBefore = processCPUNanos()
         let latencies = try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
             let begin = clock.now + .milliseconds(20)
             var next = 0
@@ -147,6 +150,7 @@ struct BenchJournal: AsyncParsableCommand {
             for try await l in group { all.append(l) }
             return all.sorted()
         }
+        let clientCPUPerAppend = (processCPUNanos() - cpuBefore) / Int64(max(1, total)) / 1000
         let commits = await latencyWriter.commits
         // Backends flush their WAL statistics at most once a second, when idle: wait, then one statement.
         try await Task.sleep(for: .milliseconds(1200))
@@ -174,7 +178,7 @@ struct BenchJournal: AsyncParsableCommand {
             try (lines.joined(separator: "\n") + "\n").write(toFile: commitLogPath, atomically: true, encoding: .utf8)
         }
 
-        FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
+        FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits; client CPU \(clientCPUPerAppend) us per append\n".utf8))
 
         // With --server-setting track_functions=pl, the server's own time in the append function.
         if serverSettings.contains(where: { $0.hasPrefix("track_functions=") }) {
@@ -276,6 +280,7 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_offered_events_per_s", "\(rate)"),
             ("latency_events", "\(latencies.count)"),
             ("latency_commits", "\(commits)"),
+            ("latency_client_cpu_us_per_append", "\(clientCPUPerAppend)"),
             ("latency_commit_p50_us", "\(commitPercentile(0.50))"),
             ("latency_commit_p99_us", "\(commitPercentile(0.99))"),
             ("latency_commit_max_us", "\(commitMicros.last ?? 0)"),
@@ -312,6 +317,13 @@ struct BenchJournal: AsyncParsableCommand {
 }
 
 
+
+/// The CPU time this process has used so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`), in ns.
+func processCPUNanos() -> Int64 {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+}
 
 /// Server-wide WAL counters (`pg_stat_wal`) and the insert position, to difference around a phase.
 struct WALFigures: Sendable {
