@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Synchronization
 import TandemCore
 import TandemJournal
 import TandemPostgres
@@ -40,6 +41,13 @@ struct BenchJournal: AsyncParsableCommand {
 
     @Option(name: .customLong("commit-log"), help: "Write the latency phase's commits to this file, one per line: start (CLOCK_MONOTONIC ns, as perf -k monotonic), duration ns, events.")
     var commitLogPath: String?
+
+    enum Generator: String, ExpressibleByArgument, CaseIterable {
+        case thread, tasks
+    }
+
+    @Option(name: .customLong("generator"), help: "The latency phase's open-loop generator: 'thread' (one thread sleeps to each event's scheduled time and hands it to JournalWriter.submit; latency when the writer reports it durable) or 'tasks' (Task.sleep per event, one task per append awaiting JournalWriter.append; latency when the task resumes).")
+    var openLoop: Generator = .thread
 
     @Flag(help: "Stop after the latency phase (for experiments on it): no replay, alternatives or pgbench, whose figures print as 0.")
     var throughLatency = false
@@ -126,27 +134,37 @@ struct BenchJournal: AsyncParsableCommand {
         let total = Int(Double(rate) * latencySeconds)
         let pool = SyntheticJournal.events(count: total, seed: seed &+ 1, instrumentCount: 100)
         let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
-        let latencies = try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
-            let begin = clock.now + .milliseconds(20)
-            var next = 0
-            while next < total {
-                let now = clock.now
-                while next < total, begin + interval * next <= now {
-                    let scheduled = begin + interval * next
-                    let event = pool[next]
-                    group.addTask {
-                        _ = try await latencyWriter.append(event)
-                        return (clock.now - scheduled).wholeMicroseconds
+        // The process's CPU during the phase (all its threads: generator, timers, pool, the writer's
+        // thread), per append: what the client takes from the CPUs the server's backends also need.
+        let cpuBefore = processCPUNanos()
+        let latencies: [Int64]
+        switch openLoop {
+        case .thread:
+            latencies = try await OpenLoopThread.run(writer: latencyWriter, events: pool, rate: rate)
+        case .tasks:
+            latencies = try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
+                let begin = clock.now + .milliseconds(20)
+                var next = 0
+                while next < total {
+                    let now = clock.now
+                    while next < total, begin + interval * next <= now {
+                        let scheduled = begin + interval * next
+                        let event = pool[next]
+                        group.addTask {
+                            _ = try await latencyWriter.append(event)
+                            return (clock.now - scheduled).wholeMicroseconds
+                        }
+                        next += 1
                     }
-                    next += 1
+                    if next < total { try await Task.sleep(until: begin + interval * next, clock: clock) }
                 }
-                if next < total { try await Task.sleep(until: begin + interval * next, clock: clock) }
+                var all: [Int64] = []
+                all.reserveCapacity(total)
+                for try await l in group { all.append(l) }
+                return all.sorted()
             }
-            var all: [Int64] = []
-            all.reserveCapacity(total)
-            for try await l in group { all.append(l) }
-            return all.sorted()
         }
+        let clientCPUPerAppend = (processCPUNanos() - cpuBefore) / Int64(max(1, total)) / 1000
         let commits = await latencyWriter.commits
         // Backends flush their WAL statistics at most once a second, when idle: wait, then one statement.
         try await Task.sleep(for: .milliseconds(1200))
@@ -174,7 +192,7 @@ struct BenchJournal: AsyncParsableCommand {
             try (lines.joined(separator: "\n") + "\n").write(toFile: commitLogPath, atomically: true, encoding: .utf8)
         }
 
-        FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits\n".utf8))
+        FileHandle.standardError.write(Data("latency: p50 \(percentile(0.5)) us, p99 \(percentile(0.99)) us, \(commits) commits; client CPU \(clientCPUPerAppend) us per append\n".utf8))
 
         // With --server-setting track_functions=pl, the server's own time in the append function.
         if serverSettings.contains(where: { $0.hasPrefix("track_functions=") }) {
@@ -276,6 +294,7 @@ struct BenchJournal: AsyncParsableCommand {
             ("latency_offered_events_per_s", "\(rate)"),
             ("latency_events", "\(latencies.count)"),
             ("latency_commits", "\(commits)"),
+            ("latency_client_cpu_us_per_append", "\(clientCPUPerAppend)"),
             ("latency_commit_p50_us", "\(commitPercentile(0.50))"),
             ("latency_commit_p99_us", "\(commitPercentile(0.99))"),
             ("latency_commit_max_us", "\(commitMicros.last ?? 0)"),
@@ -312,6 +331,97 @@ struct BenchJournal: AsyncParsableCommand {
 }
 
 
+
+/// The latency phase's open loop without a task per event: one thread sleeps (absolute
+/// `CLOCK_MONOTONIC`) to each event's scheduled time and submits every event then due, each as an
+/// append of its own, to `JournalWriter.submit`. Latency is from the event's *scheduled* time to the
+/// writer's completion, so a late generator counts against us, as in the task generator.
+enum OpenLoopThread {
+    private final class Sink: Sendable {
+        struct State {
+            var latencies: [Int64] = []
+            var failure: (any Error)?
+            var remaining: Int
+            var waiter: CheckedContinuation<Void, Never>?
+        }
+
+        let state: Mutex<State>
+
+        init(total: Int) {
+            var st = State(remaining: total)
+            st.latencies.reserveCapacity(total)
+            state = Mutex(st)
+        }
+
+        func record(_ result: Result<ClosedRange<UInt64>, any Error>, scheduled: Int64) {
+            let micros = (monotonicNanos() - scheduled) / 1000
+            let waiter = state.withLock { st -> CheckedContinuation<Void, Never>? in
+                switch result {
+                case .success: st.latencies.append(micros)
+                case .failure(let error): if st.failure == nil { st.failure = error }
+                }
+                st.remaining -= 1
+                guard st.remaining == 0 else { return nil }
+                defer { st.waiter = nil }
+                return st.waiter
+            }
+            waiter?.resume()
+        }
+
+        func wait() async {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let done = state.withLock { st -> Bool in
+                    if st.remaining == 0 { return true }
+                    st.waiter = c
+                    return false
+                }
+                if done { c.resume() }
+            }
+        }
+    }
+
+    static func run(writer: JournalWriter, events: [JournalEvent], rate: Int) async throws -> [Int64] {
+        let total = events.count
+        let sink = Sink(total: total)
+        let interval = Int64(1_000_000_000 / max(1, rate))
+        let begin = monotonicNanos() + 20_000_000
+        let thread = Thread {
+            var next = 0
+            while next < total {
+                let now = monotonicNanos()
+                while next < total, begin + interval * Int64(next) <= now {
+                    let scheduled = begin + interval * Int64(next)
+                    writer.submit([events[next]]) { sink.record($0, scheduled: scheduled) }
+                    next += 1
+                }
+                if next < total {
+                    let at = begin + interval * Int64(next)
+                    var ts = timespec(tv_sec: Int(at / 1_000_000_000), tv_nsec: Int(at % 1_000_000_000))
+                    _ = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
+                }
+            }
+        }
+        thread.name = "bench-open-loop"
+        thread.start()
+        await sink.wait()
+        let (latencies, failure) = sink.state.withLock { ($0.latencies, $0.failure) }
+        if let failure { throw failure }
+        return latencies.sorted()
+    }
+}
+
+func monotonicNanos() -> Int64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+}
+
+/// The CPU time this process has used so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`), in ns.
+func processCPUNanos() -> Int64 {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+}
 
 /// Server-wide WAL counters (`pg_stat_wal`) and the insert position, to difference around a phase.
 struct WALFigures: Sendable {

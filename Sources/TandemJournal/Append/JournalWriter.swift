@@ -5,18 +5,23 @@ import TandemPostgres
 /// The journal's one writer for one lease epoch: concurrent callers' appends are grouped into one
 /// fenced, durable commit.
 ///
-/// **Why an actor driven by its callers** (not a Service with a queue-draining `run()`): an append
-/// already has a caller waiting for it, so that caller's task can do the work. The first caller to
-/// find the writer idle becomes the *leader*: it takes what is queued (`GroupCommitPlanner`), commits
-/// it in one statement on the writer's connection (its own thread), resumes every caller of that
-/// batch, and, if more arrived meanwhile, hands the lead to the oldest of them. While a commit is in
-/// flight the actor is free, so new callers queue up and form the next batch: batches grow with load,
-/// and an idle writer commits a lone append at once. No background task exists to leak or to cancel.
+/// **How a batch forms.** Appends queue up in the actor; the first to find the writer idle schedules a
+/// *drain* on the writer's thread (its connection's, `PostgresConnection.perform`) behind whatever is
+/// already waiting there, so the appends that arrived meanwhile join it. The drain takes what is
+/// queued (`GroupCommitPlanner`), commits it in one statement, tells every append of the batch its
+/// seqs, and, if more arrived while it was committing, schedules the next drain. While a commit blocks
+/// the thread, new appends wait in the executor's queue and form the next batch: batches grow with
+/// load, and an idle writer commits a lone append at once. No background task exists to leak or to
+/// cancel: a drain is scheduled only when there is work.
 ///
-/// Each `append` returns only when its events are committed (durable with `synchronous_commit` on),
-/// with their seqs. If a batch is fenced, every caller in it gets `FencedError`, nothing of it is
-/// stored, and the writer refuses every later append (it is a zombie). After any other failure the
-/// writer re-reads the head before its next commit, so an ambiguous commit cannot fork the chain.
+/// **Two ways in.** `append` (async) returns only when its events are committed (durable with
+/// `synchronous_commit` on), with their seqs. `submit` is the same append for a caller that is not a
+/// task: no `Task` per append, and its completion runs on the writer's thread right after the commit
+/// (no thread woken to resume a task), in batch order.
+///
+/// If a batch is fenced, every append in it gets `FencedError`, nothing of it is stored, and the
+/// writer refuses every later append (it is a zombie). After any other failure the writer re-reads the
+/// head before its next commit, so an ambiguous commit cannot fork the chain.
 public actor JournalWriter {
     public nonisolated let epoch: UInt64
     private let connection: PostgresConnection
@@ -27,20 +32,29 @@ public actor JournalWriter {
     private var needsReconnect = false
     private var fenced: FencedError?
 
-    private struct Queued {
-        var id: UInt64
-        var events: [EncodedEvent]
+    /// The outcome of a `submit`: the seqs of its events once durable, or why not. Called on the
+    /// writer's thread, in commit order; it must not block (the next commit waits for it).
+    public typealias Completion = @Sendable (Result<ClosedRange<UInt64>, any Error>) -> Void
+
+    private enum Waiter {
+        case task(CheckedContinuation<ClosedRange<UInt64>, any Error>)
+        case callback(Completion)
+
+        func resolve(_ result: Result<ClosedRange<UInt64>, any Error>) {
+            switch self {
+            case .task(let continuation): continuation.resume(with: result)
+            case .callback(let completion): completion(result)
+            }
+        }
     }
 
-    private enum Turn: Sendable {
-        case committed(ClosedRange<UInt64>)
-        case lead
+    private struct Queued {
+        var events: [EncodedEvent]
+        var waiter: Waiter
     }
 
     private var queue: [Queued] = []
-    private var waiters: [UInt64: CheckedContinuation<Turn, any Error>] = [:]
-    private var nextID: UInt64 = 0
-    private var leading = false
+    private var draining = false
 
     /// Commits so far and events in them (for logs and the benchmark).
     public private(set) var commits = 0
@@ -56,13 +70,10 @@ public actor JournalWriter {
 
     /// The writer runs on its connection's thread (the connection actor's `DedicatedThreadExecutor`).
     ///
-    /// Why: each commit used to cost two thread hops on top of the database round trip — writer
+    /// Why: a commit used to cost two thread hops on top of the database round trip — writer
     /// (cooperative pool) → connection thread for the statement, and back to the pool to resume the
-    /// callers and hand on the lead — and on two shared cores each wake-up is tens to hundreds of µs,
-    /// which is what the latency tail is made of. Sharing the executor makes `withConnection` a
-    /// same-executor call (no hop). Batching is unchanged: while a commit blocks the thread, arriving
-    /// appends wait as jobs in the executor's queue, which it runs (FIFO) before the next leader's
-    /// turn, so they still form the next batch.
+    /// callers — and on two shared cores each wake-up is tens to hundreds of µs, which is what the
+    /// latency tail is made of. Sharing the executor makes the statement a same-thread call (no hop).
     public nonisolated var unownedExecutor: UnownedSerialExecutor { connection.unownedExecutor }
 
     /// Which `FencedAppend.Method` commits a batch of at least `minEvents` events; smaller batches
@@ -108,66 +119,70 @@ public actor JournalWriter {
 
     /// Appends already-encoded events (tools and tests).
     public func enqueue(_ events: [EncodedEvent]) async throws -> ClosedRange<UInt64> {
-        if let fenced { throw fenced }
-        guard !events.isEmpty else {
-            throw JournalError(.invalidArgument, "an append needs at least one event", epoch: epoch)
-        }
-        let id = nextID
-        nextID += 1
-        queue.append(Queued(id: id, events: events))
-        if leading {
-            let turn = try await withCheckedThrowingContinuation { waiters[id] = $0 }
-            switch turn {
-            case .committed(let seqs): return seqs
-            case .lead: break
-            }
-        } else {
-            leading = true
-        }
-        return try await lead(myID: id)
+        try await withCheckedThrowingContinuation { accept(events, .task($0)) }
     }
 
-    /// Commits batches from the front of the queue until this caller's own append is done, then hands
-    /// the lead on (or goes idle). Precondition: `leading` and our append is in the queue.
-    private func lead(myID: UInt64) async throws -> ClosedRange<UInt64> {
-        var mine: Result<ClosedRange<UInt64>, any Error>?
-        while mine == nil {
-            // Appends that arrived while the thread was blocked in the last commit are still jobs in
-            // the executor's queue, not yet in `queue`: yield once so they run (FIFO) and join this batch.
-            await Task.yield()
-            let count = planner.take(waiting: queue.lazy.map(\.events.count))
-            let batch = Array(queue.prefix(count))
-            queue.removeFirst(count)
-            let outcome = await commit(batch)
-            for (item, result) in zip(batch, outcome) {
-                if item.id == myID {
-                    mine = result
-                } else if let waiter = waiters.removeValue(forKey: item.id) {
-                    waiter.resume(with: result.map { Turn.committed($0) })
-                }
-            }
-            if let fenced {
-                // A zombie: fail everything still queued; nothing more will be committed.
-                for item in queue {
-                    if item.id == myID { mine = .failure(fenced) }
-                    waiters.removeValue(forKey: item.id)?.resume(throwing: fenced)
-                }
-                queue.removeAll()
-            }
+    /// `append` for a caller that is not a task (a thread, a callback-driven pipeline): queues `events`
+    /// (contiguous and atomic, as one append) and returns at once; `completion` gets their seqs once
+    /// durable, or the error (`FencedError` for every append of a fenced batch and every later one).
+    /// Appends submitted from one thread commit in that order. Encoding happens on the caller's thread.
+    ///
+    /// Why: an async caller per append costs a task, and each commit then wakes a pool thread per
+    /// caller to resume it; at thousands of appends a second that client CPU competes with the
+    /// database's own processes for the cores (docs/journal.md, "Client CPU per append").
+    public nonisolated func submit(_ events: [JournalEvent], completion: @escaping Completion) {
+        let encoded = events.map(EncodedEvent.init)
+        connection.perform { [self] in
+            self.assumeIsolated { $0.accept(encoded, .callback(completion)) }
         }
-        if let next = queue.first, let waiter = waiters.removeValue(forKey: next.id) {
-            waiter.resume(returning: .lead)
+    }
+
+    private func accept(_ events: [EncodedEvent], _ waiter: Waiter) {
+        if let fenced { return waiter.resolve(.failure(fenced)) }
+        guard !events.isEmpty else {
+            return waiter.resolve(.failure(JournalError(.invalidArgument, "an append needs at least one event", epoch: epoch)))
+        }
+        queue.append(Queued(events: events, waiter: waiter))
+        if !draining {
+            draining = true
+            scheduleDrain()
+        }
+    }
+
+    /// Behind what is already queued on the writer's thread, so the appends waiting there join the batch.
+    private nonisolated func scheduleDrain() {
+        connection.perform { [self] in
+            self.assumeIsolated { $0.drain() }
+        }
+    }
+
+    /// Commits one batch from the front of the queue and tells its appends; schedules the next drain
+    /// if more are queued. Precondition: `draining`.
+    private func drain() {
+        guard !queue.isEmpty else {
+            draining = false
+            return
+        }
+        let count = planner.take(waiting: queue.lazy.map(\.events.count))
+        let batch = Array(queue.prefix(count))
+        queue.removeFirst(count)
+        let outcome = commit(batch)
+        for (item, result) in zip(batch, outcome) { item.waiter.resolve(result) }
+        if let fenced {
+            // A zombie: fail everything still queued; nothing more will be committed.
+            let rest = queue
+            queue.removeAll()
+            for item in rest { item.waiter.resolve(.failure(fenced)) }
+        }
+        if queue.isEmpty {
+            draining = false
         } else {
-            leading = false
+            scheduleDrain()
         }
-        guard let result = mine else {
-            throw JournalError(.database, "internal: the append finished without a result", epoch: epoch)
-        }
-        return try result.get()
     }
 
     /// One commit for the whole batch; the result per append.
-    private func commit(_ batch: [Queued]) async -> [Result<ClosedRange<UInt64>, any Error>] {
+    private func commit(_ batch: [Queued]) -> [Result<ClosedRange<UInt64>, any Error>] {
         let events = batch.flatMap(\.events)
         let epoch = self.epoch
         let knownHead = head
@@ -175,10 +190,13 @@ public actor JournalWriter {
         let method = largeBatch.flatMap { events.count >= $0.minEvents ? $0.method : nil } ?? .function
         let started = recordingCommits ? ContinuousClock.now : nil
         do {
-            let newHead = try await connection.withConnection { conn in
-                if reconnect { try conn.reconnect() }
-                let start = try knownHead ?? FencedAppend.readHead(conn)
-                return try FencedAppend.append(conn, epoch: epoch, head: start, events: events, method: method)
+            // Same executor as this actor: the connection is entered synchronously, on this thread.
+            let newHead = try connection.assumeIsolated { connection in
+                try connection.withConnection { conn in
+                    if reconnect { try conn.reconnect() }
+                    let start = try knownHead ?? FencedAppend.readHead(conn)
+                    return try FencedAppend.append(conn, epoch: epoch, head: start, events: events, method: method)
+                }
             }
             needsReconnect = false
             if let started { commitLog.append((started, ContinuousClock.now - started, events.count)) }

@@ -5,22 +5,44 @@ import Foundation
 /// libpq blocks its calling thread on the network. Swift's cooperative pool has only as many threads as
 /// cores, so blocking it stalls every task in the process. An actor whose `unownedExecutor` is one of
 /// these runs all its methods on its own thread instead; that thread may block freely.
+///
+/// Besides jobs it runs plain closures (`perform`), in the same FIFO order, so a caller that is not a
+/// task (a thread, a callback) can hand work to the thread without creating a `Task`; such a closure
+/// may enter the isolation of an actor on this executor with `assumeIsolated` (`checkIsolated`
+/// vouches for the thread).
 public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable {
-    // @unchecked: `jobs` and `stopped` are only touched with `condition` locked.
+    // @unchecked: `work` and `stopped` are only touched with `condition` locked; `threadID` is set once,
+    // in init, before the thread starts.
+    private enum Work {
+        case job(UnownedJob)
+        case closure(@Sendable () -> Void)
+    }
+
     private let condition = NSCondition()
-    private var jobs: [UnownedJob] = []
+    private var work: [Work] = []
     private var stopped = false
+    private var threadID: ObjectIdentifier?
 
     public init(name: String) {
         let thread = Thread { [self] in runLoop() }
         thread.name = name
+        self.threadID = ObjectIdentifier(thread)
         thread.start()
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
+        push(.job(UnownedJob(job)))
+    }
+
+    /// Runs `body` on this executor's thread, after the jobs and closures already queued (FIFO). It
+    /// must not block for longer than the executor's actors may wait.
+    public func perform(_ body: @escaping @Sendable () -> Void) {
+        push(.closure(body))
+    }
+
+    private func push(_ item: Work) {
         condition.lock()
-        jobs.append(unowned)
+        work.append(item)
         condition.signal()
         condition.unlock()
     }
@@ -29,7 +51,13 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
         UnownedSerialExecutor(ordinary: self)
     }
 
-    /// Lets the thread finish the jobs already queued, then exit.
+    /// Called by the runtime for `assumeIsolated` outside a task (a `perform` closure): we are isolated
+    /// exactly when running on this executor's thread.
+    public func checkIsolated() {
+        precondition(ObjectIdentifier(Thread.current) == threadID, "not on the executor's thread")
+    }
+
+    /// Lets the thread finish the work already queued, then exit.
     public func shutdown() {
         condition.lock()
         stopped = true
@@ -38,17 +66,22 @@ public final class DedicatedThreadExecutor: SerialExecutor, @unchecked Sendable 
     }
 
     private func runLoop() {
-        var batch: [UnownedJob] = []
+        var batch: [Work] = []
         while true {
             condition.lock()
-            while jobs.isEmpty && !stopped { condition.wait() }
-            if jobs.isEmpty && stopped {
+            while work.isEmpty && !stopped { condition.wait() }
+            if work.isEmpty && stopped {
                 condition.unlock()
                 return
             }
-            swap(&batch, &jobs)
+            swap(&batch, &work)
             condition.unlock()
-            for job in batch { job.runSynchronously(on: asUnownedSerialExecutor()) }
+            for item in batch {
+                switch item {
+                case .job(let job): job.runSynchronously(on: asUnownedSerialExecutor())
+                case .closure(let body): body()
+                }
+            }
             batch.removeAll(keepingCapacity: true)
         }
     }

@@ -14,6 +14,13 @@ public actor PostgresConnection {
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
+    /// Runs `body` on this connection's thread (FIFO with the actor's jobs) without a `Task`: for
+    /// callers that are not tasks. `body` may use `assumeIsolated` on this actor, or on any actor that
+    /// shares its executor.
+    public nonisolated func perform(_ body: @escaping @Sendable () -> Void) {
+        executor.perform(body)
+    }
+
     private init(dsn: String, connectTimeoutSeconds: Int, logger: Logger) {
         self.executor = DedicatedThreadExecutor(name: "tandem-pg")
         self.dsn = dsn
