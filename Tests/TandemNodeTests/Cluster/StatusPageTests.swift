@@ -23,13 +23,21 @@ struct StatusPageTests {
             events += SyntheticJournal.events(count: 400, seed: 11, instrumentCount: 3)
             _ = try FencedAppend.append(c, epoch: epoch, head: FencedAppend.readHead(c), events: events.map(EncodedEvent.init))
         }
+        await conn.close()
+        try await publishNodes(dsn)
+        let (ledger, _) = try await replay(dsn)
+        return (dsn, ledger.state)
+    }
+
+    /// The two nodes' status rows, as their status writers publish them (every 250 ms in a node). A row
+    /// older than 2 s shows as silent, so the page is read right after a publish, not seconds after setup.
+    static func publishNodes(_ dsn: String) async throws {
+        let conn = try await PostgresConnection.connect(dsn)
         try await NodeStatusTable.publish(conn, node: "node-a", role: "leader", epoch: 1, appliedSeq: 401, lagSeqs: 0, lagMs: 0,
                                           openOrders: 2, stateSHA256: nil)
         try await NodeStatusTable.publish(conn, node: "node-b", role: "standby", epoch: nil, appliedSeq: 399, lagSeqs: 2, lagMs: 15,
                                           openOrders: 2, stateSHA256: nil)
         await conn.close()
-        let (ledger, _) = try await replay(dsn)
-        return (dsn, ledger.state)
     }
 
     /// Starts `tandem status --serve 0` and returns it with its URL once it printed one.
@@ -49,12 +57,14 @@ struct StatusPageTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
-    /// The page once it shows the database's data (the first one says it is still reading).
-    static func page(_ url: String, child: Child) async throws -> String {
+    /// The page once it shows the database's data (the first one says it is still reading) with both
+    /// nodes' rows fresh (republished before each look).
+    static func page(_ url: String, child: Child, dsn: String) async throws -> String {
         var html = ""
         try await eventually("the page to show the cluster", context: { "\(html)\n\(child.output)" }) {
+            try await publishNodes(dsn)
             html = try await get(url).1
-            return html.contains("id=\"leader\">node-a<")
+            return html.contains("id=\"leader\">node-a<") && !html.contains("(silent)")
         }
         return html
     }
@@ -63,7 +73,7 @@ struct StatusPageTests {
     func pageOverHTTP() async throws {
         let (dsn, state) = try await Self.cluster()
         let (child, url) = try await Self.serve(dsn)
-        let html = try await Self.page(url, child: child)
+        let html = try await Self.page(url, child: child, dsn: dsn)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.contains("<meta http-equiv=\"refresh\" content=\"1\">"))
         #expect(html.contains("Trading: node-a leads at epoch 1"))
@@ -101,7 +111,7 @@ struct StatusPageTests {
     func headlessChromium() async throws {
         let (dsn, state) = try await Self.cluster()
         let (child, url) = try await Self.serve(dsn)
-        _ = try await Self.page(url, child: child)
+        _ = try await Self.page(url, child: child, dsn: dsn)
         let profile = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-chromium-\(getpid())")
         defer { try? FileManager.default.removeItem(at: profile) }
         let process = Process()
