@@ -31,7 +31,7 @@ struct NodeMetrics: Sendable {
     /// Since the last successful renew was sent (0 when not leading).
     let leaseAge = Gauge(label: "tandem_lease_age_seconds")
     /// Each fill's slippage against the arrival mid, basis points, adverse positive: the backend's
-    /// handler, made as `Recorder(label:aggregate:)` would (see ``FillSlippage/withTracker(_:)``).
+    /// handler, made as `Recorder(label:aggregate:)` would (see ``FillSlippage``).
     let slippage: any RecorderHandler = MetricsSystem.factory.makeRecorder(
         label: "tandem_fill_slippage_bps", dimensions: [], aggregate: true)
     /// Each step of the last takeover, seconds from the election.
