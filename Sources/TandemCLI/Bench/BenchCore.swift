@@ -37,15 +37,9 @@ struct BenchCore: AsyncParsableCommand {
         while let event = reversed.popLast() { try state.apply(event) }
     }
 
-    /// This thread's CPU time, where the platform offers it (used only by `--fold-only`).
+    /// This thread's CPU time (used only by `--fold-only` and `bench venue`).
     static func threadCPUTime() -> Duration? {
-        #if canImport(Glibc)
-        var ts = timespec()
-        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 else { return nil }
-        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
-        #else
-        return nil
-        #endif
+        .nanoseconds(BenchClock.threadCPUNanos())
     }
 
     /// Decodes every frame of `buffer`, dropping each event (the timed decode phase).

@@ -49,11 +49,11 @@ enum FIXRoundTrip {
             store: InMemoryFIXStore(), group: group, logger: logger,
             application: { [RoundTripDriver(total: roundTrips + warmup, warmup: warmup, done: done, trace: trace)] })
         let loop = group.next()
-        let cpu0 = sameLoop ? try await loop.submit { threadCPUNanos() }.get() : 0
+        let cpu0 = sameLoop ? try await loop.submit { UInt64(BenchClock.threadCPUNanos()) }.get() : 0
         let initiatorTask = Task { try await initiator.run() }
         defer { initiatorTask.cancel() }
         let histogram = try await done.futureResult.get()
-        let cpu1 = sameLoop ? try await loop.submit { threadCPUNanos() }.get() : 0
+        let cpu1 = sameLoop ? try await loop.submit { UInt64(BenchClock.threadCPUNanos()) }.get() : 0
         initiator.logout()
         acceptor.shutdown()
         _ = try? await initiatorTask.value
@@ -142,7 +142,7 @@ struct RoundTripSample {
     static func now() -> RoundTripSample {
         var u = rusage()
         getrusage(1, &u)  // RUSAGE_THREAD (a GNU name Glibc's module does not export)
-        return RoundTripSample(cpu: threadCPUNanos(), minorFaults: u.ru_minflt, voluntarySwitches: u.ru_nvcsw,
+        return RoundTripSample(cpu: UInt64(BenchClock.threadCPUNanos()), minorFaults: u.ru_minflt, voluntarySwitches: u.ru_nvcsw,
                                involuntarySwitches: u.ru_nivcsw)
     }
 

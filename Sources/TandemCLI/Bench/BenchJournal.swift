@@ -133,38 +133,17 @@ struct BenchJournal: AsyncParsableCommand {
         let walBefore = try await WALFigures.read(admin)
         let total = Int(Double(rate) * latencySeconds)
         let pool = SyntheticJournal.events(count: total, seed: seed &+ 1, instrumentCount: 100)
-        let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
         // The process's CPU during the phase (all its threads: generator, timers, pool, the writer's
         // thread), per append: what the client takes from the CPUs the server's backends also need.
-        let cpuBefore = processCPUNanos()
+        let cpuBefore = BenchClock.processCPUNanos()
         let latencies: [Int64]
         switch openLoop {
         case .thread:
             latencies = try await OpenLoopThread.run(writer: latencyWriter, events: pool, rate: rate)
         case .tasks:
-            latencies = try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
-                let begin = clock.now + .milliseconds(20)
-                var next = 0
-                while next < total {
-                    let now = clock.now
-                    while next < total, begin + interval * next <= now {
-                        let scheduled = begin + interval * next
-                        let event = pool[next]
-                        group.addTask {
-                            _ = try await latencyWriter.append(event)
-                            return (clock.now - scheduled).wholeMicroseconds
-                        }
-                        next += 1
-                    }
-                    if next < total { try await Task.sleep(until: begin + interval * next, clock: clock) }
-                }
-                var all: [Int64] = []
-                all.reserveCapacity(total)
-                for try await l in group { all.append(l) }
-                return all.sorted()
-            }
+            latencies = try await OpenLoopTasks.run(writer: latencyWriter, events: pool, rate: rate)
         }
-        let clientCPUPerAppend = (processCPUNanos() - cpuBefore) / Int64(max(1, total)) / 1000
+        let clientCPUPerAppend = (BenchClock.processCPUNanos() - cpuBefore) / Int64(max(1, total)) / 1000
         let commits = await latencyWriter.commits
         // Backends flush their WAL statistics at most once a second, when idle: wait, then one statement.
         try await Task.sleep(for: .milliseconds(1200))
@@ -182,10 +161,8 @@ struct BenchJournal: AsyncParsableCommand {
             "commits: p50 \(commitPercentile(0.5)) us, p99 \(commitPercentile(0.99)) us, max \(commitMicros.last ?? 0) us; events per commit p50 \(batchSizes.isEmpty ? 0 : batchSizes[batchSizes.count / 2]), max \(batchSizes.last ?? 0); over 2 ms: \(slowCommits)\n".utf8))
         func percentile(_ p: Double) -> Int64 { percentileValue(p, in: latencies) }
         if let commitLogPath {
-            var bootNow = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &bootNow)
+            let bootNanos = BenchClock.monotonicNanos()
             let reference = clock.now
-            let bootNanos = Int64(bootNow.tv_sec) * 1_000_000_000 + Int64(bootNow.tv_nsec)
             let lines = commitLog.map { c in
                 "\(bootNanos + (c.started - reference).wholeNanoseconds) \(c.duration.wholeNanoseconds) \(c.events)"
             }
@@ -332,6 +309,37 @@ struct BenchJournal: AsyncParsableCommand {
 
 
 
+/// The session-7 open loop (`--generator tasks`): `Task.sleep(until:)` to each event's scheduled time
+/// and one task per append awaiting `JournalWriter.append`; latency from the scheduled time to the
+/// task's resumption.
+enum OpenLoopTasks {
+    static func run(writer: JournalWriter, events: [JournalEvent], rate: Int) async throws -> [Int64] {
+        let clock = ContinuousClock()
+        let interval = Duration.nanoseconds(1_000_000_000 / max(1, rate))
+        return try await withThrowingTaskGroup(of: Int64.self, returning: [Int64].self) { group in
+            let begin = clock.now + .milliseconds(20)
+            var next = 0
+            while next < events.count {
+                let now = clock.now
+                while next < events.count, begin + interval * next <= now {
+                    let scheduled = begin + interval * next
+                    let event = events[next]
+                    group.addTask {
+                        _ = try await writer.append(event)
+                        return (clock.now - scheduled).wholeMicroseconds
+                    }
+                    next += 1
+                }
+                if next < events.count { try await Task.sleep(until: begin + interval * next, clock: clock) }
+            }
+            var all: [Int64] = []
+            all.reserveCapacity(events.count)
+            for try await l in group { all.append(l) }
+            return all.sorted()
+        }
+    }
+}
+
 /// The latency phase's open loop without a task per event: one thread sleeps (absolute
 /// `CLOCK_MONOTONIC`) to each event's scheduled time and submits every event then due, each as an
 /// append of its own, to `JournalWriter.submit`. Latency is from the event's *scheduled* time to the
@@ -354,7 +362,7 @@ enum OpenLoopThread {
         }
 
         func record(_ result: Result<ClosedRange<UInt64>, any Error>, scheduled: Int64) {
-            let micros = (monotonicNanos() - scheduled) / 1000
+            let micros = (BenchClock.monotonicNanos() - scheduled) / 1000
             let waiter = state.withLock { st -> CheckedContinuation<Void, Never>? in
                 switch result {
                 case .success: st.latencies.append(micros)
@@ -384,11 +392,11 @@ enum OpenLoopThread {
         let total = events.count
         let sink = Sink(total: total)
         let interval = Int64(1_000_000_000 / max(1, rate))
-        let begin = monotonicNanos() + 20_000_000
+        let begin = BenchClock.monotonicNanos() + 20_000_000
         let thread = Thread {
             var next = 0
             while next < total {
-                let now = monotonicNanos()
+                let now = BenchClock.monotonicNanos()
                 while next < total, begin + interval * Int64(next) <= now {
                     let scheduled = begin + interval * Int64(next)
                     writer.submit([events[next]]) { sink.record($0, scheduled: scheduled) }
@@ -408,19 +416,6 @@ enum OpenLoopThread {
         if let failure { throw failure }
         return latencies.sorted()
     }
-}
-
-func monotonicNanos() -> Int64 {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
-}
-
-/// The CPU time this process has used so far, all threads (`CLOCK_PROCESS_CPUTIME_ID`), in ns.
-func processCPUNanos() -> Int64 {
-    var t = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-    return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
 }
 
 /// Server-wide WAL counters (`pg_stat_wal`) and the insert position, to difference around a phase.

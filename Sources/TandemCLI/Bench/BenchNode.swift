@@ -169,9 +169,9 @@ struct BenchNode: AsyncParsableCommand {
             group.addTask { try await initiator.run() }
             group.addTask { try await feed.run() }
             while !probe.hasStarted { try await Task.sleep(for: .milliseconds(1)) }
-            let cpu0 = try await loop.submit { threadCPUNanos() }.get()
+            let cpu0 = try await loop.submit { UInt64(BenchClock.threadCPUNanos()) }.get()
             try await probe.done.futureResult.get()  // no polling task waking up while samples run
-            let cpu1 = try await loop.submit { threadCPUNanos() }.get()
+            let cpu1 = try await loop.submit { UInt64(BenchClock.threadCPUNanos()) }.get()
             group.cancelAll()
             let orders = max(1, probe.count - 1)
             return Variant(latency: probe.histogram(warmup: warmup), loopCPUMicrosPerOrder: Double(cpu1 - cpu0) / 1000 / Double(orders))
@@ -240,11 +240,4 @@ private final class Probe: Sendable {
         for v in state.withLock({ $0.latencies }).dropFirst(warmup) { _ = h.record(v) }
         return h
     }
-}
-
-/// CPU time consumed by the calling thread, in nanoseconds.
-func threadCPUNanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

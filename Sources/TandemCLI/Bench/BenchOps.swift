@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Metrics
@@ -51,12 +48,12 @@ struct BenchOps: AsyncParsableCommand {
         // Each run ends with the sink flushed, so its lines are all formatted and written inside it.
         var processCPU = Duration.seconds(3600)
         let logNs = best {
-            let cpu0 = Self.processCPUTime()
+            let cpu0 = Duration.nanoseconds(BenchClock.processCPUNanos())
             for i in 0..<iterations {
                 logger.info("order sent", metadata: ["order.clOrdID": "3-\(i)", "journal.seq": "\(i)", "fix.msgSeqNum": "\(i)"])
             }
             sink.flush()
-            processCPU = min(processCPU, Self.processCPUTime() - cpu0)
+            processCPU = min(processCPU, Duration.nanoseconds(BenchClock.processCPUNanos()) - cpu0)
         } / Double(iterations)
         let logCPUNs = Self.nanoseconds(processCPU) / Double(iterations)
         // The same call into a handler that drops it: what swift-log and the call's metadata cost before
@@ -117,13 +114,6 @@ struct BenchOps: AsyncParsableCommand {
             fastest = min(fastest, ContinuousClock.now - t0)
         }
         return Self.nanoseconds(fastest)
-    }
-
-    /// CPU time of every thread of this process so far.
-    private static func processCPUTime() -> Duration {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return .seconds(ts.tv_sec) + .nanoseconds(ts.tv_nsec)
     }
 
     private static func nanoseconds(_ d: Duration) -> Double {

@@ -62,13 +62,13 @@ enum RawLoopback {
         var cpu: UInt64 = 0
         for i in 0..<total {
             usleep(gapMicros)
-            let c0 = threadCPUNanos()
-            let start = monotonicNanos()
+            let c0 = UInt64(BenchClock.threadCPUNanos())
+            let start = UInt64(BenchClock.monotonicNanos())
             try send(client, request)
-            let elapsed = monotonicNanos() - start
+            let elapsed = UInt64(BenchClock.monotonicNanos()) - start
             if i >= warmup {
                 _ = histogram.record(elapsed)
-                cpu += threadCPUNanos() - c0
+                cpu += UInt64(BenchClock.threadCPUNanos()) - c0
             }
         }
         readerDone.wait()
@@ -133,8 +133,8 @@ enum RawLoopback {
         var histogram = makeHistogram()
         var cpu0: UInt64 = 0
         for i in 0..<(warmup + roundTrips) {
-            if i == warmup { cpu0 = threadCPUNanos() }
-            let start = monotonicNanos()
+            if i == warmup { cpu0 = UInt64(BenchClock.threadCPUNanos()) }
+            let start = UInt64(BenchClock.monotonicNanos())
             let order = NewOrderSingle(clOrdID: ClOrdID("C\(i + 1)"), account: nil, symbol: "AAPL", side: .buy,
                                        transactTime: FIXClock.now().utc, orderQty: quantity, orderType: .limit(price), timeInForce: .day)
             _ = try drive(&initiator, .sendApplication(order, FIXClock.now()), client)
@@ -146,9 +146,9 @@ enum RawLoopback {
                                          cumQty: o.orderQty, avgPx: px, lastQty: o.orderQty, lastPx: px, transactTime: o.transactTime)
             _ = try drive(&acceptor, .sendApplication(report, FIXClock.now()), server)
             guard case .executionReport? = try receive(&initiator, client)?.typed else { throw Failure.sys("no report delivered", 0) }
-            if i >= warmup { _ = histogram.record(monotonicNanos() - start) }
+            if i >= warmup { _ = histogram.record(UInt64(BenchClock.monotonicNanos()) - start) }
         }
-        let cpu = threadCPUNanos() - cpu0
+        let cpu = UInt64(BenchClock.threadCPUNanos()) - cpu0
         return result(histogram, cpuNanos: cpu, roundTrips: roundTrips)
     }
 
@@ -193,15 +193,15 @@ enum RawLoopback {
             }
         }
         for i in 0..<(warmup + roundTrips) {
-            if i == warmup { cpu0 = threadCPUNanos() }
-            let start = monotonicNanos()
+            if i == warmup { cpu0 = UInt64(BenchClock.threadCPUNanos()) }
+            let start = UInt64(BenchClock.monotonicNanos())
             try send(client, request)
             try receive(server, requestSize)
             try send(server, reply)
             try receive(client, replySize)
-            if i >= warmup { _ = histogram.record(monotonicNanos() - start) }
+            if i >= warmup { _ = histogram.record(UInt64(BenchClock.monotonicNanos()) - start) }
         }
-        let cpu = threadCPUNanos() - cpu0
+        let cpu = UInt64(BenchClock.threadCPUNanos()) - cpu0
         return result(histogram, cpuNanos: cpu, roundTrips: roundTrips)
     }
 
@@ -214,10 +214,10 @@ enum RawLoopback {
             var buffer = [UInt8](repeating: 0, count: 4096)
             var cpu0: UInt64 = 0
             for i in 0..<total {
-                if i == warmup { cpu0 = threadCPUNanos() }
+                if i == warmup { cpu0 = UInt64(BenchClock.threadCPUNanos()) }
                 guard (try? blockingReceive(server, requestSize, &buffer)) != nil, (try? send(server, reply)) != nil else { break }
             }
-            let cpu = threadCPUNanos() - cpu0
+            let cpu = UInt64(BenchClock.threadCPUNanos()) - cpu0
             echoCPU.nanos.withLock { $0 = cpu }
             echoDone.signal()
         }
@@ -227,13 +227,13 @@ enum RawLoopback {
         var histogram = makeHistogram()
         var cpu0: UInt64 = 0
         for i in 0..<total {
-            if i == warmup { cpu0 = threadCPUNanos() }
-            let start = monotonicNanos()
+            if i == warmup { cpu0 = UInt64(BenchClock.threadCPUNanos()) }
+            let start = UInt64(BenchClock.monotonicNanos())
             try send(client, request)
             try blockingReceive(client, replySize, &buffer)
-            if i >= warmup { _ = histogram.record(monotonicNanos() - start) }
+            if i >= warmup { _ = histogram.record(UInt64(BenchClock.monotonicNanos()) - start) }
         }
-        let cpu = threadCPUNanos() - cpu0
+        let cpu = UInt64(BenchClock.threadCPUNanos()) - cpu0
         echoDone.wait()
         return result(histogram, cpuNanos: cpu + echoCPU.nanos.withLock { $0 }, roundTrips: roundTrips)
     }
@@ -286,12 +286,6 @@ enum RawLoopback {
             if r > 0 { got += r } else if r == 0 { throw Failure.sys("read (closed)", 0) }
             else if errno != EINTR { throw Failure.sys("read", errno) }
         }
-    }
-
-    private static func monotonicNanos() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     private static func makeHistogram() -> Histogram<UInt64> {
