@@ -28,8 +28,7 @@ extension TradingState {
             try updateOrder(id, .replaceRequested(replacement), .replaceRequested)
         case .replaceAccepted(let id, _):
             let (order, replacement) = try acceptReplace(id)
-            effect = self.effect(.replaced, order)
-            effect.replacement = replacement
+            effect = self.effect(.replaced, order, replacement: replacement)
         case .replaceRejected(let id, _, _):
             try updateOrder(id, .replaceRejected, .replaceRejected)
         case .orderRejected(let id, _, _):
@@ -88,8 +87,9 @@ extension TradingState {
     /// this call, a mutation of `self` would run while the call holds a copy of `self` (copying the
     /// order store on write, every event).
     @inline(__always)
-    private func effect(_ kind: OrderEffect.Kind, _ handle: Int) -> OrderEffect {
-        OrderEffect(kind: kind, order: handle, side: orderStore[handle].request.side, instrument: orderStore[handle].request.instrument)
+    private func effect(_ kind: OrderEffect.Kind, _ handle: Int, replacement: Int = -1, price: Price = Price(units: 0)) -> OrderEffect {
+        OrderEffect(kind: kind, order: handle, replacement: replacement, side: orderStore[handle].request.side,
+                    instrument: orderStore[handle].request.instrument, price: price)
     }
 
     private mutating func define(_ instrument: Instrument) throws(FoldError) {
@@ -118,17 +118,17 @@ extension TradingState {
         guard request.quantity.units > 0 else {
             throw FoldError(.invalidOrder, .orderIntent, "order \(request.clOrdID) quantity \(request.quantity) is not positive", clOrdID: request.clOrdID)
         }
-        let effect = OrderEffect(kind: .accepted, order: orderStore.count, side: request.side, instrument: request.instrument)
+        let handle = orderStore.count
         guard case .rejected = intent.decision else {
             insert(Order(request: request), hash: hash)  // built in place: no local copy to destroy
-            return effect
+            return effect(.accepted, handle)
         }
         var order = Order(request: request)
         do throws(OrderError) { try order.apply(.rejected) } catch {
             throw FoldError(.orderTransition, .orderIntent, error.message, clOrdID: request.clOrdID, orderError: error)
         }
         insert(order, hash: hash)
-        return OrderEffect(kind: .riskRejected, order: effect.order, side: effect.side, instrument: effect.instrument)
+        return effect(.riskRejected, handle)
     }
 
     /// The handle of the order `id` names, and its hash: open orders from the small open table;
@@ -214,8 +214,7 @@ extension TradingState {
             throw error
         }
         closeIfFinal(index, hash: hash)
-        return OrderEffect(kind: completes ? .filled : .partiallyFilled, order: index, side: orderStore[index].request.side,
-                           instrument: orderStore[index].request.instrument, price: e.price)
+        return effect(completes ? .filled : .partiallyFilled, index, price: e.price)
     }
 
     @inline(__always)
