@@ -106,24 +106,15 @@ public final class LocalAlertStack: @unchecked Sendable {
     public static func start(_ options: Options) async throws -> LocalAlertStack {
         let missing = missingTools()
         guard missing.isEmpty else { throw StartError("the local alert stack needs: \(missing.joined(separator: "; "))") }
-        // The ports are picked free (bound to 0, closed) before the processes bind them, and in between
-        // any outgoing connection on the machine may take one as its ephemeral port: a process that then
-        // exits at start with "address already in use" gets a fresh set of ports, twice at most.
-        var attempt = 1
-        while true {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-alerts-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))")
-            try FileManager.default.createDirectory(at: dir.appendingPathComponent("rules"), withIntermediateDirectories: true)
-            let stack = try LocalAlertStack(directory: dir, cluster: options.cluster)
-            do {
-                try await stack.launch(options)
-                return stack
-            } catch let error as StartError where attempt < 3 && error.description.lowercased().contains("address already in use") {
-                stack.stop()
-                attempt += 1
-            } catch {
-                stack.stop()
-                throw error
-            }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-alerts-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rules"), withIntermediateDirectories: true)
+        let stack = try LocalAlertStack(directory: dir, cluster: options.cluster)
+        do {
+            try await stack.launch(options)
+            return stack
+        } catch {
+            stack.stop()
+            throw error
         }
     }
 
