@@ -48,3 +48,24 @@ func appendAll(_ writer: JournalWriter, _ events: [JournalEvent], chunk: Int = 2
 func capture<T: Sendable>(_ body: @Sendable () async throws -> T) async -> Result<T, any Error> {
     do { return .success(try await body()) } catch { return .failure(error) }
 }
+
+/// Node B starts taking the lease: the epoch bumped in a transaction left open, so the lease row stays
+/// locked. `COMMIT` on the returned connection completes the takeover.
+func beginLeaseTakeover(_ dsn: String) async throws -> PostgresConnection {
+    let bumper = try await PostgresConnection.connect(dsn)
+    try await bumper.execute("BEGIN")
+    try await bumper.query("UPDATE tandem.lease SET epoch = epoch + 1, holder = 'node-b', halted = false WHERE id = 1")
+    return bumper
+}
+
+/// Waits (up to 5 s) until an append is blocked on a lock: the lease check behind an open takeover.
+func waitForAppendOnLock(_ admin: PostgresConnection) async throws {
+    var waited = 0
+    while try await admin.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%append_events%'"
+    )[0].decode(Int.self, at: 0) == 0 {
+        try await Task.sleep(for: .milliseconds(10))
+        waited += 1
+        try #require(waited < 500, "the old writer never reached the lease check")
+    }
+}

@@ -14,6 +14,11 @@ struct JSONLogHandlerTests {
         return (try? JSONSerialization.jsonObject(with: Data(out.dropLast())) as? [String: Any]) ?? [:]
     }
 
+    /// A log file path of this process for one test (`tag`), in the temporary directory.
+    func logFile(_ tag: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-\(tag)-\(getpid()).jsonl").path
+    }
+
     /// Each line of the file at `path`, parsed as a JSON object.
     func objects(inFile path: String) throws -> [[String: Any]] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
@@ -67,7 +72,7 @@ struct JSONLogHandlerTests {
 
     @Test("through a Logger: handler metadata, call metadata (the call's value wins a shared key), no fixed field overwritten")
     func handlerLine() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-h-\(getpid()).jsonl").path
+        let path = logFile("h")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sink = try JSONLogSink(path: path)
         var handler = JSONLogHandler(label: "tandem.node", process: "node", sink: sink)
@@ -109,7 +114,7 @@ struct JSONLogHandlerTests {
 
     @Test("a file sink rotates at its size limit, keeping the previous file as .1")
     func rotation() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-\(getpid()).jsonl").path
+        let path = logFile("rot")
         defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: path + ".1") }
         let sink = try JSONLogSink(path: path, maxBytes: 300)
         for i in 0..<10 { sink.write(Array("{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: 40))\"}\n".utf8)) }
@@ -123,7 +128,7 @@ struct JSONLogHandlerTests {
 
     @Test("lines are written by the flusher within its interval; a warning is written before log returns")
     func buffered() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-buf-\(getpid()).jsonl").path
+        let path = logFile("buf")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sink = try JSONLogSink(path: path, flushInterval: .milliseconds(20))
         let logger = Logger(label: "t", factory: { _ in JSONLogHandler(label: "t", process: "test", sink: sink) })
@@ -140,7 +145,7 @@ struct JSONLogHandlerTests {
 
     @Test("records of two handlers and raw lines, interleaved in one flush, come out in order, each with its own handler's fields")
     func interleaved() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-mix-\(getpid()).jsonl").path
+        let path = logFile("mix")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sink = try JSONLogSink(path: path, flushInterval: .seconds(60))
         var a = JSONLogHandler(label: "a", process: "node", sink: sink)
@@ -163,7 +168,7 @@ struct JSONLogHandlerTests {
 
     @Test("a metadata provider's fields: after the handler's, the provider winning a shared key and the call winning over both")
     func provided() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-prov-\(getpid()).jsonl").path
+        let path = logFile("prov")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sink = try JSONLogSink(path: path)
         var handler = JSONLogHandler(label: "t", process: "node", sink: sink)
@@ -185,7 +190,7 @@ struct JSONLogHandlerTests {
 
     @Test("a burst of lines past 64 KiB wakes the flusher: every line is written, whole and in order, without a flush call")
     func burst() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-log-burst-\(getpid()).jsonl").path
+        let path = logFile("burst")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sink = try JSONLogSink(path: path, flushInterval: .seconds(60))
         let logger = Logger(label: "t", factory: { _ in JSONLogHandler(label: "t", process: "test", sink: sink) })

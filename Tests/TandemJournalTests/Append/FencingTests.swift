@@ -15,22 +15,13 @@ struct FencingTests {
         #expect(try await old.append(Array(events[0..<10])) == 1...10)
 
         // Node B starts taking the lease and holds its row lock, uncommitted.
-        let bumper = try await PostgresConnection.connect(dsn)
-        try await bumper.execute("BEGIN")
-        try await bumper.query("UPDATE tandem.lease SET epoch = epoch + 1, holder = 'node-b', halted = false WHERE id = 1")
+        let bumper = try await beginLeaseTakeover(dsn)
 
         // The old leader appends (three callers): its first batch inserts its rows, then waits on the lease lock.
         async let a = capture { try await old.append(Array(events[10..<15])) }
         async let b = capture { try await old.append(Array(events[15..<20])) }
         async let c = capture { try await old.append(events[20]) }
-        var waited = 0
-        while try await admin.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%append_events%'"
-        )[0].decode(Int.self, at: 0) == 0 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-            try #require(waited < 500, "the old writer never reached the lease check")
-        }
+        try await waitForAppendOnLock(admin)
         // Its batch is inserted but not committed: other sessions cannot see it.
         #expect(try await admin.query("SELECT count(*) FROM tandem.events")[0].decode(Int.self, at: 0) == 10)
 

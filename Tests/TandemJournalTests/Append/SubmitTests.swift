@@ -115,20 +115,11 @@ struct SubmitTests {
         #expect(try outcomes.results[0]!.get() == 1...5)
 
         // Node B takes the lease and holds its row lock, uncommitted.
-        let bumper = try await PostgresConnection.connect(dsn)
-        try await bumper.execute("BEGIN")
-        try await bumper.query("UPDATE tandem.lease SET epoch = epoch + 1, holder = 'node-b', halted = false WHERE id = 1")
+        let bumper = try await beginLeaseTakeover(dsn)
 
         // The first batch reaches the lease check and waits on the lock; two more queue behind it.
         old.submit(Array(events[5..<10]), completion: outcomes.completion(1))
-        var waited = 0
-        while try await admin.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%append_events%'"
-        )[0].decode(Int.self, at: 0) == 0 {
-            try await Task.sleep(for: .milliseconds(10))
-            waited += 1
-            try #require(waited < 500, "the old writer never reached the lease check")
-        }
+        try await waitForAppendOnLock(admin)
         old.submit(Array(events[10..<12]), completion: outcomes.completion(2))
         old.submit([events[12]], completion: outcomes.completion(3))
         try await bumper.execute("COMMIT")
