@@ -111,8 +111,9 @@ public final class JournalPipeline: Service, Sendable {
             for event in events {
                 do throws(FoldError) {
                     try st.ledger.apply(event)
-                    if let onOrderEffect, st.ledger.state.lastOrderEffect.kind != .none {
-                        onOrderEffect(st.ledger.state.lastOrderEffect, event)
+                    if let onOrderEffect {
+                        let effect = st.ledger.state.lastOrderEffect
+                        if effect.kind != .none { onOrderEffect(effect, event) }
                     }
                     result.accepted.append(event)
                 } catch {
