@@ -8,6 +8,9 @@ enum BenchClock {
     /// written from it lines up with kernel traces and absolute sleeps.
     static func monotonicNanos() -> Int64 { read(CLOCK_MONOTONIC) }
 
+    /// `CLOCK_REALTIME`: the clock of the kernel's socket timestamps (`SO_TIMESTAMPNS`).
+    static func realtimeNanos() -> Int64 { read(CLOCK_REALTIME) }
+
     /// CPU time of every thread of this process so far.
     static func processCPUNanos() -> Int64 { read(CLOCK_PROCESS_CPUTIME_ID) }
 

@@ -15,15 +15,18 @@ import TandemVenue
 
 /// `tandem bench node`: tick-to-order latency of the leader's order path, in one process over loopback.
 ///
-/// A venue (synthetic market quoting every 5 ms, FIX and the A/B feed on loopback) and a node's
-/// execution stack: feed client, order manager, journal pipeline on its own embedded PostgreSQL
-/// (fsync and `synchronous_commit` on), FIX initiator. Each sample starts when the feed handler
-/// delivers a market update (the packet read, sequenced, decoded and applied) and ends when the
-/// NewOrderSingle the update triggered has been handed to the socket: decision, risk hook, ledger
-/// fold, the write-ahead (intent and stored message, one durable commit) and FIX encoding included.
-/// One order is in flight at a time. The same is then measured without the journal (no gate: the
-/// message is written as soon as it is encoded), and the journal's own single-append latency is
-/// measured on the same server as the anchor.
+/// A venue (synthetic market quoting every 5 ms, its A/B feed on loopback) and a node's execution
+/// stack: feed client, order manager, journal pipeline on its own embedded PostgreSQL (fsync and
+/// `synchronous_commit` on), FIX initiator. Each sample starts when the feed handler delivers a market
+/// update (the packet read, sequenced, decoded and applied) and ends when the NewOrderSingle the update
+/// triggered is written to the socket: decision, risk hook, ledger fold, the write-ahead (intent and
+/// stored message, one durable commit) and FIX encoding included. "Written" is the kernel's timestamp
+/// of the segment as the node's `write` hands it to the loopback device (``WireStampedAcceptor``, the
+/// order session's counterparty, reads it); the moment that `write` returned — later by the wake-up
+/// of the counterparty's thread, which on loopback happens inside the call — is printed beside it
+/// (`…_write_return_…`). One order is in flight at a time. The same is then measured without the
+/// journal (no gate: the message is written as soon as it is encoded), and the journal's own
+/// single-append latency is measured on the same server as the anchor.
 struct BenchNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
@@ -41,6 +44,9 @@ struct BenchNode: AsyncParsableCommand {
 
     @Flag(help: "Only the variant without the journal, and no append anchor (for profiling the inline path).")
     var noJournalOnly = false
+
+    @Option(help: "The venue's market step in milliseconds: how often it moves its quotes and publishes them (each update may start a sample).")
+    var marketStepMillis = 1
 
     @Option(help: "Nice value for the node's event loop thread (0: unchanged; below 0 needs CAP_SYS_NICE). An experiment: the node does not set one.")
     var loopNice: Int32 = 0
@@ -63,30 +69,20 @@ struct BenchNode: AsyncParsableCommand {
         var config = VenueConfiguration()
         config.fixPort = 0
         config.feedRecoveryPort = 0
-        config.market.stepMillis = 5
+        config.market.stepMillis = marketStepMillis
         config.market.takerPercent = 0
-        config.sessions.append(VenueSession(compID: "TANDEM2", role: .orderEntry, account: "TANDEM-2", cancelOnDisconnect: true))
         let venue = try VenueService(configuration: config, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await venue.run() }
-            let fixPort = try await venue.acceptor.listeningPort()
             let feedPort = try await venue.feed.recoveryPort()
             var figures: [(String, String)] = [("samples", "\(samples)")]
             if !noJournalOnly {
-                let withJournal = try await variant(journal: true, compID: "TANDEM", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
-                figures += [
-                    ("tick_to_order_p50_us", us(withJournal.latency.valueAtPercentile(50))),
-                    ("tick_to_order_p99_us", us(withJournal.latency.valueAtPercentile(99))),
-                    ("tick_to_order_max_us", us(withJournal.latency.max)),
-                ]
+                let withJournal = try await variant(journal: true, compID: "TANDEM", dsn: dsn, feedPort: feedPort, logger: logger)
+                figures += withJournal.figures(prefix: "tick_to_order")
             }
-            let without = try await variant(journal: false, compID: "TANDEM2", dsn: dsn, fixPort: fixPort, feedPort: feedPort, logger: logger)
-            figures += [
-                ("tick_to_order_no_journal_p50_us", us(without.latency.valueAtPercentile(50))),
-                ("tick_to_order_no_journal_p99_us", us(without.latency.valueAtPercentile(99))),
-                ("tick_to_order_no_journal_max_us", us(without.latency.max)),
-                ("node_loop_cpu_us_per_order_no_journal", String(format: "%.1f", without.loopCPUMicrosPerOrder)),
-            ]
+            let without = try await variant(journal: false, compID: "TANDEM2", dsn: dsn, feedPort: feedPort, logger: logger)
+            figures += without.figures(prefix: "tick_to_order_no_journal")
+            figures += [("node_loop_cpu_us_per_order_no_journal", String(format: "%.1f", without.loopCPUMicrosPerOrder))]
             // The floor of the last step of each sample, same run: the order's `write` alone, waking
             // a sleeping reader (the venue's loop), with no node work around it.
             let write = try RawLoopback.writeWakingReader(samples: samples, warmup: warmup)
@@ -112,14 +108,28 @@ struct BenchNode: AsyncParsableCommand {
 
     /// One variant: a fresh epoch and pipeline, a FIX session (gated through the journal or not), the feed.
     private struct Variant {
+        /// Tick → the kernel's timestamp of the NewOrderSingle's segment (the headline figure).
         var latency: Histogram<UInt64>
+        /// Tick → the node's `write` returned, from the same samples.
+        var writeReturned: Histogram<UInt64>
         /// CPU time of the node's event loop thread from the first sample to the last, per order: the
         /// order path, each market update on both feed lines (also those that start no sample), the
         /// venue's acknowledgement. A figure of work done, steadier under load than the latencies.
         var loopCPUMicrosPerOrder: Double
+
+        func figures(prefix: String) -> [(String, String)] {
+            func us(_ nanos: UInt64) -> String { String(format: "%.1f", Double(nanos) / 1000) }
+            return [
+                ("\(prefix)_p50_us", us(latency.valueAtPercentile(50))),
+                ("\(prefix)_p99_us", us(latency.valueAtPercentile(99))),
+                ("\(prefix)_max_us", us(latency.max)),
+                ("\(prefix)_write_return_p50_us", us(writeReturned.valueAtPercentile(50))),
+                ("\(prefix)_write_return_p99_us", us(writeReturned.valueAtPercentile(99))),
+            ]
+        }
     }
 
-    private func variant(journal: Bool, compID: String, dsn: String, fixPort: Int, feedPort: Int, logger: Logger) async throws -> Variant {
+    private func variant(journal: Bool, compID: String, dsn: String, feedPort: Int, logger: Logger) async throws -> Variant {
         let conn = try await PostgresConnection.connect(dsn, logger: logger)
         let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: "bench", duration: .seconds(3600)) }
         let writer = JournalWriter(connection: conn, epoch: epoch, logger: logger)
@@ -145,11 +155,13 @@ struct BenchNode: AsyncParsableCommand {
             let error = try await loop.submit { setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, loopNice) == 0 ? 0 : errno }.get()
             if error != 0 { throw ValidationError("setpriority(\(loopNice)) failed for the node's loop thread (errno \(error))") }
         }
+        let probe = Probe(total: warmup + samples, done: loop.makePromise())
+        let counterparty = try WireStampedAcceptor(compID: compID) { probe.onWire(kernelRealtimeNanos: $0) }
+        defer { counterparty.stop() }
         // As in the node: nobody reads the initiator's or the feed client's event streams.
-        let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: fixPort, session: session, gate: gate, publishesEvents: false),
+        let initiator = FIXInitiator(configuration: .init(host: "127.0.0.1", port: counterparty.port, session: session, gate: gate, publishesEvents: false),
                                      store: InMemoryFIXStore(), group: loop, logger: logger,
                                      application: { [ExecutionChannelHandler(engine: engine, session: sessionID)] })
-        let probe = Probe(total: warmup + samples, done: loop.makePromise())
         engine.attach(session: sessionID) { outbound in
             let written = initiator.write(outbound)
             if case .gated = outbound { written.whenSuccess { probe.written() } } else if case .application(let m) = outbound, m is NewOrderSingle {
@@ -174,7 +186,8 @@ struct BenchNode: AsyncParsableCommand {
             let cpu1 = try await loop.submit { UInt64(BenchClock.threadCPUNanos()) }.get()
             group.cancelAll()
             let orders = max(1, probe.count - 1)
-            return Variant(latency: probe.histogram(warmup: warmup), loopCPUMicrosPerOrder: Double(cpu1 - cpu0) / 1000 / Double(orders))
+            let (wire, returned) = probe.histograms(warmup: warmup)
+            return Variant(latency: wire, writeReturned: returned, loopCPUMicrosPerOrder: Double(cpu1 - cpu0) / 1000 / Double(orders))
         }
     }
 
@@ -197,11 +210,20 @@ struct BenchNode: AsyncParsableCommand {
     }
 }
 
-/// One order in flight at a time: `start` stamps the tick, `written` the NewOrderSingle on the socket.
+/// One order in flight at a time: `start` stamps the tick; a sample is complete once both ends are in —
+/// `written` (the node's `write` returned) and `onWire` (the kernel's timestamp of the segment, from
+/// the counterparty's thread), in either order.
 private final class Probe: Sendable {
+    private struct Pending {
+        var startMonotonic: UInt64
+        var startRealtime: Int64
+        var returned: UInt64?
+        var wire: Int64?
+    }
     private struct State {
-        var t0: UInt64?
-        var latencies: [UInt64] = []
+        var pending: Pending?
+        var wire: [UInt64] = []
+        var returned: [UInt64] = []
     }
     private let state = Mutex(State())
     private let total: Int
@@ -215,29 +237,52 @@ private final class Probe: Sendable {
 
     func start() -> Bool {
         state.withLock { st in
-            guard st.t0 == nil, st.latencies.count < total else { return false }
-            st.t0 = NIODeadline.now().uptimeNanoseconds
+            guard st.pending == nil, st.wire.count < total else { return false }
+            st.pending = Pending(startMonotonic: UInt64(BenchClock.monotonicNanos()), startRealtime: BenchClock.realtimeNanos())
             return true
         }
     }
 
     func written() {
-        let now = NIODeadline.now().uptimeNanoseconds
+        let now = UInt64(BenchClock.monotonicNanos())
+        complete { $0.returned = now }
+    }
+
+    func onWire(kernelRealtimeNanos: Int64?) {
+        guard let stamp = kernelRealtimeNanos else { return done.fail(NoTimestamp()) }
+        complete { $0.wire = stamp }
+    }
+
+    struct NoTimestamp: Error, CustomStringConvertible {
+        var description: String {
+            "bench node: the kernel attached no receive timestamp (SO_TIMESTAMPNS) to the read carrying a NewOrderSingle, so its time on the wire is unknown"
+        }
+    }
+
+    private func complete(_ stamp: (inout Pending) -> Void) {
         let finished = state.withLock { st -> Bool in
-            defer { st.t0 = nil }
-            guard let t0 = st.t0 else { return false }
-            st.latencies.append(now - t0)
-            return st.latencies.count == total  // once: no sample starts after the last
+            guard var p = st.pending else { return false }
+            stamp(&p)
+            guard let returned = p.returned, let wire = p.wire else { st.pending = p; return false }
+            st.pending = nil
+            st.returned.append(returned - p.startMonotonic)
+            st.wire.append(UInt64(max(0, wire - p.startRealtime)))
+            return st.wire.count == total  // once: no sample starts after the last
         }
         if finished { done.succeed() }
     }
 
-    var hasStarted: Bool { state.withLock { !$0.latencies.isEmpty } }
-    var count: Int { state.withLock { $0.latencies.count } }
+    var hasStarted: Bool { state.withLock { !$0.wire.isEmpty } }
+    var count: Int { state.withLock { $0.wire.count } }
 
-    func histogram(warmup: Int) -> Histogram<UInt64> {
-        var h = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
-        for v in state.withLock({ $0.latencies }).dropFirst(warmup) { _ = h.record(v) }
-        return h
+    /// (tick → wire, tick → write returned), the warm-up dropped.
+    func histograms(warmup: Int) -> (Histogram<UInt64>, Histogram<UInt64>) {
+        func histogram(_ values: [UInt64]) -> Histogram<UInt64> {
+            var h = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+            for v in values.dropFirst(warmup) { _ = h.record(v) }
+            return h
+        }
+        let (wire, returned) = state.withLock { ($0.wire, $0.returned) }
+        return (histogram(wire), histogram(returned))
     }
 }
