@@ -1,3 +1,4 @@
+import Logging
 import TandemCore
 import TandemCrypto
 import TandemPostgres
@@ -13,16 +14,43 @@ public struct StoredSnapshot: Sendable, Hashable {
 
 /// Snapshots bound a cold start: restore the latest, then replay only what follows it.
 public enum SnapshotStore {
-    /// Stores the state after `head.seq` (idempotent per seq).
+    /// Stores the state after `head.seq`. The state at a seq is a pure function of the journal, so a
+    /// snapshot already stored at that seq is replaced by this one: equal if both are sound, and a
+    /// damaged one (which fails its check on restore) is repaired.
     public static func write(_ conn: PGConnection, state: TradingState, head: ChainHead) throws(JournalError) {
         let bytes = state.snapshotBytes()
         do {
             try conn.query(
-                "INSERT INTO tandem.snapshots (seq, chain_hash, state, state_sha256) VALUES ($1, $2, $3, $4) ON CONFLICT (seq) DO NOTHING",
+                """
+                INSERT INTO tandem.snapshots (seq, chain_hash, state, state_sha256) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (seq) DO UPDATE SET chain_hash = EXCLUDED.chain_hash, state = EXCLUDED.state,
+                    state_sha256 = EXCLUDED.state_sha256, created_at = clock_timestamp()
+                """,
                 [Int64(bitPattern: head.seq), head.hash, bytes, SHA256.hash(bytes)])
         } catch {
             throw JournalError.database(error, "writing the snapshot at seq \(head.seq)", seq: head.seq)
         }
+    }
+
+    /// Folds the journal to its head — from the latest verified snapshot, or from seq 1 when
+    /// `fromSeq1` (e.g. when the latest snapshot fails its check) — verifying the chain on every row
+    /// read, and stores the state at the head, so the next cold start replays only what follows.
+    /// Returns the replay (its `head` is the snapshot's seq), or nil when the journal is empty.
+    /// Idempotent: run again at the same head, it folds nothing and stores the same state.
+    public static func writeAtHead(_ conn: PGConnection, fromSeq1: Bool = false, logger: Logger) throws(JournalError) -> ReplayResult? {
+        let result = try Replayer.replay(conn, options: .init(useSnapshot: !fromSeq1), logger: logger)
+        guard result.head.seq > 0 else { return nil }
+        try write(conn, state: result.state, head: result.head)
+        logger.info("snapshot written", metadata: [
+            "journal.seq": "\(result.head.seq)", "journal.events_replayed": "\(result.eventsReplayed)",
+            "journal.from_snapshot": "\(result.startedFromSnapshot.map { "\($0)" } ?? "none")",
+        ])
+        return result
+    }
+
+    /// Async convenience for ``writeAtHead(_:fromSeq1:logger:)``: one hop to the connection's thread.
+    public static func writeAtHead(_ connection: PostgresConnection, fromSeq1: Bool = false, logger: Logger) async throws -> ReplayResult? {
+        try await connection.withConnection { conn in try writeAtHead(conn, fromSeq1: fromSeq1, logger: logger) }
     }
 
     /// The newest snapshot at or before `seq` (any when nil).

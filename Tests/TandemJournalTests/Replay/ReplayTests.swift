@@ -54,6 +54,38 @@ struct ReplayTests {
         await admin.close()
     }
 
+    @Test("writeAtHead stores the state at the head from the newest snapshot; a damaged one is refused, then repaired from seq 1")
+    func snapshotAtHead() async throws {
+        let (dsn, admin) = try await freshJournal()
+        #expect(try await SnapshotStore.writeAtHead(admin, logger: testLogger) == nil)  // empty journal: nothing to store
+        let events = SyntheticJournalFixture.events(3_000, seed: 23)
+        let writer = try await makeWriter(dsn: dsn)
+        try await appendAll(writer, Array(events.prefix(1_200)), chunk: 300)
+        let first = try #require(try await SnapshotStore.writeAtHead(admin, logger: testLogger))
+        #expect(first.head.seq == 1_200 && first.startedFromSnapshot == nil && first.eventsReplayed == 1_200)
+
+        try await appendAll(writer, Array(events.dropFirst(1_200)), chunk: 300)
+        let second = try #require(try await SnapshotStore.writeAtHead(admin, logger: testLogger))
+        #expect(second.head.seq == 3_000 && second.startedFromSnapshot == 1_200 && second.eventsReplayed == 1_800)
+        let expected = try fold(events)
+        #expect(second.state.snapshotBytes() == expected.snapshotBytes())
+        let restored = try await Replayer.replay(admin, options: .init(useSnapshot: true), logger: testLogger)
+        #expect(restored.startedFromSnapshot == 3_000 && restored.eventsReplayed == 0 && restored.state == expected)
+
+        let again = try #require(try await SnapshotStore.writeAtHead(admin, logger: testLogger))
+        #expect(again.startedFromSnapshot == 3_000 && again.eventsReplayed == 0)
+        #expect(try await admin.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0) == 2)
+
+        try await admin.query("UPDATE tandem.snapshots SET state = set_byte(state, 10, get_byte(state, 10) # 1) WHERE seq = 3000")
+        let error = await #expect(throws: JournalError.self) { try await SnapshotStore.writeAtHead(admin, logger: testLogger) }
+        #expect(error?.code == .snapshot && error?.seq == 3_000)
+        let repaired = try #require(try await SnapshotStore.writeAtHead(admin, fromSeq1: true, logger: testLogger))
+        #expect(repaired.startedFromSnapshot == nil && repaired.eventsReplayed == 3_000)
+        let afterRepair = try await Replayer.replay(admin, options: .init(useSnapshot: true), logger: testLogger)
+        #expect(afterRepair.startedFromSnapshot == 3_000 && afterRepair.state == expected)
+        await admin.close()
+    }
+
     @Test("pipelined replay (two threads) equals the sequential one; a row altered mid-stream fails both with the same error")
     func pipelinedEqualsSequential() async throws {
         let (dsn, admin) = try await freshJournal()
