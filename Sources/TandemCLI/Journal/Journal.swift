@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TandemCore
 import TandemJournal
 import TandemPostgres
@@ -35,7 +36,12 @@ struct JournalSnapshot: AsyncParsableCommand {
             result = try await SnapshotStore.writeAtHead(connection, fromSeq1: full, logger: cluster.logger)
         } catch let error as JournalError where error.code == .snapshot {
             await connection.close()
-            throw ValidationError("\(error.description)\nRun again with --full to fold from seq 1 and store a new snapshot at the head.")
+            FileHandle.standardError.write(Data("""
+                Error: \(error.description)
+                Run again with --full to fold from seq 1 and store a sound snapshot at the head.
+
+                """.utf8))
+            throw ExitCode(1)
         } catch {
             await connection.close()
             throw error

@@ -23,6 +23,9 @@ public struct TailedEvent: Sendable {
     public var epoch: UInt64
     public var event: JournalEvent
     public var lag: TailLag
+    /// The event's chain hash, verified: with `seq`, the ``ChainHead`` a snapshot of the state
+    /// folded through this event is stored under.
+    public var hash: [UInt8]
 }
 
 /// Follows the journal: every event after `after` exactly once, in seq order, with no gaps, verified
@@ -91,7 +94,7 @@ public struct JournalTail: AsyncSequence, Sendable {
                     let lag = TailLag(
                         seqs: knownHead > row.seq ? knownHead - row.seq : 0,
                         milliseconds: (wallClockNanos() - row.timestampNanos) / 1_000_000)
-                    return TailedEvent(seq: row.seq, epoch: row.epoch, event: event, lag: lag)
+                    return TailedEvent(seq: row.seq, epoch: row.epoch, event: event, lag: lag, hash: row.hash)
                 }
                 do {
                     let conn = try await connected()

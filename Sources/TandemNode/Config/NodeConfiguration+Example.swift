@@ -28,6 +28,10 @@ extension NodeConfiguration {
                                                #   last renewal; must be < leaseMs - heartbeatMs
           standbyMaxLagMs: 500                 # default 500: a standby further behind reports itself unfit
 
+        journal:
+          snapshotEveryEvents: 100000          # default 100000; 0 = off: a standby stores its folded state this
+                                               #   often, so status and replays start from it, not seq 1
+
         venues:                                # at least one
           - name: VENUE                        # required; instruments carry it as their venue
             sessions:                          # at least one FIX 4.4 order-entry session; we initiate

@@ -10,6 +10,9 @@ extension NodeConfiguration {
         lines.append("timing: heartbeat \(ms(timing.heartbeat)) ms, lease \(ms(timing.lease)) ms, "
             + "self-fence margin \(ms(timing.selfFenceMargin)) ms (a leader stops sending \(ms(timing.selfFenceAfter)) ms after its last renewal), "
             + "standby max lag \(ms(timing.standbyMaxLag)) ms")
+        lines.append(journal.snapshotEveryEvents > 0
+            ? "snapshots: a standby stores its folded state every \(journal.snapshotEveryEvents) events"
+            : "snapshots: off (tandem journal snapshot stores one on demand)")
         for venue in venues {
             lines.append("venue \(venue.name): \(venue.sessions.count == 1 ? "1 session" : "\(venue.sessions.count) sessions"), "
                 + "venue-wide limit \(Self.describe(venue.rateLimit))")

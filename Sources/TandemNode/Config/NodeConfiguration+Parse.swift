@@ -57,7 +57,7 @@ extension NodeConfiguration {
         return configuration
     }
 
-    static let topLevelKeys = ["cluster", "node", "database", "timing", "venues", "strategy", "execution", "risk", "log"]
+    static let topLevelKeys = ["cluster", "node", "database", "timing", "journal", "venues", "strategy", "execution", "risk", "log"]
 
     private static func read(_ root: ConfigNode, _ r: inout ConfigReader) -> NodeConfiguration? {
         guard let top = r.fields(root, at: "", allowed: topLevelKeys) else { return nil }
@@ -66,6 +66,11 @@ extension NodeConfiguration {
         let nodeID = r.fields(top, "node", allowed: ["id"]).flatMap { r.value($0, "id", expected: idRule, ConfigReader.identifier) }
         let database = readDatabase(top, &r)
         let timing = readTiming(top, &r)
+        let journal = r.fields(top, "journal", allowed: ["snapshotEveryEvents"]).flatMap { f in
+            r.value(f, "snapshotEveryEvents", expected: ConfigReader.describe(0...100_000_000) + " (events; 0: no snapshots)",
+                    default: JournalConfiguration().snapshotEveryEvents, ConfigReader.integer(0...100_000_000))
+                .map { JournalConfiguration(snapshotEveryEvents: $0) }
+        }
         var venueNames: [String] = []
         let venues = readVenues(top, &r, names: &venueNames)
         let strategy = readStrategy(top, &r, venueNames: venueNames)
@@ -84,9 +89,10 @@ extension NodeConfiguration {
                 return level
             }
         }
-        guard let cluster, let nodeID, let database, let timing, let venues, let strategy, let execution, let risk, let logLevel else { return nil }
-        return NodeConfiguration(cluster: cluster, nodeID: nodeID, database: database, timing: timing, venues: venues, strategy: strategy,
-                                 execution: execution, risk: risk, logLevel: logLevel)
+        guard let cluster, let nodeID, let database, let timing, let journal, let venues, let strategy, let execution, let risk, let logLevel
+        else { return nil }
+        return NodeConfiguration(cluster: cluster, nodeID: nodeID, database: database, timing: timing, journal: journal, venues: venues,
+                                 strategy: strategy, execution: execution, risk: risk, logLevel: logLevel)
     }
 
     private static func readDatabase(_ top: ConfigReader.Fields, _ r: inout ConfigReader) -> DatabaseConfiguration? {

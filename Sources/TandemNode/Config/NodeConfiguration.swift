@@ -15,6 +15,8 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var database: DatabaseConfiguration
     /// `timing`: lease, heartbeat and standby lag.
     public var timing: TimingConfiguration
+    /// `journal`: what the node keeps besides the journal itself (snapshots).
+    public var journal: JournalConfiguration
     /// `venues`: at least one; the strategy trades one of them.
     public var venues: [NodeVenueConfiguration]
     /// `strategy`: the one strategy this node runs.
@@ -27,12 +29,14 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var logLevel: Logger.Level
 
     public init(cluster: String, nodeID: String, database: DatabaseConfiguration = .embedded(dataDirectory: DatabaseConfiguration.defaultDataDirectory),
-                timing: TimingConfiguration = .init(), venues: [NodeVenueConfiguration], strategy: StrategyConfiguration,
-                execution: ExecutionConfiguration = .init(), risk: RiskConfiguration = .init(), logLevel: Logger.Level = .info) {
+                timing: TimingConfiguration = .init(), journal: JournalConfiguration = .init(), venues: [NodeVenueConfiguration],
+                strategy: StrategyConfiguration, execution: ExecutionConfiguration = .init(), risk: RiskConfiguration = .init(),
+                logLevel: Logger.Level = .info) {
         self.cluster = cluster
         self.nodeID = nodeID
         self.database = database
         self.timing = timing
+        self.journal = journal
         self.venues = venues
         self.strategy = strategy
         self.execution = execution
@@ -78,6 +82,18 @@ public enum DatabaseConfiguration: Sendable, Hashable, CustomStringConvertible {
             }
         }
         return out
+    }
+}
+
+/// `journal`: snapshots of the folded state, which bound what `tandem status`, its status page and
+/// `tandem journal replay --from-snapshot` must fold (each starts from the newest one).
+public struct JournalConfiguration: Sendable, Hashable {
+    /// `journal.snapshotEveryEvents`, default 100,000; 0 turns it off: a standby stores the state it
+    /// has folded every this many events it folds (`tandem journal snapshot` does it on demand).
+    public var snapshotEveryEvents: Int
+
+    public init(snapshotEveryEvents: Int = 100_000) {
+        self.snapshotEveryEvents = snapshotEveryEvents
     }
 }
 

@@ -7,6 +7,12 @@ import TandemPostgres
 
 /// The hot standby's half of a node: tails the journal and folds every event into an
 /// ``ExecutionLedger``, so its state equals the leader's within the tail lag, which it exposes.
+///
+/// Every `snapshotEvery` events it folds, it stores the core state it has folded
+/// (``SnapshotStore``), so readers of the whole state — `tandem status` and its page, replays with
+/// `--from-snapshot` — fold from there instead of seq 1. Storing one is best effort: a failure is
+/// logged and the tail goes on. (The follower itself still starts from seq 1: a snapshot holds the
+/// core state, not the ledger's resend log and booked ExecIDs.)
 public final class JournalFollower: Sendable {
     public struct Lag: Sendable, Hashable {
         public var seqs: UInt64
@@ -20,10 +26,13 @@ public final class JournalFollower: Sendable {
 
     private let state = Mutex(State())
     private let dsn: String
+    private let snapshotEvery: UInt64?
     private let logger: Logger
 
-    public init(dsn: String, logger: Logger) {
+    /// - Parameter snapshotEvery: events folded between stored snapshots; nil or 0: none.
+    public init(dsn: String, snapshotEvery: UInt64? = nil, logger: Logger) {
         self.dsn = dsn
+        self.snapshotEvery = snapshotEvery.flatMap { $0 > 0 ? $0 : nil }
         self.logger = logger
     }
 
@@ -40,11 +49,37 @@ public final class JournalFollower: Sendable {
         var options = JournalTail.Options()
         options.pollInterval = pollInterval
         let tail = JournalTail(dsn: dsn, after: lastSeq, options: options, logger: logger)
-        for try await e in tail {
-            try state.withLock { st throws(FoldError) in
-                try st.ledger.apply(e.event, seq: e.seq)
-                st.lag = Lag(seqs: e.lag.seqs, milliseconds: e.lag.milliseconds)
+        var policy = snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
+        var snapshots: PostgresConnection?
+        do {
+            for try await e in tail {
+                let due = try state.withLock { st throws(FoldError) -> TradingState? in
+                    try st.ledger.apply(e.event, seq: e.seq)
+                    st.lag = Lag(seqs: e.lag.seqs, milliseconds: e.lag.milliseconds)
+                    return policy?.eventFolded() == true ? st.ledger.state : nil
+                }
+                if let due { snapshots = await storeSnapshot(due, head: ChainHead(seq: e.seq, hash: e.hash), on: snapshots) }
             }
+        } catch {
+            await snapshots?.close()
+            throw error
+        }
+        await snapshots?.close()
+    }
+
+    /// Stores `state` as the snapshot at `head` on `connection` (opened if nil); returns the
+    /// connection to reuse, nil after a failure (logged; the next snapshot reconnects).
+    private func storeSnapshot(_ state: TradingState, head: ChainHead, on connection: PostgresConnection?) async -> PostgresConnection? {
+        var connection = connection
+        do {
+            if connection == nil { connection = try await PostgresConnection.connect(dsn, logger: logger) }
+            try await connection!.withConnection { c in try SnapshotStore.write(c, state: state, head: head) }
+            logger.info("snapshot stored", metadata: ["journal.seq": "\(head.seq)"])
+            return connection
+        } catch {
+            logger.warning("could not store a snapshot; the tail goes on", metadata: ["journal.seq": "\(head.seq)", "error": "\(error)"])
+            await connection?.close()
+            return nil
         }
     }
 

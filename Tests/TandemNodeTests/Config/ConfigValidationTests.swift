@@ -181,6 +181,17 @@ import TandemNode
         #expect(issue(at: "execution.retryInitialMs", in: retry)?.message == "must not exceed retryMaxMs (2000), got 3000")
     }
 
+    @Test func journalSnapshots() throws {
+        #expect(try parse(minimalYAML).journal.snapshotEveryEvents == 100_000)
+        #expect(try parse(minimalYAML + "\njournal: {snapshotEveryEvents: 0}\n").journal.snapshotEveryEvents == 0)
+        #expect(try parse(minimalYAML + "\njournal: {snapshotEveryEvents: 5000}\n").journal.snapshotEveryEvents == 5_000)
+        let negative = failure(minimalYAML + "\njournal: {snapshotEveryEvents: -5}\n")
+        #expect(issue(at: "journal.snapshotEveryEvents", in: negative)?.message
+            == #"expected an integer 0–100000000 (events; 0: no snapshots), got "-5""#)
+        let misspelt = failure(minimalYAML + "\njournal: {snapshotEvery: 5000}\n")
+        #expect(issue(at: "journal.snapshotEvery", in: misspelt)?.message.hasPrefix("unknown key; did you mean snapshotEveryEvents?") == true)
+    }
+
     @Test func everyProblemInOneFileIsReported() throws {
         let yaml = """
             cluster: c1
