@@ -9,10 +9,10 @@ import TandemCore
 /// queueing it for the journal (``JournalPipeline``), so the fold checks every event and the journal
 /// only ever holds events the fold accepts. Both are the same pure fold, so their states are equal.
 public struct ExecutionLedger: Sendable {
-    public private(set) var state = TradingState()
+    public internal(set) var state = TradingState()
     /// Raw outbound FIX messages by session id (`SENDER->TARGET`) and MsgSeqNum.
-    public private(set) var outbound: [String: [Int: [UInt8]]] = [:]
-    public private(set) var bookedExecIDs: Set<String> = []
+    public internal(set) var outbound: [String: [Int: [UInt8]]] = [:]
+    public internal(set) var bookedExecIDs: Set<String> = []
     /// The last journal seq folded (0: nothing yet). Applied-but-uncommitted events are not counted.
     public internal(set) var lastSeq: UInt64 = 0
 

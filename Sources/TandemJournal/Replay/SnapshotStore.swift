@@ -10,6 +10,9 @@ public struct StoredSnapshot: Sendable, Hashable {
     public var chainHash: [UInt8]
     public var state: [UInt8]
     public var stateSHA256: [UInt8]
+    /// The node ledger's extra bytes (its FIX resend log and booked ExecIDs), when a standby stored it.
+    public var ledger: [UInt8]?
+    public var ledgerSHA256: [UInt8]?
 }
 
 /// Snapshots bound a cold start: restore the latest, then replay only what follows it.
@@ -17,16 +20,21 @@ public enum SnapshotStore {
     /// Stores the state after `head.seq`. The state at a seq is a pure function of the journal, so a
     /// snapshot already stored at that seq is replaced by this one: equal if both are sound, and a
     /// damaged one (which fails its check on restore) is repaired.
-    public static func write(_ conn: PGConnection, state: TradingState, head: ChainHead) throws(JournalError) {
+    ///
+    /// - Parameter ledger: the node ledger's extra bytes, stored beside the state; nil keeps whatever a
+    ///   snapshot already stored at this seq had (a core-state-only writer does not erase a standby's).
+    public static func write(_ conn: PGConnection, state: TradingState, head: ChainHead, ledger: [UInt8]? = nil) throws(JournalError) {
         let bytes = state.snapshotBytes()
         do {
             try conn.query(
                 """
-                INSERT INTO tandem.snapshots (seq, chain_hash, state, state_sha256) VALUES ($1, $2, $3, $4)
+                INSERT INTO tandem.snapshots (seq, chain_hash, state, state_sha256, ledger, ledger_sha256) VALUES ($1, $2, $3, $4, $5, $6)
                 ON CONFLICT (seq) DO UPDATE SET chain_hash = EXCLUDED.chain_hash, state = EXCLUDED.state,
-                    state_sha256 = EXCLUDED.state_sha256, created_at = clock_timestamp()
+                    state_sha256 = EXCLUDED.state_sha256, created_at = clock_timestamp(),
+                    ledger = COALESCE(EXCLUDED.ledger, tandem.snapshots.ledger),
+                    ledger_sha256 = COALESCE(EXCLUDED.ledger_sha256, tandem.snapshots.ledger_sha256)
                 """,
-                [Int64(bitPattern: head.seq), head.hash, bytes, SHA256.hash(bytes)])
+                [Int64(bitPattern: head.seq), head.hash, bytes, SHA256.hash(bytes), ledger, ledger.map { SHA256.hash($0) }])
         } catch {
             throw JournalError.database(error, "writing the snapshot at seq \(head.seq)", seq: head.seq)
         }
@@ -53,16 +61,20 @@ public enum SnapshotStore {
         try await connection.withConnection { conn in try writeAtHead(conn, fromSeq1: fromSeq1, logger: logger) }
     }
 
-    /// The newest snapshot at or before `seq` (any when nil).
-    public static func latest(_ conn: PGConnection, atOrBefore seq: UInt64? = nil) throws(JournalError) -> StoredSnapshot? {
+    /// The newest snapshot at or before `seq` (any when nil); with `withLedger`, the newest that
+    /// carries a node ledger's bytes.
+    public static func latest(_ conn: PGConnection, atOrBefore seq: UInt64? = nil, withLedger: Bool = false) throws(JournalError) -> StoredSnapshot? {
         do {
             var found: StoredSnapshot?
             try conn.forEachBinaryRow(Statement(
-                "SELECT seq, chain_hash, state, state_sha256 FROM tandem.snapshots WHERE seq <= $1 ORDER BY seq DESC LIMIT 1",
-                [Int64(bitPattern: min(seq ?? UInt64(Int64.max), UInt64(Int64.max)))])
+                """
+                SELECT seq, chain_hash, state, state_sha256, ledger, ledger_sha256 FROM tandem.snapshots
+                WHERE seq <= $1 AND (NOT $2 OR ledger IS NOT NULL) ORDER BY seq DESC LIMIT 1
+                """,
+                [Int64(bitPattern: min(seq ?? UInt64(Int64.max), UInt64(Int64.max))), withLedger])
             ) { r in
                 if let s = r.int64(0), let h = r.bytes(1), let st = r.bytes(2), let sum = r.bytes(3) {
-                    found = StoredSnapshot(seq: UInt64(s), chainHash: h, state: st, stateSHA256: sum)
+                    found = StoredSnapshot(seq: UInt64(s), chainHash: h, state: st, stateSHA256: sum, ledger: r.bytes(4), ledgerSHA256: r.bytes(5))
                 }
             }
             return found
@@ -73,11 +85,15 @@ public enum SnapshotStore {
         }
     }
 
-    /// Checks a snapshot (checksum; its chain hash equals the journal's hash at its seq) and decodes it.
+    /// Checks a snapshot (checksums of its state and ledger bytes; its chain hash equals the journal's
+    /// hash at its seq) and decodes its state (the ledger bytes are the node's to decode).
     /// Returns the state and the epoch of the event at its seq.
     public static func restore(_ conn: PGConnection, _ snapshot: StoredSnapshot) throws(JournalError) -> (TradingState, UInt64) {
         guard SHA256.hash(snapshot.state) == snapshot.stateSHA256 else {
             throw JournalError(.snapshot, "the snapshot's state bytes do not match their SHA-256", seq: snapshot.seq)
+        }
+        if let ledger = snapshot.ledger, SHA256.hash(ledger) != snapshot.ledgerSHA256 {
+            throw JournalError(.snapshot, "the snapshot's ledger bytes do not match their SHA-256", seq: snapshot.seq)
         }
         guard let row = try JournalReader.row(conn, seq: snapshot.seq) else {
             throw JournalError(.snapshot, "the snapshot refers to seq \(snapshot.seq), which is not in the journal", seq: snapshot.seq)

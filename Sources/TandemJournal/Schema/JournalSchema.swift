@@ -259,6 +259,14 @@ public enum JournalSchema {
                 RAISE WARNING 'tandem_watchdog role not created or granted (%): create it as a DBA; see docs/watchdog.md', SQLERRM;
             END $$;
             """#),
+        Migration(version: 4, description: "snapshots: the node's ledger (FIX resend log, booked ExecIDs) beside the core state", sql: #"""
+            -- A standby's snapshot also carries what its fold keeps beyond TradingState, so a node can
+            -- start its own fold there; NULL for snapshots of the core state alone (tandem journal snapshot).
+            ALTER TABLE tandem.snapshots
+                ADD COLUMN ledger bytea,
+                ADD COLUMN ledger_sha256 bytea CHECK (length(ledger_sha256) = 32),
+                ADD CONSTRAINT snapshots_ledger_with_sum CHECK ((ledger IS NULL) = (ledger_sha256 IS NULL));
+            """#),
     ]
 
     /// The newest schema version this binary knows.

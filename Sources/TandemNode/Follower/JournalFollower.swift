@@ -8,11 +8,13 @@ import TandemPostgres
 /// The hot standby's half of a node: tails the journal and folds every event into an
 /// ``ExecutionLedger``, so its state equals the leader's within the tail lag, which it exposes.
 ///
-/// Every `snapshotEvery` events it folds, it stores the core state it has folded
-/// (``SnapshotStore``), so readers of the whole state — `tandem status` and its page, replays with
-/// `--from-snapshot` — fold from there instead of seq 1. Storing one is best effort: a failure is
-/// logged and the tail goes on. (The follower itself still starts from seq 1: a snapshot holds the
-/// core state, not the ledger's resend log and booked ExecIDs.)
+/// With snapshots on (`snapshotEvery`), it stores its fold every `snapshotEvery` events
+/// (``SnapshotStore``: the core state, and beside it the ledger's FIX resend log and booked ExecIDs),
+/// and an empty follower starts from the newest such snapshot instead of seq 1 — a cold start bounded
+/// by the interval. Readers of the core state (`tandem status` and its page, replays with
+/// `--from-snapshot`) start there too. Both are best effort: a snapshot that cannot be stored is
+/// logged and the tail goes on; one that fails its checks (checksums, the journal's chain hash at its
+/// seq, decoding) is logged and the fold starts from seq 1.
 public final class JournalFollower: Sendable {
     public struct Lag: Sendable, Hashable {
         public var seqs: UInt64
@@ -22,6 +24,7 @@ public final class JournalFollower: Sendable {
     private struct State {
         var ledger = ExecutionLedger()
         var lag = Lag(seqs: 0, milliseconds: 0)
+        var startedFromSnapshot: UInt64?
     }
 
     private let state = Mutex(State())
@@ -39,6 +42,8 @@ public final class JournalFollower: Sendable {
     public func read<R>(_ body: (borrowing ExecutionLedger) -> R) -> R { state.withLock { body($0.ledger) } }
     public var lag: Lag { state.withLock { $0.lag } }
     public var lastSeq: UInt64 { state.withLock { $0.ledger.lastSeq } }
+    /// The seq of the snapshot the current fold started from (nil: from seq 1).
+    public var startedFromSnapshot: UInt64? { state.withLock { $0.startedFromSnapshot } }
 
     /// Starts over from an empty ledger (after a leader term whose ledger may be ahead of the journal).
     public func reset() { state.withLock { $0 = State() } }
@@ -48,15 +53,16 @@ public final class JournalFollower: Sendable {
     public func follow(pollInterval: Duration = .milliseconds(50)) async throws {
         var options = JournalTail.Options()
         options.pollInterval = pollInterval
+        var snapshots: PostgresConnection?
+        if snapshotEvery != nil, lastSeq == 0 { snapshots = await startFromSnapshot() }
         let tail = JournalTail(dsn: dsn, after: lastSeq, options: options, logger: logger)
         var policy = snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
-        var snapshots: PostgresConnection?
         do {
             for try await e in tail {
-                let due = try state.withLock { st throws(FoldError) -> TradingState? in
+                let due = try state.withLock { st throws(FoldError) -> ExecutionLedger? in
                     try st.ledger.apply(e.event, seq: e.seq)
                     st.lag = Lag(seqs: e.lag.seqs, milliseconds: e.lag.milliseconds)
-                    return policy?.eventFolded() == true ? st.ledger.state : nil
+                    return policy?.eventFolded() == true ? st.ledger : nil
                 }
                 if let due { snapshots = await storeSnapshot(due, head: ChainHead(seq: e.seq, hash: e.hash), on: snapshots) }
             }
@@ -67,13 +73,44 @@ public final class JournalFollower: Sendable {
         await snapshots?.close()
     }
 
-    /// Stores `state` as the snapshot at `head` on `connection` (opened if nil); returns the
+    /// Replaces the empty ledger with the newest snapshot that carries a ledger, once it passes every
+    /// check; returns the connection it used, for the snapshots to come (nil if it failed).
+    private func startFromSnapshot() async -> PostgresConnection? {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(dsn, logger: logger)
+        } catch {
+            logger.warning("cannot read the newest snapshot; folding from seq 1", metadata: ["error": "\(error)"])
+            return nil
+        }
+        do {
+            let restored = try await connection.withConnection { c throws -> ExecutionLedger? in
+                guard let snapshot = try SnapshotStore.latest(c, withLedger: true), let extras = snapshot.ledger else { return nil }
+                let (core, _) = try SnapshotStore.restore(c, snapshot)
+                return try ExecutionLedger(state: core, extras: extras, lastSeq: snapshot.seq)
+            }
+            guard let restored else { return connection }
+            state.withLock { st in
+                guard st.ledger.lastSeq == 0 else { return }
+                st.ledger = restored
+                st.startedFromSnapshot = restored.lastSeq
+            }
+            logger.info("standby starts from a snapshot", metadata: ["journal.seq": "\(restored.lastSeq)"])
+        } catch {
+            logger.warning("the newest snapshot failed its checks; folding from seq 1", metadata: ["error": "\(error)"])
+        }
+        return connection
+    }
+
+    /// Stores `ledger` as the snapshot at `head` on `connection` (opened if nil); returns the
     /// connection to reuse, nil after a failure (logged; the next snapshot reconnects).
-    private func storeSnapshot(_ state: TradingState, head: ChainHead, on connection: PostgresConnection?) async -> PostgresConnection? {
+    private func storeSnapshot(_ ledger: ExecutionLedger, head: ChainHead, on connection: PostgresConnection?) async -> PostgresConnection? {
         var connection = connection
         do {
             if connection == nil { connection = try await PostgresConnection.connect(dsn, logger: logger) }
-            try await connection!.withConnection { c in try SnapshotStore.write(c, state: state, head: head) }
+            try await connection!.withConnection { c in
+                try SnapshotStore.write(c, state: ledger.state, head: head, ledger: ledger.extrasSnapshotBytes())
+            }
             logger.info("snapshot stored", metadata: ["journal.seq": "\(head.seq)"])
             return connection
         } catch {

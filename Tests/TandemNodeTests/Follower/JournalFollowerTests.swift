@@ -8,7 +8,38 @@ import Testing
 
 @Suite("the standby's journal follower", .embeddedPostgres, .timeLimit(.minutes(2)))
 struct JournalFollowerTests {
-    @Test("stores a snapshot every N events it folds; a replay from the newest (as tandem status folds) equals its fold")
+    /// 2,500 events: FIX outbound messages on two sessions (the resend log), then a synthetic stream with fills.
+    static func events() -> [JournalEvent] {
+        var events: [JournalEvent] = []
+        let at = Timestamp(nanosecondsSinceEpoch: 1_795_000_000_000_000_000)
+        for seq in 1...125 as ClosedRange<UInt64> {
+            for session in ["TANDEM->VENUE", "TANDEM2->VENUE"] {
+                events.append(.fixOutboundMessage(FixOutboundMessage(sessionID: session, sequence: seq, raw: Array("8=FIX.4.4|34=\(seq)|".utf8), at: at)))
+            }
+        }
+        return events + SyntheticJournal.events(count: 2_250, seed: 31, instrumentCount: 4)
+    }
+
+    /// Follows until `seq` is folded, then stops; returns the follower.
+    static func follow(_ dsn: String, snapshotEvery: UInt64, through seq: UInt64) async throws -> JournalFollower {
+        let follower = JournalFollower(dsn: dsn, snapshotEvery: snapshotEvery, logger: nodeTestLogger)
+        let following = Task { try await follower.follow(pollInterval: .milliseconds(20)) }
+        try await eventually("the follower folds through seq \(seq)") { follower.lastSeq == seq }
+        following.cancel()
+        _ = await following.result
+        return follower
+    }
+
+    static func expectSameLedger(_ a: JournalFollower, _ b: ExecutionLedger, sourceLocation: SourceLocation = #_sourceLocation) {
+        a.read { ledger in
+            #expect(ledger.state.snapshotBytes() == b.state.snapshotBytes(), sourceLocation: sourceLocation)
+            #expect(ledger.outbound == b.outbound, sourceLocation: sourceLocation)
+            #expect(ledger.bookedExecIDs == b.bookedExecIDs, sourceLocation: sourceLocation)
+            #expect(ledger.lastSeq == b.lastSeq, sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("stores its fold every N events; a new follower starts from the newest with a ledger and folds to the same ledger; damaged, it starts from seq 1")
     func periodicSnapshots() async throws {
         let dsn = try await TestPostgres.freshDatabase(prefix: "f")
         let admin = try await PostgresConnection.connect(dsn)
@@ -16,38 +47,48 @@ struct JournalFollowerTests {
         let conn = try await PostgresConnection.connect(dsn)
         let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: "node-a", duration: .seconds(30)) }
         let writer = JournalWriter(connection: conn, epoch: epoch, logger: nodeTestLogger)
-        let events = SyntheticJournal.events(count: 2_500, seed: 31, instrumentCount: 4)
+        let events = Self.events()
         for start in stride(from: 0, to: events.count, by: 250) {
             _ = try await writer.append(Array(events[start..<min(start + 250, events.count)]))
         }
+        var expected = ExecutionLedger()
+        for (i, event) in events.enumerated() { try expected.apply(event, seq: UInt64(i + 1)) }
+        #expect(expected.outbound.count == 2 && !expected.bookedExecIDs.isEmpty)
 
-        let follower = JournalFollower(dsn: dsn, snapshotEvery: 1_000, logger: nodeTestLogger)
-        let following = Task { try await follower.follow(pollInterval: .milliseconds(20)) }
-        try await eventually("the follower folds all 2,500 events") { follower.lastSeq == 2_500 }
-        following.cancel()
-        _ = await following.result
+        let first = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
+        #expect(first.startedFromSnapshot == nil)
+        Self.expectSameLedger(first, expected)
+        let stored = try await admin.query("SELECT seq, ledger IS NOT NULL FROM tandem.snapshots ORDER BY seq").rows
+            .map { (try $0.decode(Int64.self, at: 0), try $0.decode(Bool.self, at: 1)) }
+        #expect(stored.map(\.0) == [1_000, 2_000] && stored.allSatisfy(\.1))
 
-        let seqs = try await admin.query("SELECT seq FROM tandem.snapshots ORDER BY seq").rows.map { try $0.decode(Int64.self, at: 0) }
-        #expect(seqs == [1_000, 2_000])
-        var expected = TradingState()
-        for event in events { try expected.apply(event) }
-        #expect(follower.read { $0.state.snapshotBytes() } == expected.snapshotBytes())
+        // Readers of the core state start from the newest snapshot, with or without a ledger.
         let restored = try await Replayer.replay(admin, options: .init(useSnapshot: true), logger: nodeTestLogger)
-        #expect(restored.startedFromSnapshot == 2_000 && restored.eventsReplayed == 500)
-        #expect(restored.state.snapshotBytes() == expected.snapshotBytes())
-        let partial = try await Replayer.replay(admin, options: .init(throughSeq: 1_500, useSnapshot: true), logger: nodeTestLogger)
-        var expectedPartial = TradingState()
-        for event in events.prefix(1_500) { try expectedPartial.apply(event) }
-        #expect(partial.startedFromSnapshot == 1_000 && partial.state.snapshotBytes() == expectedPartial.snapshotBytes())
+        #expect(restored.startedFromSnapshot == 2_000 && restored.state.snapshotBytes() == expected.state.snapshotBytes())
+        // A core-state-only snapshot at the head (tandem journal snapshot) is not one a follower can start
+        // from, and one stored again at 2,000 without a ledger keeps the ledger stored there.
+        _ = try await SnapshotStore.writeAtHead(admin, logger: nodeTestLogger)
+        let at2000 = try await Replayer.replay(admin, options: .init(throughSeq: 2_000), logger: nodeTestLogger)
+        try await admin.withConnection { c in try SnapshotStore.write(c, state: at2000.state, head: at2000.head) }
+        #expect(try await admin.query("SELECT seq FROM tandem.snapshots WHERE ledger IS NOT NULL ORDER BY seq").rows
+            .map { try $0.decode(Int64.self, at: 0) } == [1_000, 2_000])
 
-        // Off: no snapshot stored.
-        let quiet = JournalFollower(dsn: dsn, snapshotEvery: 0, logger: nodeTestLogger)
-        try await admin.query("DELETE FROM tandem.snapshots")
-        let tailing = Task { try await quiet.follow(pollInterval: .milliseconds(20)) }
-        try await eventually("the second follower folds all events") { quiet.lastSeq == 2_500 }
-        tailing.cancel()
-        _ = await tailing.result
-        #expect(try await admin.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0) == 0)
+        let second = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
+        #expect(second.startedFromSnapshot == 2_000)
+        Self.expectSameLedger(second, expected)
+
+        // Off: starts from seq 1 and stores nothing.
+        let before = try await admin.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0)
+        let quiet = try await Self.follow(dsn, snapshotEvery: 0, through: 2_500)
+        #expect(quiet.startedFromSnapshot == nil)
+        Self.expectSameLedger(quiet, expected)
+        #expect(try await admin.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0) == before)
+
+        // A damaged ledger: the follower refuses that snapshot and folds from seq 1 to the same ledger.
+        try await admin.query("UPDATE tandem.snapshots SET ledger = set_byte(ledger, 20, get_byte(ledger, 20) # 1) WHERE seq = 2000")
+        let careful = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
+        #expect(careful.startedFromSnapshot == nil)
+        Self.expectSameLedger(careful, expected)
         await conn.close()
         await admin.close()
     }
