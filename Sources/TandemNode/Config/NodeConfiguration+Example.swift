@@ -29,8 +29,8 @@ extension NodeConfiguration {
           standbyMaxLagMs: 500                 # default 500: a standby further behind reports itself unfit
 
         journal:
-          snapshotEveryEvents: 100000          # default 100000; 0 = off: a standby stores its folded state this
-                                               #   often, so status and replays start from it, not seq 1
+          snapshotEveryEvents: 100000          # default 100000; 0 = off: a standby stores its fold this often,
+                                               #   and a starting node, status and replays start from the newest
 
         venues:                                # at least one
           - name: VENUE                        # required; instruments carry it as their venue

@@ -85,11 +85,12 @@ public enum DatabaseConfiguration: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// `journal`: snapshots of the folded state, which bound what `tandem status`, its status page and
+/// `journal`: snapshots of the fold, which bound what a starting node, `tandem status` and its page, and
 /// `tandem journal replay --from-snapshot` must fold (each starts from the newest one).
 public struct JournalConfiguration: Sendable, Hashable {
-    /// `journal.snapshotEveryEvents`, default 100,000; 0 turns it off: a standby stores the state it
-    /// has folded every this many events it folds (`tandem journal snapshot` does it on demand).
+    /// `journal.snapshotEveryEvents`, default 100,000; 0 turns snapshots off: a standby stores its fold
+    /// every this many events it folds, and an empty follower starts from the newest such snapshot
+    /// (`tandem journal snapshot` stores one of the core state on demand).
     public var snapshotEveryEvents: Int
 
     public init(snapshotEveryEvents: Int = 100_000) {
