@@ -89,13 +89,16 @@ public final class DirectAlertSender: Service, Sendable {
     private let cluster: String
     private let source: String
     private let logger: Logger
+    private let deliveryWindow: Duration
     private let stream: AsyncStream<DirectAlert>
     private let continuation: AsyncStream<DirectAlert>.Continuation
 
-    public init(endpoint: AlertmanagerEndpoint, cluster: String, source: String, logger: Logger) {
+    /// - Parameter deliveryWindow: how long one alert is retried while Alertmanager is unreachable.
+    public init(endpoint: AlertmanagerEndpoint, cluster: String, source: String, deliveryWindow: Duration = .seconds(30), logger: Logger) {
         self.endpoint = endpoint
         self.cluster = cluster
         self.source = source
+        self.deliveryWindow = deliveryWindow
         self.logger = logger
         (stream, continuation) = AsyncStream.makeStream(of: DirectAlert.self, bufferingPolicy: .bufferingNewest(64))
     }
@@ -122,18 +125,47 @@ public final class DirectAlertSender: Service, Sendable {
                 case .send:
                     break
                 }
-                do {
-                    let status = try await self.post(alert)
-                    if (200..<300).contains(status) {
-                        self.logger.notice("direct alert sent to Alertmanager", metadata: ["alert.name": "\(alert.name)", "alert.summary": "\(alert.summary)"])
-                    } else {
-                        self.logger.error("Alertmanager refused a direct alert", metadata: ["alert.name": "\(alert.name)", "http.status": "\(status)"])
-                    }
-                } catch {
-                    self.logger.error("direct alert not delivered: Alertmanager unreachable", metadata: [
-                        "alert.name": "\(alert.name)", "alert.endpoint": "\(self.endpoint.host):\(self.endpoint.port)", "error": "\(error)"])
-                }
+                await self.deliver(alert)
             }
+        }
+    }
+
+    /// Posts `alert`, retrying while Alertmanager is unreachable or answers 5xx, with backoff (0.25 s
+    /// doubling to 4 s) for up to `deliveryWindow`: an alert raised while Alertmanager restarts is
+    /// late, not lost (the throttle has already counted it, so nothing would send it again). A 4xx
+    /// answer is final: Alertmanager refused the payload. Alerts queue behind one being retried.
+    private func deliver(_ alert: DirectAlert) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + deliveryWindow
+        var backoff = Duration.milliseconds(250)
+        var attempts = 0
+        while true {
+            attempts += 1
+            let problem: String
+            do {
+                let status = try await post(alert)
+                if (200..<300).contains(status) {
+                    logger.notice("direct alert sent to Alertmanager", metadata: [
+                        "alert.name": "\(alert.name)", "alert.summary": "\(alert.summary)", "alert.attempts": "\(attempts)"])
+                    return
+                }
+                guard (500..<600).contains(status) else {
+                    logger.error("Alertmanager refused a direct alert", metadata: ["alert.name": "\(alert.name)", "http.status": "\(status)"])
+                    return
+                }
+                problem = "HTTP \(status)"
+            } catch {
+                problem = "\(error)"
+            }
+            let metadata: Logger.Metadata = [
+                "alert.name": "\(alert.name)", "alert.endpoint": "\(endpoint.host):\(endpoint.port)", "alert.attempts": "\(attempts)", "error": "\(problem)"]
+            if Task.isCancelled || clock.now + backoff > deadline {
+                logger.error("direct alert not delivered: Alertmanager unreachable", metadata: metadata)
+                return
+            }
+            logger.warning("direct alert not delivered yet; retrying", metadata: metadata)
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(4))
         }
     }
 

@@ -27,13 +27,13 @@ struct DirectAlertTests {
         #expect((try? AlertmanagerEndpoint(url: "http://127.0.0.1:19093/am"))?.basePath == "/am")
     }
 
-    @Test("raised three times, an alert reaches a real Alertmanager's webhook receiver once, with its labels",
+    @Test("raised three times while Alertmanager is still down, an alert reaches its webhook receiver once it is up, once, with its labels",
           .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus-alertmanager"), "needs Debian's prometheus-alertmanager (.ci/run installs it)"))
     func throughAlertmanager() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("am-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let sinkPort = Int.random(in: 20_000..<30_000), amPort = Int.random(in: 30_000..<40_000), clusterPort = Int.random(in: 40_000..<50_000)
+        let sinkPort = try LocalPorts.free(), amPort = try LocalPorts.free(), clusterPort = try LocalPorts.free()
         // The webhook sink: appends every POST body, one per line.
         let sinkFile = dir.appendingPathComponent("received.jsonl")
         let sink = try start("/usr/bin/env", ["python3", "-c", """
@@ -59,19 +59,20 @@ struct DirectAlertTests {
                 webhook_configs:
                   - url: http://127.0.0.1:\(sinkPort)/hook
             """.write(to: dir.appendingPathComponent("am.yml"), atomically: true, encoding: .utf8)
+        // Raised before Alertmanager listens: the sender retries until it does (its delivery window).
+        let sender = DirectAlertSender(endpoint: try AlertmanagerEndpoint(url: "http://127.0.0.1:\(amPort)"), cluster: "test", source: "watchdog:t",
+                                       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let task = Task { try await sender.run() }
+        defer { task.cancel() }
+        let alert = DirectAlert(name: "TandemTakeover", labels: ["from": "node-a", "to": "node-b"], summary: "node-b took over from node-a",
+                                description: "lease moved")
+        for _ in 0..<3 { sender.raise(alert) }
+        try await Task.sleep(for: .milliseconds(700))
         let am = try start("/usr/bin/prometheus-alertmanager", [
             "--config.file=\(dir.path)/am.yml", "--storage.path=\(dir.path)/data", "--web.listen-address=127.0.0.1:\(amPort)",
             "--cluster.listen-address=127.0.0.1:\(clusterPort)", "--log.level=warn"])
         defer { kill(am.processIdentifier, SIGKILL); am.waitUntilExit() }
 
-        let sender = DirectAlertSender(endpoint: try AlertmanagerEndpoint(url: "http://127.0.0.1:\(amPort)"), cluster: "test", source: "watchdog:t",
-                                       logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let task = Task { try await sender.run() }
-        defer { task.cancel() }
-        try await Task.sleep(for: .milliseconds(500))  // Alertmanager's listener
-        let alert = DirectAlert(name: "TandemTakeover", labels: ["from": "node-a", "to": "node-b"], summary: "node-b took over from node-a",
-                                description: "lease moved")
-        for _ in 0..<3 { sender.raise(alert) }
         var lines: [String] = []
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
