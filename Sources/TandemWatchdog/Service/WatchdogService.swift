@@ -209,6 +209,7 @@ public final class WatchdogService: Service, Sendable {
         var journal = TradingState()
         var journalSeq: UInt64 = 0
         var lastEventNanos: Int64?
+        if let start = await store.foldFromNewestSnapshot() { (journal, journalSeq, lastEventNanos) = start }
         var lastView = ContinuousClock.now - .seconds(10)
         var lastLeader: (holder: String, epoch: UInt64)?
         var bothDownRaised = false

@@ -100,10 +100,11 @@ struct VenueProcess {
 }
 
 /// A node's YAML for the test cluster: the local cluster's (HeartBtInt 1, a market maker one tick
-/// either side of the mid) with room for the taker's sweeps.
+/// either side of the mid) with room for the taker's sweeps, and a standby snapshot every 10 events,
+/// so the process tests run nodes (after a leader term) and the watchdog starting from snapshots.
 func nodeConfig(id: String, dsn: String, venue: VenueProcess, extra: String = "") -> String {
     LocalClusterConfig.nodeYAML(cluster: "test", id: id, dsn: dsn, fixPort: venue.fixPort, feedPort: venue.feedPort,
-                                maxPosition: 1000, requoteTicks: 3, extra: extra)
+                                maxPosition: 1000, requoteTicks: 3, extra: "journal:\n  snapshotEveryEvents: 10\n" + extra)
 }
 
 func startNode(id: String, dsn: String, venue: VenueProcess, arguments: [String] = [], extra: String = "") throws -> Child {
