@@ -262,10 +262,14 @@ public enum JournalSchema {
         Migration(version: 4, description: "snapshots: the node's ledger (FIX resend log, booked ExecIDs) beside the core state", sql: #"""
             -- A standby's snapshot also carries what its fold keeps beyond TradingState, so a node can
             -- start its own fold there; NULL for snapshots of the core state alone (tandem journal snapshot).
+            -- Stored uncompressed: a 21.6 MB state (1,000,000 synthetic events) took 1.8 s to store with
+            -- pglz and 0.4 s without, at 3 times the space (docs/journal.md).
             ALTER TABLE tandem.snapshots
                 ADD COLUMN ledger bytea,
                 ADD COLUMN ledger_sha256 bytea CHECK (length(ledger_sha256) = 32),
-                ADD CONSTRAINT snapshots_ledger_with_sum CHECK ((ledger IS NULL) = (ledger_sha256 IS NULL));
+                ADD CONSTRAINT snapshots_ledger_with_sum CHECK ((ledger IS NULL) = (ledger_sha256 IS NULL)),
+                ALTER COLUMN state SET STORAGE EXTERNAL,
+                ALTER COLUMN ledger SET STORAGE EXTERNAL;
             """#),
     ]
 

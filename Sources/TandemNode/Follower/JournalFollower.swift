@@ -12,9 +12,9 @@ import TandemPostgres
 /// (``SnapshotStore``: the core state, and beside it the ledger's FIX resend log and booked ExecIDs),
 /// and an empty follower starts from the newest such snapshot instead of seq 1 — a cold start bounded
 /// by the interval. Readers of the core state (`tandem status` and its page, replays with
-/// `--from-snapshot`) start there too. Both are best effort: a snapshot that cannot be stored is
-/// logged and the tail goes on; one that fails its checks (checksums, the journal's chain hash at its
-/// seq, decoding) is logged and the fold starts from seq 1.
+/// `--from-snapshot`) start there too. Both are best effort: a snapshot is stored beside the tail
+/// (which never waits for it), and one that cannot be stored is logged; one that fails its checks
+/// (checksums, the journal's chain hash at its seq, decoding) is logged and the fold starts from seq 1.
 public final class JournalFollower: Sendable {
     public struct Lag: Sendable, Hashable {
         public var seqs: UInt64
@@ -53,24 +53,39 @@ public final class JournalFollower: Sendable {
     public func follow(pollInterval: Duration = .milliseconds(50)) async throws {
         var options = JournalTail.Options()
         options.pollInterval = pollInterval
-        var snapshots: PostgresConnection?
-        if snapshotEvery != nil, lastSeq == 0 { snapshots = await startFromSnapshot() }
+        var connection: PostgresConnection?
+        if snapshotEvery != nil, lastSeq == 0 { connection = await startFromSnapshot() }
         let tail = JournalTail(dsn: dsn, after: lastSeq, options: options, logger: logger)
         var policy = snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
-        do {
+        // Snapshots are encoded and stored by a child task, so the tail never waits for one (a large
+        // state takes a good part of a second to store); if one is still being stored when the next
+        // falls due, only the newest waits.
+        let (due, dueSink) = AsyncStream.makeStream(of: (ExecutionLedger, ChainHead).self, bufferingPolicy: .bufferingNewest(1))
+        let writerConnection = connection
+        try await withThrowingDiscardingTaskGroup { group in
+            defer { dueSink.finish() }
+            if policy != nil {
+                group.addTask { await self.storeSnapshots(due, on: writerConnection) }
+            } else {
+                await writerConnection?.close()
+            }
             for try await e in tail {
-                let due = try state.withLock { st throws(FoldError) -> ExecutionLedger? in
+                let snapshot = try state.withLock { st throws(FoldError) -> ExecutionLedger? in
                     try st.ledger.apply(e.event, seq: e.seq)
                     st.lag = Lag(seqs: e.lag.seqs, milliseconds: e.lag.milliseconds)
                     return policy?.eventFolded() == true ? st.ledger : nil
                 }
-                if let due { snapshots = await storeSnapshot(due, head: ChainHead(seq: e.seq, hash: e.hash), on: snapshots) }
+                if let snapshot { dueSink.yield((snapshot, ChainHead(seq: e.seq, hash: e.hash))) }
             }
-        } catch {
-            await snapshots?.close()
-            throw error
         }
-        await snapshots?.close()
+    }
+
+    /// Stores each snapshot that falls due until the stream ends, on one connection (reopened after a
+    /// failure), then closes it.
+    private func storeSnapshots(_ due: AsyncStream<(ExecutionLedger, ChainHead)>, on connection: PostgresConnection?) async {
+        var connection = connection
+        for await (ledger, head) in due { connection = await storeSnapshot(ledger, head: head, on: connection) }
+        await connection?.close()
     }
 
     /// Replaces the empty ledger with the newest snapshot that carries a ledger, once it passes every

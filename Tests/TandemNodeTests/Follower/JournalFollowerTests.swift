@@ -20,11 +20,19 @@ struct JournalFollowerTests {
         return events + SyntheticJournal.events(count: 2_250, seed: 31, instrumentCount: 4)
     }
 
-    /// Follows until `seq` is folded, then stops; returns the follower.
-    static func follow(_ dsn: String, snapshotEvery: UInt64, through seq: UInt64) async throws -> JournalFollower {
+    /// Follows until `seq` is folded (and, with `stored`, until that many snapshots are in the table),
+    /// then stops; returns the follower.
+    static func follow(_ dsn: String, snapshotEvery: UInt64, through seq: UInt64, stored: Int? = nil) async throws -> JournalFollower {
         let follower = JournalFollower(dsn: dsn, snapshotEvery: snapshotEvery, logger: nodeTestLogger)
         let following = Task { try await follower.follow(pollInterval: .milliseconds(20)) }
         try await eventually("the follower folds through seq \(seq)") { follower.lastSeq == seq }
+        if let stored {
+            let conn = try await PostgresConnection.connect(dsn)
+            try await eventually("\(stored) snapshots stored") {
+                try await conn.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0) == stored
+            }
+            await conn.close()
+        }
         following.cancel()
         _ = await following.result
         return follower
@@ -55,7 +63,7 @@ struct JournalFollowerTests {
         for (i, event) in events.enumerated() { try expected.apply(event, seq: UInt64(i + 1)) }
         #expect(expected.outbound.count == 2 && !expected.bookedExecIDs.isEmpty)
 
-        let first = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
+        let first = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500, stored: 2)
         #expect(first.startedFromSnapshot == nil)
         Self.expectSameLedger(first, expected)
         let stored = try await admin.query("SELECT seq, ledger IS NOT NULL FROM tandem.snapshots ORDER BY seq").rows
