@@ -246,10 +246,10 @@ enum RawLoopback {
     // MARK: - sockets
 
     /// A connected loopback TCP pair (client, accepted server side), TCP_NODELAY on both as NIO sets it.
-    private static func connectedPair() throws -> (Int32, Int32) {
+    /// A TCP socket listening on 127.0.0.1 at an ephemeral port, and its address.
+    static func loopbackListener() throws -> (fd: Int32, address: sockaddr_in) {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw Failure.sys("socket", errno) }
-        defer { close(listener) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -260,7 +260,14 @@ enum RawLoopback {
                 && listen(listener, 1) == 0
                 && getsockname(listener, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &len) == 0
         }
-        guard bound else { throw Failure.sys("bind/listen", errno) }
+        guard bound else { let e = errno; close(listener); throw Failure.sys("bind/listen", e) }
+        return (listener, addr)
+    }
+
+    private static func connectedPair() throws -> (Int32, Int32) {
+        let (listener, address) = try loopbackListener()
+        defer { close(listener) }
+        var addr = address
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard client >= 0 else { throw Failure.sys("socket", errno) }
         let connected = withUnsafeBytes(of: &addr) { raw in

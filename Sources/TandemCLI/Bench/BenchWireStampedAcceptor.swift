@@ -31,21 +31,9 @@ final class WireStampedAcceptor: Sendable {
     /// until the listener is closed by ``stop()``. `onOrder` runs on the acceptor's thread.
     /// `onOrder` gets nil if the kernel attached no timestamp to the read.
     init(compID: String, onOrder: @escaping @Sendable (_ kernelRealtimeNanos: Int64?) -> Void) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listener >= 0 else { throw RawLoopback.Failure.sys("socket", errno) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutableBytes(of: &addr) { raw in
-            bind(listener, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), len) == 0
-                && listen(listener, 1) == 0
-                && getsockname(listener, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &len) == 0
-        }
-        guard bound else { let e = errno; close(listener); throw RawLoopback.Failure.sys("bind/listen", e) }
+        let (listener, address) = try RawLoopback.loopbackListener()
         self.listener = listener
-        self.port = Int(UInt16(bigEndian: addr.sin_port))
+        self.port = Int(UInt16(bigEndian: address.sin_port))
         let thread = Thread {
             while true {
                 let fd = accept(listener, nil, nil)
