@@ -61,6 +61,16 @@ public enum SnapshotStore {
         try await connection.withConnection { conn in try writeAtHead(conn, fromSeq1: fromSeq1, logger: logger) }
     }
 
+    /// The snapshot's ledger bytes (for the node to decode) once they match their checksum; nil when it
+    /// has none.
+    public static func verifiedLedger(_ snapshot: StoredSnapshot) throws(JournalError) -> [UInt8]? {
+        guard let ledger = snapshot.ledger else { return nil }
+        guard SHA256.hash(ledger) == snapshot.ledgerSHA256 else {
+            throw JournalError(.snapshot, "the snapshot's ledger bytes do not match their SHA-256", seq: snapshot.seq)
+        }
+        return ledger
+    }
+
     /// The newest snapshot at or before `seq` (any when nil); with `withLedger`, the newest that
     /// carries a node ledger's bytes.
     public static func latest(_ conn: PGConnection, atOrBefore seq: UInt64? = nil, withLedger: Bool = false) throws(JournalError) -> StoredSnapshot? {
@@ -85,15 +95,12 @@ public enum SnapshotStore {
         }
     }
 
-    /// Checks a snapshot (checksums of its state and ledger bytes; its chain hash equals the journal's
-    /// hash at its seq) and decodes its state (the ledger bytes are the node's to decode).
-    /// Returns the state and the epoch of the event at its seq.
+    /// Checks a snapshot's core state (checksum; its chain hash equals the journal's hash at its seq)
+    /// and decodes it. Returns the state and the epoch of the event at its seq. The ledger bytes are
+    /// not looked at: readers of the core state do not need them (see ``verifiedLedger(_:)``).
     public static func restore(_ conn: PGConnection, _ snapshot: StoredSnapshot) throws(JournalError) -> (TradingState, UInt64) {
         guard SHA256.hash(snapshot.state) == snapshot.stateSHA256 else {
             throw JournalError(.snapshot, "the snapshot's state bytes do not match their SHA-256", seq: snapshot.seq)
-        }
-        if let ledger = snapshot.ledger, SHA256.hash(ledger) != snapshot.ledgerSHA256 {
-            throw JournalError(.snapshot, "the snapshot's ledger bytes do not match their SHA-256", seq: snapshot.seq)
         }
         guard let row = try JournalReader.row(conn, seq: snapshot.seq) else {
             throw JournalError(.snapshot, "the snapshot refers to seq \(snapshot.seq), which is not in the journal", seq: snapshot.seq)

@@ -100,7 +100,8 @@ public final class JournalFollower: Sendable {
         }
         do {
             let restored = try await connection.withConnection { c throws -> ExecutionLedger? in
-                guard let snapshot = try SnapshotStore.latest(c, withLedger: true), let extras = snapshot.ledger else { return nil }
+                guard let snapshot = try SnapshotStore.latest(c, withLedger: true),
+                      let extras = try SnapshotStore.verifiedLedger(snapshot) else { return nil }
                 let (core, _) = try SnapshotStore.restore(c, snapshot)
                 return try ExecutionLedger(state: core, extras: extras, lastSeq: snapshot.seq)
             }
