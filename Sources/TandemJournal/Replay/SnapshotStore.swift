@@ -61,6 +61,18 @@ public enum SnapshotStore {
         try await connection.withConnection { conn in try writeAtHead(conn, fromSeq1: fromSeq1, logger: logger) }
     }
 
+    /// Deletes all but the newest `keep` snapshots (at least one is kept); returns how many it deleted.
+    @discardableResult
+    public static func prune(_ conn: PGConnection, keep: Int) throws(JournalError) -> Int {
+        do {
+            return try conn.query(
+                "DELETE FROM tandem.snapshots WHERE seq < (SELECT seq FROM tandem.snapshots ORDER BY seq DESC OFFSET $1 LIMIT 1)",
+                [max(1, keep) - 1]).affectedRows
+        } catch {
+            throw JournalError.database(error, "pruning snapshots to the newest \(keep)")
+        }
+    }
+
     /// The snapshot's ledger bytes (for the node to decode) once they match their checksum; nil when it
     /// has none.
     public static func verifiedLedger(_ snapshot: StoredSnapshot) throws(JournalError) -> [UInt8]? {

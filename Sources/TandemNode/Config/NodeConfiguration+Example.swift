@@ -31,6 +31,7 @@ extension NodeConfiguration {
         journal:
           snapshotEveryEvents: 100000          # default 100000; 0 = off: a standby stores its fold this often,
                                                #   and a starting node, status and replays start from the newest
+          snapshotsKept: 10                    # default 10: the standby deletes older snapshots than these
 
         venues:                                # at least one
           - name: VENUE                        # required; instruments carry it as their venue

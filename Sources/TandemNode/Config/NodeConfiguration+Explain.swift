@@ -11,7 +11,8 @@ extension NodeConfiguration {
             + "self-fence margin \(ms(timing.selfFenceMargin)) ms (a leader stops sending \(ms(timing.selfFenceAfter)) ms after its last renewal), "
             + "standby max lag \(ms(timing.standbyMaxLag)) ms")
         lines.append(journal.snapshotEveryEvents > 0
-            ? "snapshots: a standby stores its fold every \(journal.snapshotEveryEvents) events; a starting node folds from the newest"
+            ? "snapshots: a standby stores its fold every \(journal.snapshotEveryEvents) events and keeps the newest \(journal.snapshotsKept); "
+                + "a starting node folds from the newest"
             : "snapshots: off; a starting node folds the journal from seq 1")
         for venue in venues {
             lines.append("venue \(venue.name): \(venue.sessions.count == 1 ? "1 session" : "\(venue.sessions.count) sessions"), "

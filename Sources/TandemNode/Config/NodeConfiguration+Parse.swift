@@ -66,10 +66,14 @@ extension NodeConfiguration {
         let nodeID = r.fields(top, "node", allowed: ["id"]).flatMap { r.value($0, "id", expected: idRule, ConfigReader.identifier) }
         let database = readDatabase(top, &r)
         let timing = readTiming(top, &r)
-        let journal = r.fields(top, "journal", allowed: ["snapshotEveryEvents"]).flatMap { f in
-            r.value(f, "snapshotEveryEvents", expected: ConfigReader.describe(0...100_000_000) + " (events; 0: no snapshots)",
-                    default: JournalConfiguration().snapshotEveryEvents, ConfigReader.integer(0...100_000_000))
-                .map { JournalConfiguration(snapshotEveryEvents: $0) }
+        let journal = r.fields(top, "journal", allowed: ["snapshotEveryEvents", "snapshotsKept"]).flatMap { f -> JournalConfiguration? in
+            let d = JournalConfiguration()
+            let every = r.value(f, "snapshotEveryEvents", expected: ConfigReader.describe(0...100_000_000) + " (events; 0: no snapshots)",
+                                default: d.snapshotEveryEvents, ConfigReader.integer(0...100_000_000))
+            let kept = r.value(f, "snapshotsKept", expected: ConfigReader.describe(1...1_000_000) + " (snapshots)",
+                               default: d.snapshotsKept, ConfigReader.integer(1...1_000_000))
+            guard let every, let kept else { return nil }
+            return JournalConfiguration(snapshotEveryEvents: every, snapshotsKept: kept)
         }
         var venueNames: [String] = []
         let venues = readVenues(top, &r, names: &venueNames)

@@ -92,9 +92,13 @@ public struct JournalConfiguration: Sendable, Hashable {
     /// every this many events it folds, and an empty follower starts from the newest such snapshot
     /// (`tandem journal snapshot` stores one of the core state on demand).
     public var snapshotEveryEvents: Int
+    /// `journal.snapshotsKept`, default 10: after storing one, a standby deletes all but the newest
+    /// this many (replays `--to-seq` before the oldest kept then fold from seq 1).
+    public var snapshotsKept: Int
 
-    public init(snapshotEveryEvents: Int = 100_000) {
+    public init(snapshotEveryEvents: Int = 100_000, snapshotsKept: Int = 10) {
         self.snapshotEveryEvents = snapshotEveryEvents
+        self.snapshotsKept = snapshotsKept
     }
 }
 

@@ -30,12 +30,16 @@ public final class JournalFollower: Sendable {
     private let state = Mutex(State())
     private let dsn: String
     private let snapshotEvery: UInt64?
+    private let snapshotsKept: Int?
     private let logger: Logger
 
-    /// - Parameter snapshotEvery: events folded between stored snapshots; nil or 0: none.
-    public init(dsn: String, snapshotEvery: UInt64? = nil, logger: Logger) {
+    /// - Parameters:
+    ///   - snapshotEvery: events folded between stored snapshots; nil or 0: none.
+    ///   - snapshotsKept: after storing one, all but the newest this many are deleted; nil: all kept.
+    public init(dsn: String, snapshotEvery: UInt64? = nil, snapshotsKept: Int? = nil, logger: Logger) {
         self.dsn = dsn
         self.snapshotEvery = snapshotEvery.flatMap { $0 > 0 ? $0 : nil }
+        self.snapshotsKept = snapshotsKept.map { max(1, $0) }
         self.logger = logger
     }
 
@@ -124,10 +128,12 @@ public final class JournalFollower: Sendable {
         var connection = connection
         do {
             if connection == nil { connection = try await PostgresConnection.connect(dsn, logger: logger) }
-            try await connection!.withConnection { c in
+            let kept = snapshotsKept
+            let pruned = try await connection!.withConnection { c in
                 try SnapshotStore.write(c, state: ledger.state, head: head, ledger: ledger.extrasSnapshotBytes())
+                return try kept.map { keep throws(JournalError) in try SnapshotStore.prune(c, keep: keep) } ?? 0
             }
-            logger.info("snapshot stored", metadata: ["journal.seq": "\(head.seq)"])
+            logger.info("snapshot stored", metadata: ["journal.seq": "\(head.seq)", "journal.snapshots_pruned": "\(pruned)"])
             return connection
         } catch {
             logger.warning("could not store a snapshot; the tail goes on", metadata: ["journal.seq": "\(head.seq)", "error": "\(error)"])

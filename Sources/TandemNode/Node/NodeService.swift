@@ -81,7 +81,8 @@ public final class NodeService: Service, Sendable {
         self.lease = LeaseService(dsn: dsn, configuration: .init(lease: leaseConfig, crashDetection: true,
                                                                  onRenewed: { metrics.leaseRenew.recordNanoseconds($0.nanoseconds) }),
                                   logger: logger)
-        self.follower = JournalFollower(dsn: dsn, snapshotEvery: UInt64(configuration.journal.snapshotEveryEvents), logger: logger)
+        self.follower = JournalFollower(dsn: dsn, snapshotEvery: UInt64(configuration.journal.snapshotEveryEvents),
+                                        snapshotsKept: configuration.journal.snapshotsKept, logger: logger)
     }
 
     /// The buckets of the node's histograms, by metric name, for the metrics backend (swift-prometheus

@@ -51,6 +51,11 @@ struct ReplayTests {
             try await Replayer.replay(admin, options: .init(useSnapshot: true), logger: testLogger)
         }
         #expect(error?.code == .snapshot && error?.seq == 5_000)
+
+        #expect(try await admin.withConnection { c in try SnapshotStore.prune(c, keep: 10) } == 0)
+        #expect(try await admin.withConnection { c in try SnapshotStore.prune(c, keep: 2) } == 3)
+        #expect(try await admin.query("SELECT seq FROM tandem.snapshots ORDER BY seq").rows.map { try $0.decode(Int64.self, at: 0) } == [4_000, 5_000])
+        #expect(try await admin.withConnection { c in try SnapshotStore.prune(c, keep: 0) } == 1)  // at least one is kept
         await admin.close()
     }
 

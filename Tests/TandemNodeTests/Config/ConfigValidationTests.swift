@@ -182,7 +182,10 @@ import TandemNode
     }
 
     @Test func journalSnapshots() throws {
-        #expect(try parse(minimalYAML).journal.snapshotEveryEvents == 100_000)
+        #expect(try parse(minimalYAML).journal == JournalConfiguration(snapshotEveryEvents: 100_000, snapshotsKept: 10))
+        #expect(try parse(minimalYAML + "\njournal: {snapshotsKept: 3}\n").journal.snapshotsKept == 3)
+        #expect(issue(at: "journal.snapshotsKept", in: failure(minimalYAML + "\njournal: {snapshotsKept: 0}\n"))?.message
+            == #"expected an integer 1–1000000 (snapshots), got "0""#)
         #expect(try parse(minimalYAML + "\njournal: {snapshotEveryEvents: 0}\n").journal.snapshotEveryEvents == 0)
         #expect(try parse(minimalYAML + "\njournal: {snapshotEveryEvents: 5000}\n").journal.snapshotEveryEvents == 5_000)
         let negative = failure(minimalYAML + "\njournal: {snapshotEveryEvents: -5}\n")

@@ -47,14 +47,43 @@ struct JournalFollowerTests {
         }
     }
 
-    @Test("stores its fold every N events; a new follower starts from the newest with a ledger and folds to the same ledger; damaged, it starts from seq 1")
-    func periodicSnapshots() async throws {
+    /// A fresh, migrated database and a writer holding its lease.
+    static func emptyJournal() async throws -> (dsn: String, admin: PostgresConnection, writer: JournalWriter) {
         let dsn = try await TestPostgres.freshDatabase(prefix: "f")
         let admin = try await PostgresConnection.connect(dsn)
         _ = try await JournalSchema.migrate(admin, logger: nodeTestLogger)
         let conn = try await PostgresConnection.connect(dsn)
         let epoch = try await conn.withConnection { c in try Lease.acquire(c, holder: "node-a", duration: .seconds(30)) }
-        let writer = JournalWriter(connection: conn, epoch: epoch, logger: nodeTestLogger)
+        return (dsn, admin, JournalWriter(connection: conn, epoch: epoch, logger: nodeTestLogger))
+    }
+
+    static func snapshotSeqs(_ admin: PostgresConnection) async throws -> [Int64] {
+        try await admin.query("SELECT seq FROM tandem.snapshots ORDER BY seq").rows.map { try $0.decode(Int64.self, at: 0) }
+    }
+
+    @Test("keeps only the newest N snapshots")
+    func pruning() async throws {
+        let (dsn, admin, writer) = try await Self.emptyJournal()
+        let follower = JournalFollower(dsn: dsn, snapshotEvery: 500, snapshotsKept: 2, logger: nodeTestLogger)
+        let following = Task { try await follower.follow(pollInterval: .milliseconds(20)) }
+        let events = Self.events()
+        // 500 events at a time, each stretch's snapshot stored before the next, so none is skipped.
+        for start in stride(from: 0, to: events.count, by: 500) {
+            _ = try await writer.append(Array(events[start..<(start + 500)]))
+            try await eventually("the snapshot at \(start + 500), and at most two") {
+                let seqs = try await Self.snapshotSeqs(admin)
+                return seqs.last == Int64(start + 500) && seqs.count <= 2
+            }
+        }
+        following.cancel()
+        _ = await following.result
+        #expect(try await Self.snapshotSeqs(admin) == [2_000, 2_500])
+        await admin.close()
+    }
+
+    @Test("stores its fold every N events; a new follower starts from the newest with a ledger and folds to the same ledger; damaged, it starts from seq 1")
+    func periodicSnapshots() async throws {
+        let (dsn, admin, writer) = try await Self.emptyJournal()
         let events = Self.events()
         for start in stride(from: 0, to: events.count, by: 250) {
             _ = try await writer.append(Array(events[start..<min(start + 250, events.count)]))
@@ -100,7 +129,6 @@ struct JournalFollowerTests {
         // Readers of the core state do not need the ledger: the same snapshot still serves them.
         let coreOnly = try await Replayer.replay(admin, options: .init(throughSeq: 2_000, useSnapshot: true), logger: nodeTestLogger)
         #expect(coreOnly.startedFromSnapshot == 2_000)
-        await conn.close()
         await admin.close()
     }
 }
