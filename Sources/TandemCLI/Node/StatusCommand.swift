@@ -106,26 +106,13 @@ struct Status: AsyncParsableCommand {
         print(Self.render(report))
     }
 
-    /// The state at the head, from the newest verified snapshot (`tandem journal snapshot`, the standby's
-    /// periodic ones) or, if there is none or it fails its check, from seq 1.
-    static func foldFromNewestSnapshot(_ c: PGConnection, logger: Logger) throws(JournalError) -> TradingState {
-        do {
-            return try Replayer.replay(c, options: .init(useSnapshot: true), logger: logger).state
-        } catch where error.code == .snapshot {
-            logger.warning("the newest snapshot failed its check; folding from seq 1", metadata: [
-                "journal.seq": "\(error.seq.map { "\($0)" } ?? "-")", "error": "\(error.description)",
-            ])
-            return try Replayer.replay(c, options: .init(), logger: logger).state
-        }
-    }
-
     /// Everything `tandem status` shows, read in one go from the cluster's database (on the connection's thread).
     static func collect(_ c: PGConnection, logger: Logger, takeovers: Int = 10) throws -> Report {
         let lease = try Lease.read(c)
         let age = try c.query("SELECT (extract(epoch FROM clock_timestamp() - updated_at) * 1000)::bigint FROM tandem.lease WHERE id = 1")
         let head = try FencedAppend.readHead(c)
         let nodes = (try? NodeStatusTable.read(c)) ?? []
-        let state = try foldFromNewestSnapshot(c, logger: logger)
+        let state = try Replayer.replayFromNewestSnapshot(c, logger: logger).state
         let open = state.openOrders.map {
             Report.OrderRow(clOrdID: $0.clOrdID.rawValue, account: $0.request.account.rawValue,
                             instrument: state.instruments[$0.request.instrument]?.symbol ?? "\($0.request.instrument.rawValue)",

@@ -102,6 +102,19 @@ public enum Replayer {
             eventsReplayed: folder.verifier.verifiedCount, startedFromSnapshot: fromSnapshot)
     }
 
+    /// The state at the head for a reader that wants it quickly: from the newest verified snapshot,
+    /// or — when there is none, or it fails its checks (logged) — from seq 1.
+    public static func replayFromNewestSnapshot(_ conn: PGConnection, logger: Logger) throws(JournalError) -> ReplayResult {
+        do {
+            return try replay(conn, options: .init(useSnapshot: true), logger: logger)
+        } catch where error.code == .snapshot {
+            logger.warning("the newest snapshot failed its check; folding from seq 1", metadata: [
+                "journal.seq": "\(error.seq.map { "\($0)" } ?? "-")", "error": "\(error.description)",
+            ])
+            return try replay(conn, options: .init(), logger: logger)
+        }
+    }
+
     /// Async convenience: the whole replay in one hop to the connection's thread.
     public static func replay(_ connection: PostgresConnection, options: Options = .init(), logger: Logger) async throws -> ReplayResult {
         try await connection.withConnection { conn in try replay(conn, options: options, logger: logger) }

@@ -147,23 +147,22 @@ struct WatchdogStore: Sendable {
         }
     }
 
-    /// Where the watchdog's fold starts: the state folded from the newest verified snapshot through the
-    /// journal's head (the chain checked on every row read), that head's seq and its event's UTC
-    /// nanoseconds; nil when there is no snapshot. A snapshot that fails its checks, or a fold that
-    /// refuses an event, is logged and gives nil too: the cycle then folds from seq 1 as before.
+    /// Where the watchdog's fold starts: the state at the journal's head, folded from the newest
+    /// verified snapshot (or seq 1) with the chain checked on every row read, that head's seq and its
+    /// event's UTC nanoseconds. Nil on any failure (logged), e.g. an event the fold refuses: the cycle
+    /// then folds from seq 1 itself, logging and skipping such events.
     func foldFromNewestSnapshot() async -> (state: TradingState, seq: UInt64, nanos: Int64?)? {
         let logger = self.logger
         do {
             return try await run("folding the journal from the newest snapshot") { c in
-                guard try SnapshotStore.latest(c) != nil else { return nil }
-                let result = try Replayer.replay(c, options: .init(useSnapshot: true), logger: logger)
+                let result = try Replayer.replayFromNewestSnapshot(c, logger: logger)
                 let nanos = try JournalReader.row(c, seq: result.head.seq)?.timestampNanos
-                logger.info("journal folded from a snapshot", metadata: [
+                logger.info("journal folded", metadata: [
                     "journal.snapshot_seq": "\(result.startedFromSnapshot.map { "\($0)" } ?? "-")", "journal.seq": "\(result.head.seq)"])
                 return (result.state, result.head.seq, nanos)
             }
         } catch {
-            logger.warning("could not fold the journal from the newest snapshot; folding from seq 1", metadata: ["error": "\(error)"])
+            logger.warning("could not fold the journal at start; folding it event by event from seq 1", metadata: ["error": "\(error)"])
             return nil
         }
     }
