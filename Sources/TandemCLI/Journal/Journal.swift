@@ -35,16 +35,12 @@ struct JournalSnapshot: AsyncParsableCommand {
         do {
             result = try await SnapshotStore.writeAtHead(connection, fromSeq1: full, logger: cluster.logger)
         } catch let error as JournalError where error.code == .snapshot {
-            await connection.close()
             FileHandle.standardError.write(Data("""
                 Error: \(error.description)
                 Run again with --full to fold from seq 1 and store a sound snapshot at the head.
 
                 """.utf8))
             throw ExitCode(1)
-        } catch {
-            await connection.close()
-            throw error
         }
         await connection.close()
         guard let result else { return print("the journal is empty: no snapshot written") }

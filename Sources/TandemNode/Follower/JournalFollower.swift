@@ -57,22 +57,16 @@ public final class JournalFollower: Sendable {
     public func follow(pollInterval: Duration = .milliseconds(50)) async throws {
         var options = JournalTail.Options()
         options.pollInterval = pollInterval
-        var connection: PostgresConnection?
-        if snapshotEvery != nil, lastSeq == 0 { connection = await startFromSnapshot() }
-        let tail = JournalTail(dsn: dsn, after: lastSeq, options: options, logger: logger)
         var policy = snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
+        let writerConnection = policy != nil && lastSeq == 0 ? await startFromSnapshot() : nil
+        let tail = JournalTail(dsn: dsn, after: lastSeq, options: options, logger: logger)
         // Snapshots are encoded and stored by a child task, so the tail never waits for one (a large
         // state takes a good part of a second to store); if one is still being stored when the next
         // falls due, only the newest waits.
         let (due, dueSink) = AsyncStream.makeStream(of: (ExecutionLedger, ChainHead).self, bufferingPolicy: .bufferingNewest(1))
-        let writerConnection = connection
         try await withThrowingDiscardingTaskGroup { group in
             defer { dueSink.finish() }
-            if policy != nil {
-                group.addTask { await self.storeSnapshots(due, on: writerConnection) }
-            } else {
-                await writerConnection?.close()
-            }
+            if policy != nil { group.addTask { await self.storeSnapshots(due, on: writerConnection) } }
             for try await e in tail {
                 let snapshot = try state.withLock { st throws(FoldError) -> ExecutionLedger? in
                     try st.ledger.apply(e.event, seq: e.seq)
