@@ -56,6 +56,17 @@ public struct SyntheticJournal: Sendable {
         live.reserveCapacity(4096)
     }
 
+    /// FIX outbound messages (the node ledger's resend log) on each of `sessions`, MsgSeqNum 1 through
+    /// `perSession`, the sessions interleaved seq by seq; each raw message names its seq and session.
+    public static func fixOutboundMessages(sessions: [String], perSession: UInt64,
+                                           at: Timestamp = Timestamp(nanosecondsSinceEpoch: 1_795_000_000_000_000_000)) -> [JournalEvent] {
+        (1...max(1, perSession)).flatMap { seq in
+            sessions.map { session in
+                .fixOutboundMessage(FixOutboundMessage(sessionID: session, sequence: seq, raw: Array("8=FIX.4.4|34=\(seq)|\(session)".utf8), at: at))
+            }
+        }
+    }
+
     public static func events(count: Int, seed: UInt64, instrumentCount: Int = 100, controlEvents: Bool = false) -> [JournalEvent] {
         var g = SyntheticJournal(seed: seed, instrumentCount: instrumentCount, controlEvents: controlEvents)
         var out: [JournalEvent] = []

@@ -6,14 +6,8 @@ import Testing
 struct ExecutionLedgerSnapshotTests {
     /// Outbound messages on two sessions, then a synthetic stream with fills.
     static func events() -> [JournalEvent] {
-        var events: [JournalEvent] = []
-        let at = Timestamp(nanosecondsSinceEpoch: 1_795_000_000_000_000_000)
-        for seq in 1...40 as ClosedRange<UInt64> {
-            for session in ["TANDEM->VENUE", "TANDEM2->VENUE"] {
-                events.append(.fixOutboundMessage(FixOutboundMessage(sessionID: session, sequence: seq, raw: Array("8=FIX.4.4|34=\(seq)|\(session)".utf8), at: at)))
-            }
-        }
-        return events + SyntheticJournal.events(count: 800, seed: 3, instrumentCount: 2)
+        SyntheticJournal.fixOutboundMessages(sessions: ["TANDEM->VENUE", "TANDEM2->VENUE"], perSession: 40)
+            + SyntheticJournal.events(count: 800, seed: 3, instrumentCount: 2)
     }
 
     static func folded(_ events: [JournalEvent]) throws -> ExecutionLedger {

@@ -10,14 +10,8 @@ import Testing
 struct JournalFollowerTests {
     /// 2,500 events: FIX outbound messages on two sessions (the resend log), then a synthetic stream with fills.
     static func events() -> [JournalEvent] {
-        var events: [JournalEvent] = []
-        let at = Timestamp(nanosecondsSinceEpoch: 1_795_000_000_000_000_000)
-        for seq in 1...125 as ClosedRange<UInt64> {
-            for session in ["TANDEM->VENUE", "TANDEM2->VENUE"] {
-                events.append(.fixOutboundMessage(FixOutboundMessage(sessionID: session, sequence: seq, raw: Array("8=FIX.4.4|34=\(seq)|".utf8), at: at)))
-            }
-        }
-        return events + SyntheticJournal.events(count: 2_250, seed: 31, instrumentCount: 4)
+        SyntheticJournal.fixOutboundMessages(sessions: ["TANDEM->VENUE", "TANDEM2->VENUE"], perSession: 125)
+            + SyntheticJournal.events(count: 2_250, seed: 31, instrumentCount: 4)
     }
 
     /// Follows until `seq` is folded (and, with `stored`, until that many snapshots are in the table),
