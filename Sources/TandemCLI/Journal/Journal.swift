@@ -22,12 +22,22 @@ struct JournalSnapshot: AsyncParsableCommand {
             Safe to run at any time and as often as you like (e.g. from a systemd timer or cron); \
             it reads the journal and never appends to it.
               tandem journal snapshot --dsn 'host=/tmp/pg dbname=tandem'
+              tandem journal snapshot --dsn 'host=/tmp/pg dbname=tandem' --keep 5
             """)
 
     @OptionGroup var cluster: ClusterOptions
 
     @Flag(help: "Fold from seq 1 instead of the latest snapshot (when that snapshot fails its check).")
     var full = false
+
+    @Option(help: ArgumentHelp(
+        "After storing, delete all but the newest N snapshots (N ≥ 1; default: keep all).",
+        discussion: "A running standby already keeps only journal.snapshotsKept; use this where snapshots come from this command alone."))
+    var keep: Int?
+
+    func validate() throws {
+        if let keep, keep < 1 { throw ValidationError("--keep must be at least 1 (got \(keep)): the newest snapshot is always kept") }
+    }
 
     func run() async throws {
         let connection = try await cluster.connect()
@@ -42,10 +52,15 @@ struct JournalSnapshot: AsyncParsableCommand {
                 """.utf8))
             throw ExitCode(1)
         }
+        var pruned: Int?
+        if result != nil, let keep {
+            pruned = try await connection.withConnection { c in try SnapshotStore.prune(c, keep: keep) }
+        }
         await connection.close()
         guard let result else { return print("the journal is empty: no snapshot written") }
         let from = result.startedFromSnapshot.map { "the snapshot at seq \($0)" } ?? "seq 1"
         print("snapshot at seq \(result.head.seq) (epoch \(result.lastEpoch)): folded \(result.eventsReplayed) events from \(from), chain verified")
+        if let pruned, let keep { print("deleted \(pruned) older snapshot(s); the newest \(keep) kept") }
     }
 }
 

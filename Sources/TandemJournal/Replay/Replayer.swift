@@ -50,14 +50,35 @@ public enum Replayer {
         }
     }
 
+    /// With `useSnapshot`, a newest snapshot that fails its checks is an error (code `.snapshot`, its
+    /// seq): the caller asked for that start. ``replayFromNewestSnapshot(_:logger:)`` falls back instead.
     public static func replay(_ conn: PGConnection, options: Options = .init(), logger: Logger) throws(JournalError) -> ReplayResult {
+        var start: RestoredSnapshot?
+        if options.useSnapshot, let snapshot = try SnapshotStore.latest(conn, atOrBefore: options.throughSeq) {
+            start = RestoredSnapshot(snapshot, try SnapshotStore.restore(conn, snapshot))
+        }
+        return try replay(conn, from: start, options: options, logger: logger)
+    }
+
+    /// A snapshot that passed ``SnapshotStore/restore(_:_:)``: where a replay starts.
+    struct RestoredSnapshot {
+        var seq: UInt64
+        var chainHash: [UInt8]
+        var state: TradingState
+        var epoch: UInt64
+
+        init(_ snapshot: StoredSnapshot, _ restored: (TradingState, UInt64)) {
+            (seq, chainHash, state, epoch) = (snapshot.seq, snapshot.chainHash, restored.0, restored.1)
+        }
+    }
+
+    private static func replay(_ conn: PGConnection, from start: RestoredSnapshot?, options: Options, logger: Logger) throws(JournalError) -> ReplayResult {
         var folder = ReplayFolder()
         var fromSnapshot: UInt64?
-        if options.useSnapshot, let snapshot = try SnapshotStore.latest(conn, atOrBefore: options.throughSeq) {
-            let (state, epoch) = try SnapshotStore.restore(conn, snapshot)
-            folder = ReplayFolder(state: state, after: ChainHead(seq: snapshot.seq, hash: snapshot.chainHash), lastEpoch: epoch)
-            fromSnapshot = snapshot.seq
-            logger.debug("replay starts from snapshot", metadata: ["journal.seq": "\(snapshot.seq)"])
+        if let start {
+            folder = ReplayFolder(state: start.state, after: ChainHead(seq: start.seq, hash: start.chainHash), lastEpoch: start.epoch)
+            fromSnapshot = start.seq
+            logger.debug("replay starts from snapshot", metadata: ["journal.seq": "\(start.seq)"])
         }
         let through = options.throughSeq ?? UInt64(Int64.max)
         var policy = options.snapshotEvery.map { SnapshotPolicy(everyEvents: $0) }
@@ -102,17 +123,14 @@ public enum Replayer {
             eventsReplayed: folder.verifier.verifiedCount, startedFromSnapshot: fromSnapshot)
     }
 
-    /// The state at the head for a reader that wants it quickly: from the newest verified snapshot,
-    /// or — when there is none, or it fails its checks (logged) — from seq 1.
+    /// The state at the head for a reader that wants it quickly: from the newest snapshot that passes
+    /// its checks — a damaged one (logged) makes it try the next older, up to
+    /// ``SnapshotStore/fallbackAttempts`` — or from seq 1 when none is stored or none of those passed.
     public static func replayFromNewestSnapshot(_ conn: PGConnection, logger: Logger) throws(JournalError) -> ReplayResult {
-        do {
-            return try replay(conn, options: .init(useSnapshot: true), logger: logger)
-        } catch where error.code == .snapshot {
-            logger.warning("the newest snapshot failed its check; folding from seq 1", metadata: [
-                "journal.seq": "\(error.seq.map { "\($0)" } ?? "-")", "error": "\(error.description)",
-            ])
-            return try replay(conn, options: .init(), logger: logger)
+        let found = try SnapshotStore.newestPassing(conn, logger: logger) { snapshot throws -> (TradingState, UInt64) in
+            try SnapshotStore.restore(conn, snapshot)
         }
+        return try replay(conn, from: found.map { RestoredSnapshot($0.snapshot, $0.value) }, options: .init(), logger: logger)
     }
 
     /// Async convenience: the whole replay in one hop to the connection's thread.

@@ -83,6 +83,46 @@ public enum SnapshotStore {
         return ledger
     }
 
+    /// How many stored snapshots, newest first, a reader tries before it folds from seq 1
+    /// (``newestPassing(_:atOrBefore:withLedger:attempts:logger:check:)``): a damaged newest snapshot
+    /// then costs one snapshot interval's replay instead of the whole journal's, and a fault that spoils
+    /// every snapshot (a state layout this binary cannot decode) costs at most this many reads.
+    public static let fallbackAttempts = 3
+
+    /// The newest snapshot (at or before `seq`; carrying a ledger when `withLedger`) that `check`
+    /// accepts, with what `check` returned; at most `attempts` are tried, newest first, each refusal
+    /// logged with its seq and reason. nil: none stored, or none of those tried passed (logged too: the
+    /// caller then folds from seq 1).
+    ///
+    /// `check` refuses a snapshot by throwing. A ``JournalError`` with code `.database` from it, like any
+    /// error reading the table, is thrown instead: a lost connection is not a damaged snapshot, and the
+    /// next one would fail the same way.
+    public static func newestPassing<T>(
+        _ conn: PGConnection, atOrBefore seq: UInt64? = nil, withLedger: Bool = false, attempts: Int = fallbackAttempts,
+        logger: Logger, check: (StoredSnapshot) throws -> T
+    ) throws(JournalError) -> (snapshot: StoredSnapshot, value: T)? {
+        var bound = seq
+        for attempt in 1...max(1, attempts) {
+            guard let snapshot = try latest(conn, atOrBefore: bound, withLedger: withLedger) else {
+                if attempt > 1 { logger.warning("no older snapshot is stored; the reader starts from seq 1") }
+                return nil
+            }
+            do {
+                return (snapshot, try check(snapshot))
+            } catch let error as JournalError where error.code == .database {
+                throw error
+            } catch {
+                let more = attempt < attempts && snapshot.seq > 1
+                logger.warning(more ? "snapshot failed its checks; trying the next older one"
+                                    : "snapshot failed its checks, the last of \(attempt) tried; the reader starts from seq 1",
+                               metadata: ["journal.seq": "\(snapshot.seq)", "error": "\(error)"])
+                guard more else { return nil }
+                bound = snapshot.seq - 1
+            }
+        }
+        return nil
+    }
+
     /// The newest snapshot at or before `seq` (any when nil); with `withLedger`, the newest that
     /// carries a node ledger's bytes.
     public static func latest(_ conn: PGConnection, atOrBefore seq: UInt64? = nil, withLedger: Bool = false) throws(JournalError) -> StoredSnapshot? {

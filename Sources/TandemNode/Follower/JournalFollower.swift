@@ -14,7 +14,8 @@ import TandemPostgres
 /// by the interval. Readers of the core state (`tandem status` and its page, replays with
 /// `--from-snapshot`) start there too. Both are best effort: a snapshot is stored beside the tail
 /// (which never waits for it), and one that cannot be stored is logged; one that fails its checks
-/// (checksums, the journal's chain hash at its seq, decoding) is logged and the fold starts from seq 1.
+/// (checksums, the journal's chain hash at its seq, decoding) is logged and the next older one is tried
+/// (``SnapshotStore/fallbackAttempts`` in all), then seq 1.
 public final class JournalFollower: Sendable {
     public struct Lag: Sendable, Hashable {
         public var seqs: UInt64
@@ -86,8 +87,8 @@ public final class JournalFollower: Sendable {
         await connection?.close()
     }
 
-    /// Replaces the empty ledger with the newest snapshot that carries a ledger, once it passes every
-    /// check; returns the connection it used, for the snapshots to come (nil if it failed).
+    /// Replaces the empty ledger with the newest snapshot that carries a ledger and passes every check
+    /// (a damaged one makes it try the next older, see ``SnapshotStore/newestPassing``); returns the connection it used, for the snapshots to come (nil if it failed).
     private func startFromSnapshot() async -> PostgresConnection? {
         let connection: PostgresConnection
         do {
@@ -97,11 +98,15 @@ public final class JournalFollower: Sendable {
             return nil
         }
         do {
+            let logger = self.logger
             let restored = try await connection.withConnection { c throws -> ExecutionLedger? in
-                guard let snapshot = try SnapshotStore.latest(c, withLedger: true),
-                      let extras = try SnapshotStore.verifiedLedger(snapshot) else { return nil }
-                let (core, _) = try SnapshotStore.restore(c, snapshot)
-                return try ExecutionLedger(state: core, extras: extras, lastSeq: snapshot.seq)
+                try SnapshotStore.newestPassing(c, withLedger: true, logger: logger) { snapshot throws -> ExecutionLedger in
+                    guard let extras = try SnapshotStore.verifiedLedger(snapshot) else {
+                        throw JournalError(.snapshot, "the snapshot carries no ledger", seq: snapshot.seq)
+                    }
+                    let (core, _) = try SnapshotStore.restore(c, snapshot)
+                    return try ExecutionLedger(state: core, extras: extras, lastSeq: snapshot.seq)
+                }?.value
             }
             guard let restored else { return connection }
             state.withLock { st in
@@ -111,7 +116,7 @@ public final class JournalFollower: Sendable {
             }
             logger.info("standby starts from a snapshot", metadata: ["journal.seq": "\(restored.lastSeq)"])
         } catch {
-            logger.warning("the newest snapshot failed its checks; folding from seq 1", metadata: ["error": "\(error)"])
+            logger.warning("cannot read the stored snapshots; folding from seq 1", metadata: ["error": "\(error)"])
         }
         return connection
     }

@@ -24,7 +24,7 @@ struct ReplayTests {
         await admin.close()
     }
 
-    @Test("snapshot restore plus the rest equals a fresh fold; a damaged snapshot is refused")
+    @Test("snapshot restore plus the rest equals a fresh fold; a damaged snapshot is refused, or passed over for an older one")
     func snapshots() async throws {
         let (dsn, admin) = try await freshJournal()
         let events = SyntheticJournalFixture.events(5_000, seed: 5)
@@ -51,6 +51,24 @@ struct ReplayTests {
             try await Replayer.replay(admin, options: .init(useSnapshot: true), logger: testLogger)
         }
         #expect(error?.code == .snapshot && error?.seq == 5_000)
+
+        // A reader that wants the state quickly (status, the watchdog) tries the next older snapshot
+        // instead, up to SnapshotStore.fallbackAttempts, then folds from seq 1.
+        let all = try fold(events).snapshotBytes()
+        let oneBack = try await admin.withConnection { c in try Replayer.replayFromNewestSnapshot(c, logger: testLogger) }
+        #expect(oneBack.startedFromSnapshot == 4_000 && oneBack.eventsReplayed == 1_000 && oneBack.state.snapshotBytes() == all)
+        try await admin.query("UPDATE tandem.snapshots SET chain_hash = set_byte(chain_hash, 0, get_byte(chain_hash, 0) # 1) WHERE seq = 4000")
+        let twoBack = try await admin.withConnection { c in try Replayer.replayFromNewestSnapshot(c, logger: testLogger) }
+        #expect(twoBack.startedFromSnapshot == 3_000 && twoBack.eventsReplayed == 2_000 && twoBack.state.snapshotBytes() == all)
+        try await admin.query("UPDATE tandem.snapshots SET state_sha256 = set_byte(state_sha256, 3, get_byte(state_sha256, 3) # 1) WHERE seq = 3000")
+        #expect(SnapshotStore.fallbackAttempts == 3)
+        let none = try await admin.withConnection { c in try Replayer.replayFromNewestSnapshot(c, logger: testLogger) }
+        #expect(none.startedFromSnapshot == nil && none.eventsReplayed == 5_000 && none.state.snapshotBytes() == all)
+        // With more attempts, the one at 2,000 is found.
+        let deeper = try await admin.withConnection { c in
+            try SnapshotStore.newestPassing(c, attempts: 4, logger: testLogger) { s throws -> (TradingState, UInt64) in try SnapshotStore.restore(c, s) }
+        }
+        #expect(deeper?.snapshot.seq == 2_000)
 
         #expect(try await admin.withConnection { c in try SnapshotStore.prune(c, keep: 10) } == 0)
         #expect(try await admin.withConnection { c in try SnapshotStore.prune(c, keep: 2) } == 3)

@@ -75,7 +75,7 @@ struct JournalFollowerTests {
         await admin.close()
     }
 
-    @Test("stores its fold every N events; a new follower starts from the newest with a ledger and folds to the same ledger; damaged, it starts from seq 1")
+    @Test("stores its fold every N events; a new follower starts from the newest with a ledger and folds to the same ledger; damaged, it starts from the next older one, then seq 1")
     func periodicSnapshots() async throws {
         let (dsn, admin, writer) = try await Self.emptyJournal()
         let events = Self.events()
@@ -115,14 +115,20 @@ struct JournalFollowerTests {
         Self.expectSameLedger(quiet, expected)
         #expect(try await admin.query("SELECT count(*) FROM tandem.snapshots")[0].decode(Int.self, at: 0) == before)
 
-        // A damaged ledger: the follower refuses that snapshot and folds from seq 1 to the same ledger.
+        // A damaged ledger: the follower refuses that snapshot, starts from the next older one and folds to
+        // the same ledger.
         try await admin.query("UPDATE tandem.snapshots SET ledger = set_byte(ledger, 20, get_byte(ledger, 20) # 1) WHERE seq = 2000")
-        let careful = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
-        #expect(careful.startedFromSnapshot == nil)
-        Self.expectSameLedger(careful, expected)
         // Readers of the core state do not need the ledger: the same snapshot still serves them.
         let coreOnly = try await Replayer.replay(admin, options: .init(throughSeq: 2_000, useSnapshot: true), logger: nodeTestLogger)
         #expect(coreOnly.startedFromSnapshot == 2_000)
+        let careful = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
+        #expect(careful.startedFromSnapshot == 1_000)
+        Self.expectSameLedger(careful, expected)
+        // Both refused (whatever the follower above stored at 2,000 again): it folds from seq 1.
+        try await admin.query("UPDATE tandem.snapshots SET ledger_sha256 = decode(repeat('00', 32), 'hex') WHERE seq IN (1000, 2000)")
+        let fromStart = try await Self.follow(dsn, snapshotEvery: 1_000, through: 2_500)
+        #expect(fromStart.startedFromSnapshot == nil)
+        Self.expectSameLedger(fromStart, expected)
         await admin.close()
     }
 }
