@@ -225,11 +225,53 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
             logoutAndDisconnect("CompID problem: got \(m.senderCompID ?? "-")→\(m.targetCompID ?? "-"), expected \(config.targetCompID)→\(config.senderCompID)", now, &out)
             return
         }
+        if state != .disconnected, let problem = sendingTimeProblem(m, now) {
+            if state == .active || state == .logoutSent {
+                sendReject(refSeqNum: seq, refTagID: 52, refMsgType: m.msgType.wireValue, reason: problem.reason, text: problem.text, now, &out)
+                // Its seq is used up (FIX: increment the inbound MsgSeqNum), unless it came across a gap.
+                if seq == store.nextTargetSeq { store.nextTargetSeq = seq + 1 }
+            }
+            if problem.reason == 10 {
+                logoutAndDisconnect(problem.text, now, &out)
+                return
+            }
+            guard state == .active || state == .logoutSent else {
+                logoutAndDisconnect("invalid Logon: \(problem.text)", now, &out)
+                return
+            }
+            if seq < store.nextTargetSeq { drainQueue(now, &out) }
+            return
+        }
         switch state {
         case .disconnected: return
         case .logonSent, .awaitingLogon: receivedLogon(m, seq, now, &out)
         case .active, .logoutSent: sequenced(m, seq, now, &out)
         }
+    }
+
+    /// Why `m`'s SendingTime(52) is refused, with the SessionRejectReason: missing (1), not a
+    /// UTCTimestamp (6), or further from our clock than `maxSendingTimeSkew` (10); nil when the check
+    /// is off or the time is good.
+    private func sendingTimeProblem(_ m: FIXMessage, _ now: FIXTime) -> (reason: Int, text: String)? {
+        guard let limit = config.maxSendingTimeSkew else { return nil }
+        let sent: Timestamp
+        do {
+            guard let t = try m.timestamp(52) else { return (1, "Required tag missing: SendingTime(52)") }
+            sent = t
+        } catch {
+            return (error.sessionRejectReason, error.message)
+        }
+        let skew = Duration.nanoseconds(now.utc.nanosecondsSinceEpoch) - .nanoseconds(sent.nanosecondsSinceEpoch)
+        guard skew > limit || skew < .zero - limit else { return nil }
+        let seconds = limit.components.seconds
+        return (10, "SendingTime accuracy problem: SendingTime(52) \(Self.utcText(sent)) is more than \(seconds) s \(skew < .zero ? "ahead of" : "behind") our clock (\(Self.utcText(now.utc)))")
+    }
+
+    /// A timestamp as FIX writes it (UTCTimestamp), for the texts of Rejects and Logouts.
+    static func utcText(_ t: Timestamp) -> String {
+        var bytes: [UInt8] = []
+        FIXValues.appendTimestamp(t, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private mutating func receivedLogon(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
@@ -359,6 +401,14 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         if m.possDupFlag, m.field(122) == nil, m.msgType != .sequenceReset {
             sendReject(refSeqNum: seq, refTagID: 122, refMsgType: m.msgType.wireValue, reason: 1,
                        text: "PossDupFlag=Y without OrigSendingTime(122)", now, &out)
+            store.nextTargetSeq = seq + 1
+            return
+        }
+        if m.possDupFlag, config.maxSendingTimeSkew != nil, let original = try? m.timestamp(122), let sent = try? m.timestamp(52),
+           original > sent {
+            // A resend cannot have been sent first after it was resent (FIX: reject, no logout).
+            sendReject(refSeqNum: seq, refTagID: 122, refMsgType: m.msgType.wireValue, reason: 10,
+                       text: "SendingTime accuracy problem: OrigSendingTime(122) \(Self.utcText(original)) is after SendingTime(52) \(Self.utcText(sent))", now, &out)
             store.nextTargetSeq = seq + 1
             return
         }

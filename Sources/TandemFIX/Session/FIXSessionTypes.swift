@@ -39,12 +39,19 @@ public struct FIXSessionConfig: Sendable, Hashable {
     public var maxQueuedMessages: Int
     /// Acceptor: Text(58) in our Logon reply (a venue saying its state was reset, for one).
     public var logonText: String?
+    /// How far a received message's SendingTime(52) may be from our clock, either way; past it the
+    /// message is rejected (SessionRejectReason 10, "SendingTime accuracy problem") and the session
+    /// logged out, as the FIX session protocol asks: an old order must not be acted on, and clocks
+    /// that far apart make every timestamp in the session suspect. Default 120 s, the spec's
+    /// recommendation and QuickFIX's `MaxLatency`; nil turns the check off (QuickFIX `CheckLatency=N`).
+    public var maxSendingTimeSkew: Duration?
 
     public init(role: Role, senderCompID: String, targetCompID: String, heartBtInt: Int = 30,
                 credentials: FIXCredentials? = nil, resetSeqNumOnLogon: Bool = false,
                 logonTimeout: Duration = .seconds(10), logoutTimeout: Duration = .seconds(5), maxQueuedMessages: Int = 100_000,
-                logonText: String? = nil) {
+                logonText: String? = nil, maxSendingTimeSkew: Duration? = .seconds(120)) {
         self.logonText = logonText
+        self.maxSendingTimeSkew = maxSendingTimeSkew
         self.role = role
         self.senderCompID = senderCompID
         self.targetCompID = targetCompID

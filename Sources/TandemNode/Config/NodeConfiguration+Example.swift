@@ -47,6 +47,7 @@ extension NodeConfiguration {
                   ordersPerSecond: 50
                   burst: 10
                 resetOnLogon: false            # default false: keep sequence numbers across logons and leaders
+                maxSendingTimeSkewSeconds: 120 # default 120: reject and log out on a SendingTime further off; 0: no check
             feed:                              # optional: the venue's market-data feed
               host: 127.0.0.1                  # default 127.0.0.1
               recoveryPort: 9879               # required when feed is given

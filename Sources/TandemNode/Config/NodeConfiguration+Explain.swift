@@ -20,6 +20,7 @@ extension NodeConfiguration {
             for session in venue.sessions {
                 var text = "  FIX \(session): HeartBtInt \(session.heartBtInt) s, limit \(Self.describe(session.rateLimit)), "
                     + (session.resetOnLogon ? "resets sequence numbers on logon" : "keeps sequence numbers across logons")
+                    + (session.maxSendingTimeSkewSeconds > 0 ? ", SendingTime within \(session.maxSendingTimeSkewSeconds) s" : ", SendingTime not checked")
                 if let username = session.username { text += ", username \(username)" }
                 if session.password != nil { text += ", password set" }
                 lines.append(text)

@@ -189,7 +189,8 @@ extension NodeConfiguration {
         return failed ? nil : venues
     }
 
-    private static let sessionKeys = ["host", "port", "senderCompID", "targetCompID", "heartBtInt", "username", "password", "rateLimit", "resetOnLogon"]
+    private static let sessionKeys = ["host", "port", "senderCompID", "targetCompID", "heartBtInt", "username", "password", "rateLimit", "resetOnLogon",
+                                              "maxSendingTimeSkewSeconds"]
 
     private static func readSessions(_ venue: ConfigReader.Fields, _ r: inout ConfigReader, firstPaths: inout [String: String]) -> [FIXSessionEndpoint]? {
         guard let elements = r.list(venue, "sessions", expected: "a list of at least one FIX session", minimum: 1) else { return nil }
@@ -206,6 +207,8 @@ extension NodeConfiguration {
             let password = r.value(f, "password", expected: "a non-empty string", required: false, ConfigReader.nonEmpty)
             let rateLimit = readRateLimit(f, &r, default: FIXSessionEndpoint.defaultRateLimit)
             let reset = r.value(f, "resetOnLogon", expected: "true or false", default: false, ConfigReader.boolean)
+            let skew = r.value(f, "maxSendingTimeSkewSeconds", expected: ConfigReader.describe(0...86_400) + " (seconds; 0: no check)",
+                               default: 120, ConfigReader.integer(0...86_400))
             if let sender, let target {
                 let key = "\(sender)\u{1}\(target)"
                 if let first = firstPaths[key] {
@@ -214,9 +217,10 @@ extension NodeConfiguration {
                     firstPaths[key] = path
                 }
             }
-            guard let host, let port, let sender, let target, let heartBtInt, let rateLimit, let reset else { failed = true; continue }
+            guard let host, let port, let sender, let target, let heartBtInt, let rateLimit, let reset, let skew else { failed = true; continue }
             sessions.append(FIXSessionEndpoint(host: host, port: port, senderCompID: sender, targetCompID: target, heartBtInt: heartBtInt,
-                                               username: username, password: password, rateLimit: rateLimit, resetOnLogon: reset))
+                                               username: username, password: password, rateLimit: rateLimit, resetOnLogon: reset,
+                                               maxSendingTimeSkewSeconds: skew))
         }
         return failed ? nil : sessions
     }

@@ -174,11 +174,16 @@ public struct FIXSessionEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// Send ResetSeqNumFlag=Y on every logon. Default false: a new leader resumes the persisted
     /// sequence numbers so the venue can ask for what it missed; reset only where the venue requires it.
     public var resetOnLogon: Bool
+    /// How far the venue's SendingTime(52) may be from our clock before a message is rejected and the
+    /// session logged out (FIX's SendingTime accuracy check), seconds; 0 turns the check off. Default 120.
+    public var maxSendingTimeSkewSeconds: Int
 
     public static let defaultRateLimit = RateLimit(ordersPerSecond: 50, burst: 10)
 
     public init(host: String, port: Int, senderCompID: String, targetCompID: String, heartBtInt: Int = 30, username: String? = nil,
-                password: String? = nil, rateLimit: RateLimit = defaultRateLimit, resetOnLogon: Bool = false) {
+                password: String? = nil, rateLimit: RateLimit = defaultRateLimit, resetOnLogon: Bool = false,
+                maxSendingTimeSkewSeconds: Int = 120) {
+        self.maxSendingTimeSkewSeconds = maxSendingTimeSkewSeconds
         self.host = host
         self.port = port
         self.senderCompID = senderCompID

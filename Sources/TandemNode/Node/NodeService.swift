@@ -294,6 +294,7 @@ public final class NodeService: Service, Sendable {
                 var session = FIXSessionConfig(role: .initiator, senderCompID: s.senderCompID, targetCompID: s.targetCompID,
                                                heartBtInt: s.heartBtInt)
                 session.resetSeqNumOnLogon = s.resetOnLogon
+                session.maxSendingTimeSkew = s.maxSendingTimeSkewSeconds > 0 ? .seconds(s.maxSendingTimeSkewSeconds) : nil
                 if let user = s.username { session.credentials = FIXCredentials(username: user, password: s.password ?? "") }
                 let initiator = FIXInitiator(
                     // Reconnect quickly (50 ms doubling to 250 ms): after a takeover the venue may still hold

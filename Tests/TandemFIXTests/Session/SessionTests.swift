@@ -13,11 +13,17 @@ struct Pair {
     /// Return false to drop a frame sent by `side`.
     var filter: (_ side: String, _ bytes: [UInt8]) -> Bool = { _, _ in true }
 
-    init(heartBtInt: Int = 30, credentials: FIXCredentials? = nil, acceptorCredentials: FIXCredentials? = nil) {
+    /// `maxSendingTimeSkew` is off by default here: several scenarios replay a frame captured minutes of
+    /// fake clock earlier (a stale duplicate, a hand-written frame), and what they test is sequencing.
+    /// The SendingTime check has its own scenarios.
+    init(heartBtInt: Int = 30, credentials: FIXCredentials? = nil, acceptorCredentials: FIXCredentials? = nil,
+         maxSendingTimeSkew: Duration? = nil) {
         initiator = FIXSession(config: FIXSessionConfig(role: .initiator, senderCompID: "TANDEM", targetCompID: "VENUE",
-                                                        heartBtInt: heartBtInt, credentials: credentials), store: InMemoryFIXStore())
+                                                        heartBtInt: heartBtInt, credentials: credentials,
+                                                        maxSendingTimeSkew: maxSendingTimeSkew), store: InMemoryFIXStore())
         acceptor = FIXSession(config: FIXSessionConfig(role: .acceptor, senderCompID: "VENUE", targetCompID: "TANDEM",
-                                                       credentials: acceptorCredentials), store: InMemoryFIXStore())
+                                                       credentials: acceptorCredentials, maxSendingTimeSkew: maxSendingTimeSkew),
+                              store: InMemoryFIXStore())
     }
 
     var now: FIXTime { FIXTime(utc: Timestamp(nanosecondsSinceEpoch: 1_700_000_000_000_000_000 + Int64(clock.components.seconds) * 1_000_000_000), monotonic: clock) }
@@ -281,6 +287,76 @@ func msgType(_ b: [UInt8]) -> MsgType? { try? FIXParser.parse(b).msgType }
         p.to("A", .received(bad, p.now))
         #expect(p.acceptor.store.nextTargetSeq == 4)
         #expect(p.events["A"]?.contains { if case .garbledIgnored(let e) = $0 { e.code == .badChecksum } else { false } } == true)
+    }
+
+    /// FIX's SendingTime accuracy check: past `maxSendingTimeSkew` either way → Reject(52, reason 10),
+    /// the seq used up, Logout; a resend whose OrigSendingTime is after its SendingTime → Reject(122, 10)
+    /// and the session goes on; a missing SendingTime → Reject(52, reason 1).
+    @Test func sendingTimeAccuracy() throws {
+        func frame(_ p: Pair, seq: Int, sentAgo: Duration, possDupOriginalAgo: Duration? = nil, _ body: some FIXMessageBody = order(9)) -> [UInt8] {
+            let at = { (ago: Duration) in Timestamp(nanosecondsSinceEpoch: p.now.utc.nanosecondsSinceEpoch - Int64(ago.components.seconds) * 1_000_000_000) }
+            var e = FIXEncoder()
+            return e.encode(body, header: FIXHeader(senderCompID: "TANDEM", targetCompID: "VENUE", msgSeqNum: seq, sendingTime: at(sentAgo),
+                                                    possDupFlag: possDupOriginalAgo != nil, origSendingTime: possDupOriginalAgo.map(at)))
+        }
+        func rejects(_ p: Pair, _ run: (inout Pair) -> Void) -> (Pair, [Reject]) {
+            var p = p
+            var found: [Reject] = []
+            p.filter = { side, b in
+                if side == "A", let m = try? FIXParser.parse(b), m.msgType == .reject, let r = try? Reject(parsing: m) { found.append(r) }
+                return true
+            }
+            run(&p)
+            return (p, found)
+        }
+        var live = Pair(maxSendingTimeSkew: .seconds(120))
+        live.connect()
+        #expect(live.acceptor.state == .active)
+
+        // Within the window, either way: delivered.
+        var (p, r) = rejects(live) { p in
+            p.to("A", .received(frame(p, seq: 2, sentAgo: .seconds(119)), p.now))
+            p.to("A", .received(frame(p, seq: 3, sentAgo: .seconds(-119)), p.now))
+        }
+        #expect(r.isEmpty && p.delivered["A"]?.count == 2 && p.acceptor.state == .active)
+
+        // Behind or ahead by more: Reject with reason 10, then Logout.
+        for ago in [Duration.seconds(121), .seconds(-121)] {
+            (p, r) = rejects(live) { p in p.to("A", .received(frame(p, seq: 2, sentAgo: ago), p.now)) }
+            #expect(r.map(\.refSeqNum) == [2] && r.map(\.refTagID) == [52] && r.map(\.sessionRejectReason) == [10])
+            #expect(p.delivered["A"]?.isEmpty == true && p.acceptor.state == .disconnected && p.acceptor.store.nextTargetSeq == 3)
+            let reason = try #require(p.disconnects["A"]?.first)
+            #expect(reason.hasPrefix("SendingTime accuracy problem") && reason.contains(ago > .zero ? "behind our clock" : "ahead of our clock"), "\(reason)")
+        }
+
+        // A resend sent before its original: Reject(122, reason 10); the session goes on with the next seq.
+        (p, r) = rejects(live) { p in
+            p.to("A", .received(frame(p, seq: 2, sentAgo: .seconds(5), possDupOriginalAgo: .seconds(1)), p.now))
+            p.to("A", .received(frame(p, seq: 3, sentAgo: .seconds(1), possDupOriginalAgo: .seconds(5)), p.now))
+        }
+        #expect(r.map(\.refSeqNum) == [2] && r.map(\.refTagID) == [122] && r.map(\.sessionRejectReason) == [10])
+        #expect(p.acceptor.state == .active && p.acceptor.store.nextTargetSeq == 4 && p.delivered["A"]?.count == 1)
+
+        // No SendingTime: Reject(52, reason 1), the seq used up, the session goes on.
+        (p, r) = rejects(live) { p in
+            p.to("A", .received(rawFrame("35=0|49=TANDEM|56=VENUE|34=2|"), p.now))
+        }
+        #expect(r.map(\.refTagID) == [52] && r.map(\.sessionRejectReason) == [1])
+        #expect(p.acceptor.state == .active && p.acceptor.store.nextTargetSeq == 3)
+
+        // A Logon far off: Logout and disconnect, no session.
+        var fresh = Pair(maxSendingTimeSkew: .seconds(120))
+        fresh.to("A", .connected(fresh.now))
+        fresh.to("A", .received(frame(fresh, seq: 1, sentAgo: .seconds(600), Logon(heartBtInt: 30)), fresh.now))
+        #expect(fresh.acceptor.state == .disconnected)
+        #expect(fresh.disconnects["A"]?.first?.hasPrefix("SendingTime accuracy problem") == true)
+
+        // Off: the same far-off message is delivered.
+        var off = Pair()
+        off.connect()
+        off.to("A", .received(frame(off, seq: 2, sentAgo: .seconds(3_600)), off.now))
+        #expect(off.delivered["A"]?.count == 1 && off.acceptor.state == .active)
+        #expect(FIXSessionConfig(role: .acceptor, senderCompID: "A", targetCompID: "B").maxSendingTimeSkew == .seconds(120))
     }
 
     @Test func garbledLogonGetsLogout() {

@@ -80,7 +80,7 @@ struct CompetingLogonTests {
                                  store: InMemoryFIXStore())
         _ = session.handle(.connected(FIXClock.now()))
         var encoder = FIXEncoder()
-        let header = FIXHeader(senderCompID: "VENUE", targetCompID: "NODE", msgSeqNum: 1, sendingTime: t0)
+        let header = FIXHeader(senderCompID: "VENUE", targetCompID: "NODE", msgSeqNum: 1, sendingTime: FIXClock.now().utc)
         _ = session.handle(.received(encoder.encode(Logout(text: "session is already logged on"), header: header), FIXClock.now()))
         #expect(session.logonRefusal == "session is already logged on")
         _ = session.handle(.connected(FIXClock.now()))

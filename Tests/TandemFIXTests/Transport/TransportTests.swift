@@ -346,7 +346,7 @@ final class MuteAcceptor: ChannelInboundHandler {
         guard !answered else { return }
         answered = true
         var encoder = FIXEncoder()
-        let header = FIXHeader(senderCompID: "VENUE", targetCompID: "NODE", msgSeqNum: 1, sendingTime: t0)
+        let header = FIXHeader(senderCompID: "VENUE", targetCompID: "NODE", msgSeqNum: 1, sendingTime: FIXClock.now().utc)
         let bytes = encoder.encode(Logon(heartBtInt: 1, resetSeqNumFlag: false, username: nil, password: nil), header: header)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
     }

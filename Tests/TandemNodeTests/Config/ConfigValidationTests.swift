@@ -197,6 +197,15 @@ import TandemNode
         #expect(issue(at: "journal.snapshotEveryEvent", in: typo)?.message.hasPrefix("unknown key; did you mean snapshotEveryEvents?") == true)
     }
 
+    @Test func sendingTimeSkew() throws {
+        #expect(try parse(minimalYAML).venues[0].sessions[0].maxSendingTimeSkewSeconds == 120)
+        let off = minimalYAML.replacingOccurrences(of: "targetCompID: B}", with: "targetCompID: B, maxSendingTimeSkewSeconds: 0}")
+        #expect(try parse(off).venues[0].sessions[0].maxSendingTimeSkewSeconds == 0)
+        let bad = failure(minimalYAML.replacingOccurrences(of: "targetCompID: B}", with: "targetCompID: B, maxSendingTimeSkewSeconds: -1}"))
+        #expect(issue(at: "venues[0].sessions[0].maxSendingTimeSkewSeconds", in: bad)?.message
+            == #"expected an integer 0–86400 (seconds; 0: no check), got "-1""#)
+    }
+
     @Test func everyProblemInOneFileIsReported() throws {
         let yaml = """
             cluster: c1
