@@ -225,22 +225,25 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
             logoutAndDisconnect("CompID problem: got \(m.senderCompID ?? "-")→\(m.targetCompID ?? "-"), expected \(config.targetCompID)→\(config.senderCompID)", now, &out)
             return
         }
-        if state != .disconnected, let problem = sendingTimeProblem(m, now) {
+        // SendingTime accuracy comes before sequencing (as in QuickFIX): a message that far off is not
+        // queued or acted on. A missing or malformed SendingTime is rejected when its turn comes
+        // (`dispatch`), like any other malformed field; on a Logon it ends the attempt.
+        switch state == .disconnected ? .good : checkSendingTime(m, now) {
+        case .good:
+            break
+        case .inaccurate(let text):
             if state == .active || state == .logoutSent {
-                sendReject(refSeqNum: seq, refTagID: 52, refMsgType: m.msgType.wireValue, reason: problem.reason, text: problem.text, now, &out)
+                sendReject(refSeqNum: seq, refTagID: 52, refMsgType: m.msgType.wireValue, reason: 10, text: text, now, &out)
                 // Its seq is used up (FIX: increment the inbound MsgSeqNum), unless it came across a gap.
                 if seq == store.nextTargetSeq { store.nextTargetSeq = seq + 1 }
             }
-            if problem.reason == 10 {
-                logoutAndDisconnect(problem.text, now, &out)
-                return
-            }
-            guard state == .active || state == .logoutSent else {
-                logoutAndDisconnect("invalid Logon: \(problem.text)", now, &out)
-                return
-            }
-            if seq < store.nextTargetSeq { drainQueue(now, &out) }
+            logoutAndDisconnect(text, now, &out)
             return
+        case .invalid(_, let text):
+            if state == .logonSent || state == .awaitingLogon {
+                logoutAndDisconnect("invalid Logon: \(text)", now, &out)
+                return
+            }
         }
         switch state {
         case .disconnected: return
@@ -249,22 +252,28 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         }
     }
 
-    /// Why `m`'s SendingTime(52) is refused, with the SessionRejectReason: missing (1), not a
-    /// UTCTimestamp (6), or further from our clock than `maxSendingTimeSkew` (10); nil when the check
-    /// is off or the time is good.
-    private func sendingTimeProblem(_ m: FIXMessage, _ now: FIXTime) -> (reason: Int, text: String)? {
-        guard let limit = config.maxSendingTimeSkew else { return nil }
+    private enum SendingTimeCheck {
+        case good
+        /// Further from our clock than `maxSendingTimeSkew` (SessionRejectReason 10).
+        case inaccurate(String)
+        /// Missing (reason 1) or not a UTCTimestamp (reason 6).
+        case invalid(reason: Int, String)
+    }
+
+    /// `m`'s SendingTime(52) against our clock; always `.good` when the check is off.
+    private func checkSendingTime(_ m: FIXMessage, _ now: FIXTime) -> SendingTimeCheck {
+        guard let limit = config.maxSendingTimeSkew else { return .good }
         let sent: Timestamp
         do {
-            guard let t = try m.timestamp(52) else { return (1, "Required tag missing: SendingTime(52)") }
+            guard let t = try m.timestamp(52) else { return .invalid(reason: 1, "Required tag missing: SendingTime(52)") }
             sent = t
         } catch {
-            return (error.sessionRejectReason, error.message)
+            return .invalid(reason: error.sessionRejectReason, error.message)
         }
         let skew = Duration.nanoseconds(now.utc.nanosecondsSinceEpoch) - .nanoseconds(sent.nanosecondsSinceEpoch)
-        guard skew > limit || skew < .zero - limit else { return nil }
-        let seconds = limit.components.seconds
-        return (10, "SendingTime accuracy problem: SendingTime(52) \(Self.utcText(sent)) is more than \(seconds) s \(skew < .zero ? "ahead of" : "behind") our clock (\(Self.utcText(now.utc)))")
+        guard skew > limit || skew < .zero - limit else { return .good }
+        return .inaccurate("SendingTime accuracy problem: SendingTime(52) \(Self.utcText(sent)) is more than \(limit.components.seconds) s "
+                           + "\(skew < .zero ? "ahead of" : "behind") our clock (\(Self.utcText(now.utc)))")
     }
 
     /// A timestamp as FIX writes it (UTCTimestamp), for the texts of Rejects and Logouts.
@@ -401,6 +410,11 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         if m.possDupFlag, m.field(122) == nil, m.msgType != .sequenceReset {
             sendReject(refSeqNum: seq, refTagID: 122, refMsgType: m.msgType.wireValue, reason: 1,
                        text: "PossDupFlag=Y without OrigSendingTime(122)", now, &out)
+            store.nextTargetSeq = seq + 1
+            return
+        }
+        if case .invalid(let reason, let text) = checkSendingTime(m, now) {
+            sendReject(refSeqNum: seq, refTagID: 52, refMsgType: m.msgType.wireValue, reason: reason, text: text, now, &out)
             store.nextTargetSeq = seq + 1
             return
         }

@@ -189,8 +189,8 @@ extension NodeConfiguration {
         return failed ? nil : venues
     }
 
-    private static let sessionKeys = ["host", "port", "senderCompID", "targetCompID", "heartBtInt", "username", "password", "rateLimit", "resetOnLogon",
-                                              "maxSendingTimeSkewSeconds"]
+    private static let sessionKeys = ["host", "port", "senderCompID", "targetCompID", "heartBtInt", "username", "password", "rateLimit",
+                                      "resetOnLogon", "maxSendingTimeSkewSeconds"]
 
     private static func readSessions(_ venue: ConfigReader.Fields, _ r: inout ConfigReader, firstPaths: inout [String: String]) -> [FIXSessionEndpoint]? {
         guard let elements = r.list(venue, "sessions", expected: "a list of at least one FIX session", minimum: 1) else { return nil }

@@ -88,7 +88,8 @@ public final class JournalFollower: Sendable {
     }
 
     /// Replaces the empty ledger with the newest snapshot that carries a ledger and passes every check
-    /// (a damaged one makes it try the next older, see ``SnapshotStore/newestPassing``); returns the connection it used, for the snapshots to come (nil if it failed).
+    /// (a damaged one makes it try the next older: ``SnapshotStore/newestPassing``); returns the
+    /// connection it used, for the snapshots to come (nil if it failed).
     private func startFromSnapshot() async -> PostgresConnection? {
         let connection: PostgresConnection
         do {

@@ -344,6 +344,19 @@ func msgType(_ b: [UInt8]) -> MsgType? { try? FIXParser.parse(b).msgType }
         #expect(r.map(\.refTagID) == [52] && r.map(\.sessionRejectReason) == [1])
         #expect(p.acceptor.state == .active && p.acceptor.store.nextTargetSeq == 3)
 
+        // Across a gap: a far-off message is refused at once (its seq not used up), while one without a
+        // SendingTime is queued like any other and rejected when the gap is filled and its turn comes.
+        (p, r) = rejects(live) { p in p.to("A", .received(frame(p, seq: 3, sentAgo: .seconds(300)), p.now)) }
+        #expect(r.map(\.refSeqNum) == [3] && r.map(\.sessionRejectReason) == [10])
+        #expect(p.acceptor.state == .disconnected && p.acceptor.store.nextTargetSeq == 2)
+        (p, r) = rejects(live) { p in
+            p.to("A", .received(rawFrame("35=0|49=TANDEM|56=VENUE|34=3|"), p.now))
+            #expect(p.events["A"]?.contains(.gapDetected(expected: 2, received: 3)) == true)
+            p.to("A", .received(frame(p, seq: 2, sentAgo: .zero), p.now))
+        }
+        #expect(r.map(\.refSeqNum) == [3] && r.map(\.sessionRejectReason) == [1])
+        #expect(p.acceptor.state == .active && p.acceptor.store.nextTargetSeq == 4 && p.delivered["A"]?.count == 1)
+
         // A Logon far off: Logout and disconnect, no session.
         var fresh = Pair(maxSendingTimeSkew: .seconds(120))
         fresh.to("A", .connected(fresh.now))
