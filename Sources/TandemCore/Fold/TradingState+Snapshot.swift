@@ -204,7 +204,7 @@ extension Order: WireValue {
 
 extension ByteReader {
     /// A u32 item count, rejected up front when the remaining bytes cannot hold that many items.
-    mutating func count(_ field: StaticString, minimumItemSize: Int) throws(CodecError) -> Int {
+    public mutating func count(_ field: StaticString, minimumItemSize: Int) throws(CodecError) -> Int {
         let start = offset
         let n = Int(try u32(field))
         guard n <= remaining / Swift.max(1, minimumItemSize) + 1 else {

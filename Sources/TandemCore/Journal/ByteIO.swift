@@ -1,7 +1,10 @@
 /// A destination for big-endian primitives. Layouts are written once, generically, and run
 /// against three sinks: a growable `[UInt8]`, a ``SizeCounter`` (to size a frame exactly), and a
 /// ``RawWriter`` that stores into pre-sized memory without per-byte capacity checks.
-protocol ByteSink {
+///
+/// Public so that other modules' canonical layouts (the execution ledger's snapshot) write the same
+/// primitives the same way; the two in-memory sinks stay internal.
+public protocol ByteSink {
     mutating func put(_ v: UInt8)
     mutating func put(_ v: UInt16)
     mutating func put(_ v: UInt32)
@@ -13,24 +16,24 @@ protocol ByteSink {
 }
 
 extension ByteSink {
-    @inline(__always) mutating func put(_ v: Int64) { put(UInt64(bitPattern: v)) }
-    @inline(__always) mutating func put(_ v: Bool) { put(v ? UInt8(1) : UInt8(0)) }
+    @inline(__always) public mutating func put(_ v: Int64) { put(UInt64(bitPattern: v)) }
+    @inline(__always) public mutating func put(_ v: Bool) { put(v ? UInt8(1) : UInt8(0)) }
 
-    @inline(__always) mutating func putOptional<T>(_ value: T?, _ write: (inout Self, T) -> Void) {
+    @inline(__always) public mutating func putOptional<T>(_ value: T?, _ write: (inout Self, T) -> Void) {
         if let value { put(true); write(&self, value) } else { put(false) }
     }
 }
 
 extension Array: ByteSink where Element == UInt8 {
-    @inline(__always) mutating func put(_ v: UInt8) { append(v) }
-    @inline(__always) mutating func put(_ v: UInt16) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
-    @inline(__always) mutating func put(_ v: UInt32) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
-    @inline(__always) mutating func put(_ v: UInt64) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
-    @inline(__always) mutating func put(_ s: String) {
+    @inline(__always) public mutating func put(_ v: UInt8) { append(v) }
+    @inline(__always) public mutating func put(_ v: UInt16) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
+    @inline(__always) public mutating func put(_ v: UInt32) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
+    @inline(__always) public mutating func put(_ v: UInt64) { Swift.withUnsafeBytes(of: v.bigEndian) { append(contentsOf: $0) } }
+    @inline(__always) public mutating func put(_ s: String) {
         put(UInt32(s.utf8.count))
         append(contentsOf: s.utf8)
     }
-    @inline(__always) mutating func put(bytes: [UInt8]) {
+    @inline(__always) public mutating func put(bytes: [UInt8]) {
         put(UInt32(bytes.count))
         append(contentsOf: bytes)
     }
@@ -89,9 +92,11 @@ struct RawWriter: ByteSink {
 
 /// A bounds-checked big-endian reader. Every read checks the remaining length first and throws a
 /// ``CodecError`` naming the offset and the field; it never reads out of bounds or traps.
-struct ByteReader {
+///
+/// Other modules read through ``reading(_:_:)``, which keeps the buffer's pointer inside this module.
+public struct ByteReader {
     let raw: UnsafeRawBufferPointer
-    var offset: Int
+    public internal(set) var offset: Int
     /// Added to `offset` in errors, so offsets are relative to the caller's whole buffer.
     let origin: Int
 
@@ -101,7 +106,16 @@ struct ByteReader {
         self.origin = origin
     }
 
-    var remaining: Int { raw.count - offset }
+    public var remaining: Int { raw.count - offset }
+
+    /// Runs `body` with a reader over `bytes` (offsets in errors count from the first byte).
+    public static func reading<T>(_ bytes: [UInt8], _ body: (inout ByteReader) throws(CodecError) -> T) throws(CodecError) -> T {
+        let result: Result<T, CodecError> = bytes.withUnsafeBytes { raw in
+            var reader = ByteReader(raw)
+            do throws(CodecError) { return .success(try body(&reader)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
 
     func fail(_ code: CodecError.Code, _ message: String, at: Int? = nil) -> CodecError {
         CodecError(code, offset: origin + (at ?? offset), message)
@@ -113,7 +127,7 @@ struct ByteReader {
         }
     }
 
-    @inline(__always) mutating func u8(_ field: StaticString) throws(CodecError) -> UInt8 {
+    @inline(__always) public mutating func u8(_ field: StaticString) throws(CodecError) -> UInt8 {
         try need(1, field, "u8")
         defer { offset += 1 }
         return raw[offset]
@@ -125,25 +139,25 @@ struct ByteReader {
         return UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
-    @inline(__always) mutating func u32(_ field: StaticString) throws(CodecError) -> UInt32 {
+    @inline(__always) public mutating func u32(_ field: StaticString) throws(CodecError) -> UInt32 {
         try need(4, field, "u32")
         defer { offset += 4 }
         return UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
-    @inline(__always) mutating func u64(_ field: StaticString) throws(CodecError) -> UInt64 {
+    @inline(__always) public mutating func u64(_ field: StaticString) throws(CodecError) -> UInt64 {
         try need(8, field, "u64")
         defer { offset += 8 }
         return UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
-    @inline(__always) mutating func i64(_ field: StaticString) throws(CodecError) -> Int64 {
+    @inline(__always) public mutating func i64(_ field: StaticString) throws(CodecError) -> Int64 {
         try need(8, field, "i64")
         defer { offset += 8 }
         return Int64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
     }
 
-    mutating func bool(_ field: StaticString) throws(CodecError) -> Bool {
+    public mutating func bool(_ field: StaticString) throws(CodecError) -> Bool {
         let start = offset
         switch try u8(field) {
         case 0: return false
@@ -162,7 +176,7 @@ struct ByteReader {
         return offset..<(offset + length)
     }
 
-    mutating func string(_ field: StaticString) throws(CodecError) -> String {
+    public mutating func string(_ field: StaticString) throws(CodecError) -> String {
         let range = try run(field, "UTF-8")
         let slice = UnsafeRawBufferPointer(rebasing: raw[range]).assumingMemoryBound(to: UInt8.self)
         var high: UInt8 = 0
@@ -174,7 +188,7 @@ struct ByteReader {
         return s
     }
 
-    mutating func bytes(_ field: StaticString) throws(CodecError) -> [UInt8] {
+    public mutating func bytes(_ field: StaticString) throws(CodecError) -> [UInt8] {
         let range = try run(field, "bytes")
         return Array(UnsafeRawBufferPointer(rebasing: raw[range]))
     }

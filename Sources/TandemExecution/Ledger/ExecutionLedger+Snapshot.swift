@@ -4,10 +4,10 @@ import TandemCore
 /// and the booked ExecIDs, so a node can start its fold from a snapshot and still answer a
 /// ResendRequest, or refuse a PossDup report, for anything before it.
 ///
-/// Layout (little-endian): version `1`; u32 session count, then per session (sorted by id) a u32-length
-/// UTF-8 id, a u32 message count and per message (sorted by MsgSeqNum) a u64 MsgSeqNum and a
-/// u32-length raw message; then a u32 ExecID count and per ExecID (sorted) a u32-length UTF-8 string.
-/// Sorted, so equal ledgers give equal bytes.
+/// Layout, in the core's canonical primitives (``ByteSink``: big-endian, strings and byte runs
+/// u32-length-prefixed): u8 version `1`; u32 session count, then per session (sorted by id) its id, a
+/// u32 message count and per message (sorted by MsgSeqNum) a u64 MsgSeqNum and the raw message; then a
+/// u32 ExecID count and the ExecIDs (sorted). Sorted, so equal ledgers give equal bytes.
 extension ExecutionLedger {
     public struct SnapshotError: Error, Sendable, CustomStringConvertible {
         public var offset: Int
@@ -18,85 +18,52 @@ extension ExecutionLedger {
     /// The resend log and booked ExecIDs as bytes (see the type's layout).
     public func extrasSnapshotBytes() -> [UInt8] {
         var out: [UInt8] = [1]
-        func put<T: FixedWidthInteger>(_ v: T) {
-            for i in 0..<(T.bitWidth / 8) { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) }
-        }
-        func putString(_ s: String) {
-            put(UInt32(s.utf8.count))
-            out.append(contentsOf: s.utf8)
-        }
-        put(UInt32(outbound.count))
-        for session in outbound.keys.sorted() {
-            let messages = outbound[session]!
-            putString(session)
-            put(UInt32(messages.count))
-            for seq in messages.keys.sorted() {
-                let raw = messages[seq]!
-                put(UInt64(seq))
-                put(UInt32(raw.count))
-                out.append(contentsOf: raw)
+        out.put(UInt32(outbound.count))
+        for (session, messages) in outbound.sorted(by: { $0.key < $1.key }) {
+            out.put(session)
+            out.put(UInt32(messages.count))
+            for (seq, raw) in messages.sorted(by: { $0.key < $1.key }) {
+                out.put(UInt64(seq))
+                out.put(bytes: raw)
             }
         }
-        put(UInt32(bookedExecIDs.count))
-        for id in bookedExecIDs.sorted() { putString(id) }
+        out.put(UInt32(bookedExecIDs.count))
+        for id in bookedExecIDs.sorted() { out.put(id) }
         return out
     }
 
     /// The ledger whose core state is `state` (restored from its own snapshot), with the resend log and
     /// booked ExecIDs of `extras` (``extrasSnapshotBytes()``), having folded through `lastSeq`.
     public init(state: TradingState, extras: [UInt8], lastSeq: UInt64) throws(SnapshotError) {
-        var reader = Reader(bytes: extras)
-        guard try reader.byte() == 1 else { throw SnapshotError(offset: 0, message: "unknown version \(extras[0])") }
-        var outbound: [String: [Int: [UInt8]]] = [:]
-        for _ in 0..<(try reader.u32()) {
-            let session = try reader.string()
-            var messages: [Int: [UInt8]] = [:]
-            for _ in 0..<(try reader.u32()) {
-                let seq = try reader.u64()
-                guard seq <= UInt64(Int.max) else { throw SnapshotError(offset: reader.offset - 8, message: "MsgSeqNum \(seq) out of range") }
-                messages[Int(seq)] = try reader.bytes(Int(try reader.u32()))
+        let decoded: (outbound: [String: [Int: [UInt8]]], execIDs: Set<String>)
+        do {
+            decoded = try ByteReader.reading(extras) { r throws(CodecError) in
+                let version = try r.u8("version")
+                guard version == 1 else { throw CodecError(.unsupportedVersion, offset: 0, "unknown version \(version)") }
+                var outbound: [String: [Int: [UInt8]]] = [:]
+                for _ in 0..<(try r.count("sessions", minimumItemSize: 8)) {
+                    let session = try r.string("session")
+                    var messages: [Int: [UInt8]] = [:]
+                    for _ in 0..<(try r.count("messages", minimumItemSize: 12)) {
+                        let start = r.offset
+                        let seq = try r.u64("msgSeqNum")
+                        guard seq <= UInt64(Int.max) else { throw CodecError(.invalidValue, offset: start, "MsgSeqNum \(seq) out of range") }
+                        messages[Int(seq)] = try r.bytes("message")
+                    }
+                    outbound[session] = messages
+                }
+                var execIDs: Set<String> = []
+                for _ in 0..<(try r.count("execIDs", minimumItemSize: 4)) { execIDs.insert(try r.string("execID")) }
+                guard r.remaining == 0 else { throw CodecError(.lengthMismatch, offset: r.offset, "\(r.remaining) bytes left over") }
+                return (outbound, execIDs)
             }
-            outbound[session] = messages
-        }
-        var execIDs: Set<String> = []
-        for _ in 0..<(try reader.u32()) { execIDs.insert(try reader.string()) }
-        guard reader.offset == extras.count else {
-            throw SnapshotError(offset: reader.offset, message: "\(extras.count - reader.offset) bytes left over")
+        } catch {
+            throw SnapshotError(offset: error.offset, message: error.code == .truncated ? "truncated: \(error.message)" : error.message)
         }
         self.init()
         self.state = state
-        self.outbound = outbound
-        self.bookedExecIDs = execIDs
+        self.outbound = decoded.outbound
+        self.bookedExecIDs = decoded.execIDs
         self.lastSeq = lastSeq
-    }
-
-    private struct Reader {
-        let bytes: [UInt8]
-        var offset = 0
-
-        mutating func bytes(_ count: Int) throws(SnapshotError) -> [UInt8] {
-            guard count >= 0, count <= bytes.count - offset else {
-                throw SnapshotError(offset: offset, message: "truncated: \(count) bytes wanted, \(bytes.count - offset) remain")
-            }
-            defer { offset += count }
-            return Array(bytes[offset..<(offset + count)])
-        }
-
-        mutating func byte() throws(SnapshotError) -> UInt8 { try bytes(1)[0] }
-
-        mutating func integer<T: FixedWidthInteger>(_: T.Type) throws(SnapshotError) -> T {
-            let raw = try bytes(T.bitWidth / 8)
-            return raw.reversed().reduce(T(0)) { $0 << 8 | T($1) }
-        }
-
-        mutating func u32() throws(SnapshotError) -> UInt32 { try integer(UInt32.self) }
-        mutating func u64() throws(SnapshotError) -> UInt64 { try integer(UInt64.self) }
-
-        mutating func string() throws(SnapshotError) -> String {
-            let start = offset
-            let raw = try bytes(Int(try u32()))
-            guard let s = String(validating: raw, as: UTF8.self) else { throw SnapshotError(offset: start, message: "a string is not UTF-8") }
-            return s
-        }
     }
 }
