@@ -55,7 +55,7 @@ public enum Replayer {
     public static func replay(_ conn: PGConnection, options: Options = .init(), logger: Logger) throws(JournalError) -> ReplayResult {
         var start: RestoredSnapshot?
         if options.useSnapshot, let snapshot = try SnapshotStore.latest(conn, atOrBefore: options.throughSeq) {
-            start = RestoredSnapshot(snapshot, try SnapshotStore.restore(conn, snapshot))
+            start = try RestoredSnapshot(conn, snapshot)
         }
         return try replay(conn, from: start, options: options, logger: logger)
     }
@@ -67,8 +67,9 @@ public enum Replayer {
         var state: TradingState
         var epoch: UInt64
 
-        init(_ snapshot: StoredSnapshot, _ restored: (TradingState, UInt64)) {
-            (seq, chainHash, state, epoch) = (snapshot.seq, snapshot.chainHash, restored.0, restored.1)
+        init(_ conn: PGConnection, _ snapshot: StoredSnapshot) throws(JournalError) {
+            (seq, chainHash) = (snapshot.seq, snapshot.chainHash)
+            (state, epoch) = try SnapshotStore.restore(conn, snapshot)
         }
     }
 
@@ -127,10 +128,10 @@ public enum Replayer {
     /// its checks — a damaged one (logged) makes it try the next older, up to
     /// ``SnapshotStore/fallbackAttempts`` — or from seq 1 when none is stored or none of those passed.
     public static func replayFromNewestSnapshot(_ conn: PGConnection, logger: Logger) throws(JournalError) -> ReplayResult {
-        let found = try SnapshotStore.newestPassing(conn, logger: logger) { snapshot throws -> (TradingState, UInt64) in
-            try SnapshotStore.restore(conn, snapshot)
+        let found = try SnapshotStore.newestPassing(conn, logger: logger) { snapshot throws -> RestoredSnapshot in
+            try RestoredSnapshot(conn, snapshot)
         }
-        return try replay(conn, from: found.map { RestoredSnapshot($0.snapshot, $0.value) }, options: .init(), logger: logger)
+        return try replay(conn, from: found?.value, options: .init(), logger: logger)
     }
 
     /// Async convenience: the whole replay in one hop to the connection's thread.

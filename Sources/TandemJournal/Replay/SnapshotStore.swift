@@ -73,10 +73,12 @@ public enum SnapshotStore {
         }
     }
 
-    /// The snapshot's ledger bytes (for the node to decode) once they match their checksum; nil when it
-    /// has none.
-    public static func verifiedLedger(_ snapshot: StoredSnapshot) throws(JournalError) -> [UInt8]? {
-        guard let ledger = snapshot.ledger else { return nil }
+    /// The snapshot's ledger bytes (for the node to decode) once they match their checksum; a
+    /// snapshot without them (the core state alone) is refused too.
+    public static func verifiedLedger(_ snapshot: StoredSnapshot) throws(JournalError) -> [UInt8] {
+        guard let ledger = snapshot.ledger else {
+            throw JournalError(.snapshot, "the snapshot carries no ledger (the core state alone)", seq: snapshot.seq)
+        }
         guard SHA256.hash(ledger) == snapshot.ledgerSHA256 else {
             throw JournalError(.snapshot, "the snapshot's ledger bytes do not match their SHA-256", seq: snapshot.seq)
         }

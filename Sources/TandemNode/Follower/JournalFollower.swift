@@ -102,9 +102,7 @@ public final class JournalFollower: Sendable {
             let logger = self.logger
             let restored = try await connection.withConnection { c throws -> ExecutionLedger? in
                 try SnapshotStore.newestPassing(c, withLedger: true, logger: logger) { snapshot throws -> ExecutionLedger in
-                    guard let extras = try SnapshotStore.verifiedLedger(snapshot) else {
-                        throw JournalError(.snapshot, "the snapshot carries no ledger", seq: snapshot.seq)
-                    }
+                    let extras = try SnapshotStore.verifiedLedger(snapshot)
                     let (core, _) = try SnapshotStore.restore(c, snapshot)
                     return try ExecutionLedger(state: core, extras: extras, lastSeq: snapshot.seq)
                 }?.value
