@@ -228,7 +228,8 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         // SendingTime accuracy comes before sequencing (as in QuickFIX): a message that far off is not
         // queued or acted on. A missing or malformed SendingTime is rejected when its turn comes
         // (`dispatch`), like any other malformed field; on a Logon it ends the attempt.
-        switch state == .disconnected ? .good : checkSendingTime(m, now) {
+        let time = state == .disconnected ? .good : checkSendingTime(m, now)
+        switch time {
         case .good:
             break
         case .inaccurate(let text):
@@ -248,11 +249,11 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         switch state {
         case .disconnected: return
         case .logonSent, .awaitingLogon: receivedLogon(m, seq, now, &out)
-        case .active, .logoutSent: sequenced(m, seq, now, &out)
+        case .active, .logoutSent: sequenced(m, seq, timeChecked: time == .good, now, &out)
         }
     }
 
-    private enum SendingTimeCheck {
+    private enum SendingTimeCheck: Equatable {
         case good
         /// Further from our clock than `maxSendingTimeSkew` (SessionRejectReason 10).
         case inaccurate(String)
@@ -331,7 +332,8 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         }
     }
 
-    private mutating func sequenced(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+    /// `timeChecked`: SendingTime was found good on receipt, so `dispatch` need not parse it again.
+    private mutating func sequenced(_ m: FIXMessage, _ seq: Int, timeChecked: Bool, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
         let expected = store.nextTargetSeq
         if m.msgType == .sequenceReset, let reset = try? SequenceReset(parsing: m), !reset.gapFillFlag {
             // Reset mode ignores MsgSeqNum.
@@ -349,7 +351,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         if seq > expected {
             if m.msgType == .logout {
                 // Answer a Logout even across a gap: the counterparty is leaving.
-                dispatch(m, seq, now, &out)
+                dispatch(m, seq, timeChecked: timeChecked, now, &out)
                 return
             }
             guard queued.count < config.maxQueuedMessages else {
@@ -372,7 +374,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
             }
             return
         }
-        dispatch(m, seq, now, &out)
+        dispatch(m, seq, timeChecked: timeChecked, now, &out)
         drainQueue(now, &out)
     }
 
@@ -382,7 +384,7 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
                 store.nextTargetSeq += 1  // a ResendRequest already answered when it arrived
                 continue
             }
-            dispatch(next, store.nextTargetSeq, now, &out)
+            dispatch(next, store.nextTargetSeq, timeChecked: false, now, &out)
         }
         if let through = resendThrough, store.nextTargetSeq > through {
             resendThrough = nil
@@ -405,15 +407,16 @@ public struct FIXSession<Store: FIXSessionStore>: Sendable {
         drainQueue(now, &out)
     }
 
-    /// An in-sequence message (seq == nextTargetSeq).
-    private mutating func dispatch(_ m: FIXMessage, _ seq: Int, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
+    /// An in-sequence message (seq == nextTargetSeq). `timeChecked`: its SendingTime was found good
+    /// on receipt (a message queued behind a gap is checked for a valid one here, in its turn).
+    private mutating func dispatch(_ m: FIXMessage, _ seq: Int, timeChecked: Bool, _ now: FIXTime, _ out: inout [FIXSessionAction]) {
         if m.possDupFlag, m.field(122) == nil, m.msgType != .sequenceReset {
             sendReject(refSeqNum: seq, refTagID: 122, refMsgType: m.msgType.wireValue, reason: 1,
                        text: "PossDupFlag=Y without OrigSendingTime(122)", now, &out)
             store.nextTargetSeq = seq + 1
             return
         }
-        if case .invalid(let reason, let text) = checkSendingTime(m, now) {
+        if !timeChecked, case .invalid(let reason, let text) = checkSendingTime(m, now) {
             sendReject(refSeqNum: seq, refTagID: 52, refMsgType: m.msgType.wireValue, reason: reason, text: text, now, &out)
             store.nextTargetSeq = seq + 1
             return
