@@ -10,20 +10,8 @@ import Testing
 /// written here, then `tandem status` starting past a damaged newest snapshot.
 @Suite("tandem journal snapshot", .embeddedPostgres, .serialized, .timeLimit(.minutes(3)))
 struct JournalSnapshotCommandTests {
-    static func append(_ dsn: String, _ events: [JournalEvent]) async throws {
-        let conn = try await PostgresConnection.connect(dsn)
-        try await conn.withConnection { c in
-            let epoch = try Lease.acquire(c, holder: "node-a", duration: .seconds(120))
-            _ = try FencedAppend.append(c, epoch: epoch, head: FencedAppend.readHead(c), events: events.map(EncodedEvent.init))
-        }
-        await conn.close()
-    }
-
     static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        let child = try? Child("journal-snapshot", arguments: arguments)
-        guard let child else { return (-1, "could not start tandem \(arguments)") }
-        child.process.waitUntilExit()
-        return (child.process.terminationStatus, child.output)
+        (try? Child.run("journal-snapshot", arguments: arguments)) ?? (-1, "could not start tandem \(arguments)")
     }
 
     static func storedSeqs(_ dsn: String) async throws -> [Int64] {
@@ -38,7 +26,7 @@ struct JournalSnapshotCommandTests {
         let dsn = try await freshClusterDatabase()
         let events = SyntheticJournal.events(count: 1_000, seed: 7, instrumentCount: 2)
         for (i, chunk) in stride(from: 0, to: 900, by: 300).enumerated() {
-            try await Self.append(dsn, Array(events[chunk..<chunk + 300]))
+            try await appendAsLeader(dsn, holder: "node-a") { _ in Array(events[chunk..<chunk + 300]) }
             let run = Self.run(["journal", "snapshot", "--dsn", dsn])
             #expect(run.status == 0, "\(run.output)")
             let from = i == 0 ? "seq 1" : "the snapshot at seq \(chunk)"
@@ -50,7 +38,7 @@ struct JournalSnapshotCommandTests {
         #expect(refused.status == 64 && refused.output.contains("--keep must be at least 1"), "\(refused.output)")
         #expect(try await Self.storedSeqs(dsn) == [300, 600, 900])
 
-        try await Self.append(dsn, Array(events[900...]))
+        try await appendAsLeader(dsn, holder: "node-a") { _ in Array(events[900...]) }
         let kept = Self.run(["journal", "snapshot", "--dsn", dsn, "--keep", "2"])
         #expect(kept.status == 0 && kept.output.contains("deleted 2 older snapshot(s); the newest 2 kept"), "\(kept.output)")
         #expect(try await Self.storedSeqs(dsn) == [900, 1_000])

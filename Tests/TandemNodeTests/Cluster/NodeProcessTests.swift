@@ -69,9 +69,8 @@ struct NodeProcessTests {
         #expect(ledger.state.leader?.nodeID == "node-a")
 
         // `tandem status --json` tells the same story from the database alone.
-        let status = try Child("status", arguments: ["status", "--dsn", dsn, "--json"])
-        status.process.waitUntilExit()
-        #expect(status.process.terminationStatus == 0, "\(status.output)")
+        let status = try Child.run("status", arguments: ["status", "--dsn", dsn, "--json"])
+        #expect(status.status == 0, "\(status.output)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any], "\(status.output)")
         #expect(json["leader"] as? String == "node-a")
         let nodes = try #require(json["nodes"] as? [[String: Any]])

@@ -44,6 +44,13 @@ final class Child: @unchecked Sendable {
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
     var isRunning: Bool { process.isRunning }
+
+    /// Runs `tandem arguments` to its exit: its status and what it printed (stdout and stderr).
+    static func run(_ name: String, arguments: [String]) throws -> (status: Int32, output: String) {
+        let child = try Child(name, arguments: arguments)
+        child.process.waitUntilExit()
+        return (child.process.terminationStatus, child.output)
+    }
     func signal(_ s: Int32) { if process.isRunning { kill(process.processIdentifier, s) } }
 
     /// SIGTERM, then SIGKILL after `grace`; waits for the exit.
@@ -133,6 +140,17 @@ func freshClusterDatabase() async throws -> String {
     _ = try await JournalSchema.migrate(admin, logger: nodeTestLogger)
     await admin.close()
     return dsn
+}
+
+/// Appends the events `build` makes for the epoch to the journal at `dsn` as `holder`, taking the lease
+/// for it (a test's stand-in for a leader that wrote them).
+func appendAsLeader(_ dsn: String, holder: String, _ build: @Sendable (_ epoch: UInt64) -> [JournalEvent]) async throws {
+    let conn = try await PostgresConnection.connect(dsn)
+    try await conn.withConnection { c in
+        let epoch = try Lease.acquire(c, holder: holder, duration: .seconds(120))
+        _ = try FencedAppend.append(c, epoch: epoch, head: FencedAppend.readHead(c), events: build(epoch).map(EncodedEvent.init))
+    }
+    await conn.close()
 }
 
 func nodeRows(_ dsn: String) async throws -> [NodeStatusTable.Row] {

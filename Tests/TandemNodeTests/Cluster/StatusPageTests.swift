@@ -16,14 +16,10 @@ struct StatusPageTests {
     /// A cluster database with node-a leading at epoch 1 and its journal; returns the DSN and the folded state.
     static func cluster() async throws -> (dsn: String, state: TradingState) {
         let dsn = try await freshClusterDatabase()
-        let conn = try await PostgresConnection.connect(dsn)
-        try await conn.withConnection { c in
-            let epoch = try Lease.acquire(c, holder: "node-a", duration: .seconds(120))
-            var events: [JournalEvent] = [.leaderElected(epoch: epoch, nodeID: "node-a", at: Timestamp(nanosecondsSinceEpoch: 1_795_650_000_000_000_000))]
-            events += SyntheticJournal.events(count: 400, seed: 11, instrumentCount: 3)
-            _ = try FencedAppend.append(c, epoch: epoch, head: FencedAppend.readHead(c), events: events.map(EncodedEvent.init))
+        try await appendAsLeader(dsn, holder: "node-a") { epoch in
+            [.leaderElected(epoch: epoch, nodeID: "node-a", at: Timestamp(nanosecondsSinceEpoch: 1_795_650_000_000_000_000))]
+                + SyntheticJournal.events(count: 400, seed: 11, instrumentCount: 3)
         }
-        await conn.close()
         try await publishNodes(dsn)
         let (ledger, _) = try await replay(dsn)
         return (dsn, ledger.state)
